@@ -1,0 +1,232 @@
+"""One message's way through intake: the stages, declared once, and the pass that drives them.
+
+    fetch → keep raw → parse → route → read → assemble → check → file → ledger (+ receipt queued)
+    after all messages: tables and letters from the ledger → queued receipts sent
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+
+from . import report
+from .assemble import assemble
+from .config import Config
+from .filing import inside, write_atomic
+from .mail import mime
+from .mail.source import Incoming, open_mailbox, open_outbox
+from .model import Document, Outcome, Submission
+from .read.document import Forms, read_attachment
+from .receipt import compose, letter_for, mail_templates, receipt_id
+from .route import Directory, ignore_reason
+from .rules import SHANGHAI, check
+from .store import Ledger, ReceiptDraft
+from .subject import parse_subject
+
+log = logging.getLogger("intake.flow")
+
+
+@dataclass(frozen=True)
+class Context:
+    config: Config
+    forms: Forms
+    directory: Directory
+
+    @classmethod
+    def load(cls, config: Config) -> "Context":
+        return cls(config, Forms.load(config.templates_dir), Directory(config.recommenders))
+
+
+def parse(sub: Submission, ctx: Context) -> Submission:
+    return replace(sub, message=mime.parse(sub.raw, sub.received_at))
+
+
+def route(sub: Submission, ctx: Context) -> Submission:
+    reason = ignore_reason(sub.message)
+    if reason:
+        return replace(sub, outcome=Outcome.IGNORED, reason=reason)
+    subject = parse_subject(sub.message.subject, ctx.config.round.subject_suffix)
+    recommender = ctx.directory.by_sender(sub.message.sender) or ctx.directory.by_name(subject.who)
+    return replace(sub, subject=subject, recommender=recommender)
+
+
+def read(sub: Submission, ctx: Context) -> Submission:
+    return replace(sub, documents=tuple(read_attachment(a, ctx.forms) for a in sub.message.attachments))
+
+
+def assemble_stage(sub: Submission, ctx: Context) -> Submission:
+    return assemble(sub, ctx.config, ctx.directory)
+
+
+def check_stage(sub: Submission, ctx: Context) -> Submission:
+    return check(sub, ctx.config)
+
+
+def file(sub: Submission, ctx: Context) -> Submission:
+    """Originals and extracted fields under output/<round>/<recommender>/<applicant>/."""
+    out = ctx.config.output_dir
+    stamp = sub.received_at.astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
+    if sub.outcome is Outcome.SUBMISSION:
+        root = [ctx.config.round.name, sub.recommender.name if sub.recommender else "未识别推荐单位"]
+    else:
+        root = [ctx.config.round.name, "待人工查看"]
+    placed: dict[int, Document] = {}
+    for app in sub.applications:
+        folder = root + [app.applicant]
+        for doc in app.documents:
+            placed[id(doc)] = _place(out, folder, f"{stamp}_{doc.filename}", doc)
+        fields = {"applicant": app.applicant, "track": app.track.value, "status": app.status.value,
+                  "fields": app.fields, "field_confidence": app.field_confidence,
+                  "flags": [f.flag.value for f in app.findings],
+                  "problems": [f.text() for f in app.findings], "message_id": sub.message.message_id}
+        write_atomic(inside(out, *folder, f"{stamp}_fields.json"),
+                     json.dumps(fields, ensure_ascii=False, indent=2).encode())
+    for doc in sub.loose_documents:
+        placed[id(doc)] = _place(out, root + ["推荐材料"], f"{stamp}_{doc.filename}", doc)
+    # One new object per old one, shared by both lists: loose_documents tells them apart by identity.
+    apps = tuple(replace(a, documents=tuple(placed[id(d)] for d in a.documents)) for a in sub.applications)
+    return replace(sub, documents=tuple(placed.get(id(d), d) for d in sub.documents), applications=apps)
+
+
+def _place(out, folder: list[str], name: str, doc: Document) -> Document:
+    path = inside(out, *folder, name)
+    if not (path.exists() and path.read_bytes() == doc.data):
+        write_atomic(path, doc.data)
+    return replace(doc, path=str(path.relative_to(out)))
+
+
+# The declared way of one message. Each stage takes and returns a Submission; a stage that decides the
+# message is not a submission sets its outcome, and the stages after it that need one are skipped.
+STAGES: tuple[tuple[str, Callable[[Submission, Context], Submission], bool], ...] = (
+    # (name, stage, runs only for submissions)
+    ("parse", parse, False),
+    ("route", route, True),
+    ("read", read, True),
+    ("assemble", assemble_stage, True),
+    ("check", check_stage, True),
+    ("file", file, False),
+)
+
+
+def process(raw: bytes, received_at: datetime, ctx: Context) -> Submission:
+    """Run the stages; any failure is contained and ends as a review item, never a crashed pass."""
+    sub = Submission(raw=raw, received_at=received_at)
+    for name, stage, submissions_only in STAGES:
+        if submissions_only and sub.outcome is not Outcome.SUBMISSION:
+            continue
+        try:
+            sub = stage(sub, ctx)
+        except Exception as exc:
+            log.exception("stage %s failed for %s", name, sub.message.message_id if sub.message else "?")
+            return replace(sub, outcome=Outcome.REVIEW, applications=(),
+                           reason=f"处理出错（{name}：{type(exc).__name__}: {exc}），原始邮件已保存，请人工查看")
+        if name != "parse":
+            log.info("%s %s: %s%s", name, sub.message.message_id, sub.outcome.value,
+                     f" ({sub.reason})" if sub.reason else "")
+    return sub
+
+
+@dataclass
+class PassReport:
+    fetched: int = 0
+    submissions: int = 0
+    ignored: int = 0
+    review: int = 0
+    receipts_sent: int = 0
+    review_items: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"pass: fetched={self.fetched} submissions={self.submissions} ignored={self.ignored} "
+                f"review={self.review} receipts_sent={self.receipts_sent}")
+
+
+def run_pass(config: Config, progress: Callable[[int], None] | None = None,
+             stop: threading.Event | None = None) -> PassReport:
+    """One whole pass: fetch, process, file, regenerate tables and letters, send receipts.
+
+    A set `stop` ends the pass after the message in hand; what is left waits for the next pass."""
+    ctx = Context.load(config)
+    ledger = Ledger(config.ledger_path)
+    mailbox = open_mailbox(config)
+    outbox = open_outbox(config)
+    env = mail_templates(config.templates_dir)
+    result = PassReport()
+    try:
+        is_done = lambda validity, uid: ledger.is_done(mailbox.name, validity, uid)  # noqa: E731
+        for incoming in mailbox.fetch_new(is_done):
+            if stop is not None and stop.is_set():
+                break
+            result.fetched += 1
+            row, sha = _keep_raw(incoming, mailbox.name, ledger, config)
+            sub = process(incoming.raw, incoming.received_at, ctx)
+            draft = _receipt_draft(sub, row, sha, ledger, config, env)
+            rec = sub.recommender
+            ledger.record_done(row, sub, sub.loose_documents, rec.name if rec else "未识别推荐单位",
+                               rec.kind.value if rec else "", draft)
+            # Only now, with the ledger committed, may the mailbox forget the message is new.
+            mailbox.mark_done(incoming)
+            _count(result, sub)
+            if progress:
+                progress(1)
+        report.build(config, ledger, letters_missing_only=True)
+        result.receipts_sent = send_receipts(ledger, outbox)
+    finally:
+        mailbox.close()
+        outbox.close()
+        ledger.close()
+    log.info(result.line())
+    return result
+
+
+def _keep_raw(incoming: Incoming, mailbox: str, ledger: Ledger, config: Config) -> tuple[int, str]:
+    sha = hashlib.sha256(incoming.raw).hexdigest()
+    month = incoming.received_at.astimezone(SHANGHAI).strftime("%Y-%m")
+    path = config.output_dir / "raw" / month / f"{sha}.eml"
+    if not path.exists():
+        write_atomic(path, incoming.raw)
+    row = ledger.record_fetched(config.round.name, mailbox, incoming.validity, incoming.uid, sha,
+                                str(path.relative_to(config.output_dir)), incoming.received_at)
+    return row, sha
+
+
+def _receipt_draft(sub: Submission, row: int, sha: str, ledger: Ledger, config: Config, env) -> ReceiptDraft | None:
+    if sub.outcome is not Outcome.SUBMISSION or not sub.message or not sub.message.sender:
+        return None
+    rid = receipt_id(sha, config)
+    letter = letter_for(sub, row, config, datetime.now(timezone.utc))
+    raw = compose(letter, sub, rid, config, env)
+    day = sub.received_at.astimezone(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
+    sent_today = ledger.receipts_to(sub.message.sender, day, day + timedelta(days=1))
+    state, reason = "queued", ""
+    if sent_today >= config.max_receipts_per_sender_per_day:
+        state, reason = "suppressed", f"该发件人当日回执已达{config.max_receipts_per_sender_per_day}封上限"
+    return ReceiptDraft(rid, sub.message.sender, raw, json.dumps(asdict(letter), ensure_ascii=False), state, reason)
+
+
+def send_receipts(ledger: Ledger, outbox) -> int:
+    sent = 0
+    for receipt in ledger.queued_receipts():
+        key = receipt.receipt_id.strip("<>").replace("@", "_")
+        outbox.send(key, receipt.raw)
+        ledger.mark_receipt(receipt.row, "sent")
+        sent += 1
+        logging.getLogger("intake.outbox").info("receipt %s sent to %s", receipt.receipt_id, receipt.recipient)
+    return sent
+
+
+def _count(result: PassReport, sub: Submission) -> None:
+    if sub.outcome is Outcome.SUBMISSION:
+        result.submissions += 1
+        for app in sub.applications:
+            if app.status.value != "accepted":
+                result.review_items.append(f"{app.applicant}：{'；'.join(f.text() for f in app.findings)}")
+    elif sub.outcome is Outcome.IGNORED:
+        result.ignored += 1
+    else:
+        result.review += 1
+        subject = sub.message.subject if sub.message else "?"
+        result.review_items.append(f"邮件《{subject}》：{sub.reason}")

@@ -1,0 +1,108 @@
+"""A local Maildir as the mailbox (the embedded default) and as the outbox for receipts."""
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..filing import write_atomic
+from .source import Incoming
+
+log = logging.getLogger("intake.mail")
+
+# A Maildir has no UIDVALIDITY; the ledger still wants one, so the folder path stands in for it.
+MAILDIR_VALIDITY = "maildir"
+
+
+def ensure_maildir(path: Path) -> Path:
+    for sub in ("tmp", "new", "cur"):
+        (path / sub).mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class MaildirMailbox:
+    """Reads new/ and cur/; a message's key is its unique name, stable across flag changes."""
+
+    def __init__(self, path: Path, mark_seen: bool = True):
+        self.path = path
+        self.mark_seen = mark_seen
+        self.name = f"maildir:{path}"
+
+    def _files(self) -> Iterator[tuple[str, Path]]:
+        for sub in ("new", "cur"):
+            folder = self.path / sub
+            if not folder.is_dir():
+                continue
+            for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+                if entry.is_file() and not entry.name.startswith("."):
+                    yield entry.name.split(":", 1)[0], Path(entry.path)
+
+    def fetch_new(self, is_done: Callable[[str, str], bool]) -> Iterator[Incoming]:
+        if not (self.path / "new").is_dir() and not (self.path / "cur").is_dir():
+            raise FileNotFoundError(f"no Maildir at {self.path} (new/ and cur/ missing)")
+        for key, file in self._files():
+            if is_done(MAILDIR_VALIDITY, key):
+                continue
+            try:
+                raw = file.read_bytes()
+                # Dovecot uses the file's mtime as the delivery time; so do we.
+                received = datetime.fromtimestamp(file.stat().st_mtime, tz=timezone.utc)
+            except FileNotFoundError:  # moved by another client between listing and reading
+                log.info("maildir message %s vanished before it was read; next pass sees it", key)
+                continue
+            yield Incoming(MAILDIR_VALIDITY, key, raw, received)
+
+    def mark_done(self, incoming: Incoming) -> None:
+        if not self.mark_seen:
+            return
+        for key, file in self._files():
+            if key != incoming.uid:
+                continue
+            flags = file.name.split(":2,", 1)[1] if ":2," in file.name else ""
+            if "S" in flags and file.parent.name == "cur":
+                return
+            target = self.path / "cur" / f"{key}:2,{''.join(sorted(set(flags + 'S')))}"
+            stat = file.stat()
+            os.replace(file, target)
+            os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+            return
+
+    def close(self) -> None:
+        pass
+
+
+def deliver(path: Path, raw: bytes, key: str | None = None, received_at: datetime | None = None) -> Path:
+    """Put a message into new/ the Maildir way (tmp then rename); used by the demo and the outbox."""
+    ensure_maildir(path)
+    key = key or f"{time.time_ns()}.P{os.getpid()}.{socket.gethostname()}"
+    target = path / "new" / key
+    write_atomic(target, raw)
+    if received_at is not None:
+        ts = received_at.timestamp()
+        os.utime(target, (ts, ts))
+    return target
+
+
+class MaildirOutbox:
+    """Receipts written to a Maildir instead of being sent: the default, and what a clerk can open."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.name = f"maildir:{path}"
+
+    def already_sent(self, key: str) -> bool:
+        return (self.path / "new" / key).exists() or any((self.path / "cur").glob(glob.escape(key) + "*"))
+
+    def send(self, key: str, raw: bytes) -> None:
+        # The key is the receipt's own stable id: writing it twice leaves one file, never two receipts.
+        if self.already_sent(key):
+            return
+        deliver(self.path, raw, key=key)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,228 @@
+"""The nouns of the intake pipeline: plain data that travels between stages."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Track(StrEnum):
+    GENERAL = "general"
+    RURAL = "rural"
+    RECONFIRM = "reconfirm"
+    AUDIT = "audit"
+
+    @property
+    def label(self) -> str:
+        return TRACK_LABELS[self]
+
+    @property
+    def in_quota(self) -> bool:
+        return self in (Track.GENERAL, Track.RURAL)
+
+
+TRACK_LABELS = {
+    Track.GENERAL: "省级继续教育基地",
+    Track.RURAL: "省级继续教育基地（乡村振兴）专项",
+    Track.RECONFIRM: "原省级继续教育基地重新确认",
+    Track.AUDIT: "继续教育培训机构审验",
+}
+
+
+class RecommenderKind(StrEnum):
+    CITY = "city"
+    DEPARTMENT = "department"
+    ENTERPRISE = "enterprise"
+    DIRECT = "direct"
+
+
+class Outcome(StrEnum):
+    SUBMISSION = "submission"
+    IGNORED = "ignored"
+    REVIEW = "review"
+
+
+class Status(StrEnum):
+    ACCEPTED = "accepted"
+    NEEDS_REVIEW = "needs_review"
+    REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return {"accepted": "已受理", "needs_review": "待核实", "rejected": "不予受理"}[self.value]
+
+
+class Flag(StrEnum):
+    SUBJECT_NONCONFORMING = "subject_nonconforming"
+    UNKNOWN_SENDER = "unknown_sender"
+    MISSING_RECOMMENDATION_LETTER = "missing_recommendation_letter"
+    MISSING_APPLICATION_FORM = "missing_application_form"
+    LATE = "late"
+    QUOTA_EXCEEDED = "quota_exceeded"
+    DUPLICATE_APPLICANT = "duplicate_applicant"
+    NOT_ON_RECONFIRM_LIST = "not_on_reconfirm_list"
+    NOT_ON_AUDIT_LIST = "not_on_audit_list"
+    TRAINEES_BELOW_MINIMUM = "trainees_below_minimum"
+    INVALID_CREDIT_CODE = "invalid_credit_code"
+    LOW_CONFIDENCE = "low_confidence"
+    UNREADABLE_ATTACHMENT = "unreadable_attachment"
+    CLOUD_ATTACHMENT_LINK = "cloud_attachment_link"
+    SUPERSEDED = "superseded"
+
+    @property
+    def label(self) -> str:
+        return FLAG_LABELS[self]
+
+
+# What a clerk and a sender read for each flag; the detail after the colon says with whom and why.
+FLAG_LABELS = {
+    Flag.SUBJECT_NONCONFORMING: "邮件标题不规范",
+    Flag.UNKNOWN_SENDER: "发件人未能对应到推荐单位",
+    Flag.MISSING_RECOMMENDATION_LETTER: "缺少推荐函",
+    Flag.MISSING_APPLICATION_FORM: "缺少申请表",
+    Flag.LATE: "逾期报送",
+    Flag.QUOTA_EXCEEDED: "超出推荐名额",
+    Flag.DUPLICATE_APPLICANT: "同一单位多头申报",
+    Flag.NOT_ON_RECONFIRM_LIST: "不在原认定省级继续教育基地名单（附件3）中",
+    Flag.NOT_ON_AUDIT_LIST: "不在2016年招募培训机构名单（附件4）中",
+    Flag.TRAINEES_BELOW_MINIMUM: "年均培训人数低于要求",
+    Flag.INVALID_CREDIT_CODE: "统一社会信用代码校验未通过",
+    Flag.LOW_CONFIDENCE: "信息未能可靠识别，需人工核对",
+    Flag.UNREADABLE_ATTACHMENT: "附件无法打开",
+    Flag.CLOUD_ATTACHMENT_LINK: "附件为网盘/超大附件链接，未随邮件送达",
+    Flag.SUPERSEDED: "已被后续邮件替换",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One flag raised on a message or an application, with the detail a person needs."""
+
+    flag: Flag
+    detail: str = ""
+
+    def text(self) -> str:
+        return f"{self.flag.label}：{self.detail}" if self.detail else self.flag.label
+
+
+class DocKind(StrEnum):
+    LETTER = "letter"            # 推荐函
+    FORM = "form"                # 申请表（附件1）
+    SUMMARY = "summary"          # 申报汇总表（附件2）
+    AUDIT_FORM = "audit_form"    # 审验表（附件5）
+    EVIDENCE = "evidence"        # 佐证材料
+    UNREAD = "unread"            # no text could be read (scanned, pending OCR)
+
+    @property
+    def label(self) -> str:
+        return {
+            "letter": "推荐函", "form": "申请表", "summary": "申报汇总表", "audit_form": "审验表",
+            "evidence": "佐证材料", "unread": "未识别文件",
+        }[self.value]
+
+
+@dataclass(frozen=True)
+class Box:
+    """A piece of text at a position on a page; text layer, DOCX cells and OCR all produce these."""
+
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int
+    boxes: tuple[Box, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(b.text for b in self.boxes)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str          # as the sender named it, decoded
+    content_type: str      # as declared
+    data: bytes
+    sniffed: str = ""      # pdf, docx, xlsx, zip, jpeg, png, doc, unknown: from the bytes
+
+
+@dataclass(frozen=True)
+class Message:
+    message_id: str
+    subject: str
+    sender: str            # bare address, lower case
+    sender_name: str
+    received_at: datetime  # delivery time from the mailbox, tz-aware
+    headers: dict[str, str]
+    body: str
+    attachments: tuple[Attachment, ...]
+    problems: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class Recommender:
+    name: str
+    kind: RecommenderKind
+    senders: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubjectInfo:
+    raw: str
+    cleaned: str
+    conforming: bool        # exactly "XXXX继续教育基地申报"
+    related: bool           # looks like a submission at all (near-miss or conforming)
+    who: str                # the XXXX part: a recommender or an applicant
+    track_hint: Track | None
+
+
+@dataclass(frozen=True)
+class Document:
+    filename: str
+    kind: DocKind
+    method: str                                 # text | docx | ocr | none
+    pages: tuple[Page, ...] = ()
+    fields: dict[str, object] = field(default_factory=dict)
+    field_confidence: dict[str, float] = field(default_factory=dict)
+    data: bytes = b""
+    problem: Finding | None = None
+    path: str = ""                              # where it was filed, relative to output_dir
+
+
+@dataclass(frozen=True)
+class Application:
+    applicant: str
+    track: Track
+    fields: dict[str, object]
+    field_confidence: dict[str, float]
+    documents: tuple[Document, ...]
+    findings: tuple[Finding, ...] = ()
+    status: Status = Status.ACCEPTED
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One email on its way through the stages; each stage returns a new one."""
+
+    raw: bytes
+    received_at: datetime
+    message: Message | None = None
+    subject: SubjectInfo | None = None
+    recommender: Recommender | None = None
+    outcome: Outcome = Outcome.SUBMISSION
+    reason: str = ""
+    documents: tuple[Document, ...] = ()
+    applications: tuple[Application, ...] = ()
+    findings: tuple[Finding, ...] = ()          # about the message as a whole
+
+    @property
+    def loose_documents(self) -> tuple[Document, ...]:
+        """Documents of the email as a whole: letters, summary tables, what no applicant claimed."""
+        used = {id(d) for a in self.applications for d in a.documents}
+        return tuple(d for d in self.documents if id(d) not in used)

@@ -1,0 +1,126 @@
+"""The notice's checks on one message, as pure functions that return findings and statuses.
+
+Round-level rules (quotas, 多头申报, resubmissions) need every message and live elsewhere.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from .config import Config
+from .model import (Application, DocKind, Finding, Flag, RecommenderKind, Status, Submission, Track)
+from .read.text import norm_name
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# GB 32100-2015: 18 characters from this alphabet; the last is a check character over the first 17.
+_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+# Webmail "large attachment" links: the file is on a server, not in the mail.
+_CLOUD_LINK = re.compile(
+    r"(超大附件|大附件|云附件|网盘|ftn\w*download|large-?attach|bigattach|pan\.baidu\.com|mail\.qq\.com/cgi-bin/ftn)",
+    re.I)
+_KEY_FIELDS_LABELS = {
+    "unit_name": "申报单位名称", "credit_code": "统一社会信用代码", "contact": "联系人",
+    "contact_phone": "联系电话", "track": "申报类别", "avg_trainees": "近三年年均培训人数",
+}
+
+
+def credit_code_check_char(first17: str) -> str | None:
+    try:
+        total = sum(_CODE_ALPHABET.index(ch) * w for ch, w in zip(first17, _CODE_WEIGHTS, strict=True))
+    except ValueError:
+        return None
+    return _CODE_ALPHABET[(31 - total % 31) % 31]
+
+
+def credit_code_valid(code: str) -> bool:
+    code = (code or "").strip().upper()
+    return len(code) == 18 and all(c in _CODE_ALPHABET for c in code) and credit_code_check_char(code[:17]) == code[17]
+
+
+def shanghai_text(moment: datetime) -> str:
+    local = moment.astimezone(SHANGHAI)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def check(sub: Submission, config: Config) -> Submission:
+    """Add the per-message findings to the submission and its applications, then set statuses."""
+    msg = sub.message
+    found: list[Finding] = list(sub.findings) + list(msg.problems)
+    found += [d.problem for d in sub.loose_documents if d.problem]
+    if not sub.subject.conforming:
+        found.append(Finding(Flag.SUBJECT_NONCONFORMING,
+                             f"标题为“{msg.subject}”，应为“XXXX{config.round.subject_suffix}”"))
+    if sub.recommender is None:
+        found.append(Finding(Flag.UNKNOWN_SENDER,
+                             f"发件人 {msg.sender or '（无地址）'} 不在推荐单位名单中，推荐函中也未能识别推荐单位"))
+    if sub.received_at > config.round.deadline:
+        found.append(Finding(Flag.LATE, f"邮件于{shanghai_text(sub.received_at)}送达，"
+                                        f"截止时间为{shanghai_text(config.round.deadline)}"))
+    if _CLOUD_LINK.search(msg.body):
+        found.append(Finding(Flag.CLOUD_ATTACHMENT_LINK, "邮件正文含下载链接，请将材料作为附件直接发送"))
+    kinds = {d.kind for d in sub.documents}
+    quota_apps = [a for a in sub.applications if a.track.in_quota]
+    direct = sub.recommender is not None and sub.recommender.kind is RecommenderKind.DIRECT
+    if quota_apps and DocKind.LETTER not in kinds and DocKind.UNREAD not in kinds and not direct:
+        found.append(Finding(Flag.MISSING_RECOMMENDATION_LETTER, "邮件中未见推荐单位出具的推荐函"))
+    found.extend(_missing_forms(sub))
+    message_level = _dedupe(found)
+    apps = tuple(_check_application(a, message_level, config) for a in sub.applications)
+    return replace(sub, findings=message_level, applications=apps)
+
+
+def _missing_forms(sub: Submission) -> list[Finding]:
+    who = sub.subject.who
+    if not sub.subject.related or not who or sub.recommender is not None and _names_recommender(who, sub):
+        return []
+    if not sub.applications:
+        return [Finding(Flag.MISSING_APPLICATION_FORM, f"标题中的“{who}”未见申请表")]
+    key = norm_name(who)
+    if any(key in norm_name(a.applicant) or norm_name(a.applicant) in key for a in sub.applications):
+        return []
+    return [Finding(Flag.MISSING_APPLICATION_FORM, f"标题中的“{who}”未见申请表")]
+
+
+def _names_recommender(who: str, sub: Submission) -> bool:
+    rec = sub.recommender
+    key = norm_name(who)
+    return key in norm_name(rec.name) or any(key == norm_name(a) for a in rec.aliases)
+
+
+def _check_application(app: Application, message_level: tuple[Finding, ...], config: Config) -> Application:
+    found = list(app.findings)
+    f = app.fields
+    names = {norm_name(n) for n in (config.reconfirm_list if app.track is Track.RECONFIRM else config.audit_list)}
+    if app.track is Track.RECONFIRM and norm_name(app.applicant) not in names:
+        found.append(Finding(Flag.NOT_ON_RECONFIRM_LIST, f"{app.applicant}不在附件3名单中，不能按重新确认申报"))
+    if app.track is Track.AUDIT and norm_name(app.applicant) not in names:
+        found.append(Finding(Flag.NOT_ON_AUDIT_LIST, f"{app.applicant}不在附件4名单中，不能申请审验"))
+    trainees = f.get("avg_trainees")
+    if app.track is Track.GENERAL and isinstance(trainees, int) and trainees < config.round.min_trainees:
+        found.append(Finding(Flag.TRAINEES_BELOW_MINIMUM,
+                             f"近三年年均培训{trainees}人，低于每年{config.round.min_trainees}人的申报条件"))
+    code = f.get("credit_code")
+    if isinstance(code, str) and code and not credit_code_valid(code):
+        found.append(Finding(Flag.INVALID_CREDIT_CODE, f"{code}不符合GB 32100-2015校验规则，请核对"))
+    missing = [label for key, label in _KEY_FIELDS_LABELS.items() if key in f and f.get(key) in (None, "")]
+    if missing and any(d.kind in (DocKind.FORM, DocKind.AUDIT_FORM) for d in app.documents):
+        found.append(Finding(Flag.LOW_CONFIDENCE, f"申请表中未能读取：{'、'.join(missing)}"))
+    findings = _dedupe(found + list(message_level))
+    return replace(app, findings=findings, status=status_for(findings, config))
+
+
+def status_for(findings, config: Config) -> Status:
+    flags = {f.flag for f in findings}
+    if flags & config.rejected_flags:
+        return Status.REJECTED
+    if flags & config.review_flags:
+        return Status.NEEDS_REVIEW
+    return Status.ACCEPTED
+
+
+def _dedupe(findings) -> tuple[Finding, ...]:
+    return tuple(dict.fromkeys(findings))

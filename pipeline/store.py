@@ -1,0 +1,256 @@
+"""The SQLite ledger: every message seen, what became of it, its applications and its receipt."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .model import Application, Document, Finding, Submission
+
+# Each entry moves the schema one version up; PRAGMA user_version records where a ledger stands.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE messages (
+        id               INTEGER PRIMARY KEY,
+        round            TEXT NOT NULL,
+        mailbox          TEXT NOT NULL,
+        validity         TEXT NOT NULL,
+        uid              TEXT NOT NULL,
+        sha256           TEXT NOT NULL,
+        raw_path         TEXT NOT NULL,
+        received_at      TEXT NOT NULL,
+        state            TEXT NOT NULL DEFAULT 'fetched',   -- fetched | done
+        message_id       TEXT,
+        subject          TEXT,
+        sender           TEXT,
+        sender_name      TEXT,
+        outcome          TEXT,                              -- submission | ignored | review
+        reason           TEXT,
+        recommender      TEXT,
+        recommender_kind TEXT,
+        findings         TEXT NOT NULL DEFAULT '[]',
+        documents        TEXT NOT NULL DEFAULT '[]',        -- documents of the message as a whole
+        processed_at     TEXT,
+        UNIQUE (mailbox, validity, uid)
+    );
+    CREATE INDEX messages_sha ON messages (sha256);
+    CREATE TABLE applications (
+        id               INTEGER PRIMARY KEY,
+        message          INTEGER NOT NULL REFERENCES messages (id),
+        round            TEXT NOT NULL,
+        applicant        TEXT NOT NULL,
+        recommender      TEXT NOT NULL,
+        recommender_kind TEXT NOT NULL,
+        track            TEXT NOT NULL,
+        status           TEXT NOT NULL,
+        findings         TEXT NOT NULL,
+        fields           TEXT NOT NULL,
+        field_confidence TEXT NOT NULL,
+        documents        TEXT NOT NULL
+    );
+    CREATE TABLE receipts (
+        id          INTEGER PRIMARY KEY,
+        message     INTEGER NOT NULL UNIQUE REFERENCES messages (id),
+        receipt_id  TEXT NOT NULL UNIQUE,                   -- the receipt's own Message-ID
+        recipient   TEXT NOT NULL,
+        raw         BLOB NOT NULL,
+        letter      TEXT NOT NULL,                          -- the 受理回执 content, JSON
+        state       TEXT NOT NULL,                          -- queued | sent | suppressed
+        reason      TEXT,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        created_at  TEXT NOT NULL,
+        sent_at     TEXT
+    );
+    CREATE TABLE events (
+        id       INTEGER PRIMARY KEY,
+        at       TEXT NOT NULL,
+        message  INTEGER REFERENCES messages (id),
+        kind     TEXT NOT NULL,
+        detail   TEXT NOT NULL
+    );
+    """,
+)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def findings_json(findings) -> str:
+    return json.dumps([{"flag": f.flag.value, "detail": f.detail} for f in findings], ensure_ascii=False)
+
+
+def documents_json(documents: tuple[Document, ...]) -> str:
+    return json.dumps([{"kind": d.kind.value, "path": d.path, "method": d.method, "filename": d.filename,
+                        "problem": d.problem.text() if d.problem else ""} for d in documents],
+                      ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class ReceiptDraft:
+    receipt_id: str
+    recipient: str
+    raw: bytes
+    letter: str          # JSON of the 受理回执 content
+    state: str           # queued | suppressed
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class QueuedReceipt:
+    row: int
+    receipt_id: str
+    recipient: str
+    raw: bytes
+
+
+class Ledger:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: every write happens inside an explicit transaction() below.
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise RuntimeError(f"ledger schema {version} is newer than this program ({len(MIGRATIONS)})")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction() as db:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    # -- messages ---------------------------------------------------------------------------------
+
+    def is_done(self, mailbox: str, validity: str, uid: str) -> bool:
+        row = self.db.execute("SELECT state FROM messages WHERE mailbox=? AND validity=? AND uid=?",
+                              (mailbox, validity, uid)).fetchone()
+        return row is not None and row["state"] == "done"
+
+    def record_fetched(self, round_name: str, mailbox: str, validity: str, uid: str, sha256: str,
+                       raw_path: str, received_at: datetime) -> int:
+        """The raw bytes are on disk; note the message before anything can go wrong with it."""
+        with self.transaction() as db:
+            row = db.execute("SELECT id FROM messages WHERE mailbox=? AND validity=? AND uid=?",
+                             (mailbox, validity, uid)).fetchone()
+            if row:
+                return row["id"]
+            cur = db.execute(
+                "INSERT INTO messages (round, mailbox, validity, uid, sha256, raw_path, received_at)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (round_name, mailbox, validity, uid, sha256, raw_path, received_at.isoformat()))
+            db.execute("INSERT INTO events (at, message, kind, detail) VALUES (?,?,?,?)",
+                       (_now(), cur.lastrowid, "fetched", f"{mailbox} {validity}/{uid}"))
+            return cur.lastrowid
+
+    def record_done(self, row: int, sub: Submission, message_documents: tuple[Document, ...],
+                    recommender: str, recommender_kind: str, receipt: ReceiptDraft | None) -> None:
+        """Everything the pass learnt of one message, and its queued receipt, in one transaction."""
+        m = sub.message
+        with self.transaction() as db:
+            db.execute("DELETE FROM applications WHERE message=?", (row,))
+            db.execute(
+                "UPDATE messages SET state='done', message_id=?, subject=?, sender=?, sender_name=?, outcome=?,"
+                " reason=?, recommender=?, recommender_kind=?, findings=?, documents=?, processed_at=?"
+                " WHERE id=?",
+                (m.message_id if m else None, m.subject if m else None, m.sender if m else None,
+                 m.sender_name if m else None, sub.outcome.value, sub.reason, recommender, recommender_kind,
+                 findings_json(sub.findings), documents_json(message_documents), _now(), row))
+            round_name = db.execute("SELECT round FROM messages WHERE id=?", (row,)).fetchone()["round"]
+            for app in sub.applications:
+                self._insert_application(db, row, round_name, app, recommender, recommender_kind)
+            if receipt is not None:
+                db.execute(
+                    "INSERT OR IGNORE INTO receipts (message, receipt_id, recipient, raw, letter, state, reason,"
+                    " created_at) VALUES (?,?,?,?,?,?,?,?)",
+                    (row, receipt.receipt_id, receipt.recipient, receipt.raw, receipt.letter, receipt.state,
+                     receipt.reason, _now()))
+            db.execute("INSERT INTO events (at, message, kind, detail) VALUES (?,?,?,?)",
+                       (_now(), row, "done", f"{sub.outcome.value}: {sub.reason or len(sub.applications)}"))
+
+    @staticmethod
+    def _insert_application(db, row: int, round_name: str, app: Application, recommender: str, kind: str):
+        db.execute(
+            "INSERT INTO applications (message, round, applicant, recommender, recommender_kind, track,"
+            " status, findings, fields, field_confidence, documents) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (row, round_name, app.applicant, recommender, kind, app.track.value, app.status.value,
+             findings_json(app.findings), json.dumps(app.fields, ensure_ascii=False),
+             json.dumps(app.field_confidence), documents_json(app.documents)))
+
+    def messages(self, round_name: str) -> list[sqlite3.Row]:
+        return self.db.execute(
+            "SELECT m.*, r.state AS receipt_state, r.receipt_id AS receipt_id FROM messages m"
+            " LEFT JOIN receipts r ON r.message = m.id WHERE m.round=? AND m.state='done'"
+            " ORDER BY m.received_at, m.id", (round_name,)).fetchall()
+
+    def applications(self, round_name: str) -> list[sqlite3.Row]:
+        return self.db.execute(
+            "SELECT a.*, m.message_id AS message_id, m.received_at AS received_at FROM applications a"
+            " JOIN messages m ON m.id = a.message WHERE a.round=? ORDER BY m.received_at, a.id",
+            (round_name,)).fetchall()
+
+    def letters(self, round_name: str) -> list[sqlite3.Row]:
+        return self.db.execute(
+            "SELECT r.letter, r.state, m.recommender, m.received_at, m.id AS message FROM receipts r"
+            " JOIN messages m ON m.id = r.message WHERE m.round=? ORDER BY m.id", (round_name,)).fetchall()
+
+    def rounds(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT round FROM messages ORDER BY round")]
+
+    # -- receipts ---------------------------------------------------------------------------------
+
+    def receipts_to(self, recipient: str, day_start: datetime, day_end: datetime) -> int:
+        """Receipts queued or sent to one address for messages delivered within one day."""
+        return self.db.execute(
+            "SELECT count(*) FROM receipts r JOIN messages m ON m.id = r.message"
+            " WHERE r.recipient=? AND r.state IN ('queued','sent') AND m.received_at >= ? AND m.received_at < ?",
+            (recipient, day_start.isoformat(), day_end.isoformat())).fetchone()[0]
+
+    def queued_receipts(self) -> list[QueuedReceipt]:
+        rows = self.db.execute("SELECT id, receipt_id, recipient, raw FROM receipts WHERE state='queued'"
+                               " ORDER BY id").fetchall()
+        return [QueuedReceipt(r["id"], r["receipt_id"], r["recipient"], bytes(r["raw"])) for r in rows]
+
+    def mark_receipt(self, row: int, state: str, reason: str = "") -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE receipts SET state=?, reason=?, attempts=attempts+1,"
+                       " sent_at=CASE WHEN ?='sent' THEN ? ELSE sent_at END WHERE id=?",
+                       (state, reason, state, _now(), row))
+
+    def event(self, message: int | None, kind: str, detail: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO events (at, message, kind, detail) VALUES (?,?,?,?)",
+                       (_now(), message, kind, detail))
+
+
+def findings_from_json(text: str) -> list[Finding]:
+    from .model import Flag
+
+    return [Finding(Flag(f["flag"]), f["detail"]) for f in json.loads(text or "[]")]
