@@ -87,7 +87,7 @@ def _one_pass(ctx: click.Context, cfg: config_mod.Config):
 def run(ctx: click.Context) -> None:
     """The service: a pass every schedule.poll_every until SIGTERM or Ctrl-C.
 
-    Example: INTAKE_CONFIG=/etc/intake/inbox_rules.yaml intake run
+    Example: intake --config /etc/intake/inbox_rules.yaml run
     """
     cfg = _load(ctx)
     _setup_logging(ctx.obj["verbose"], default=logging.INFO)

@@ -189,7 +189,7 @@ def _keep_raw(incoming: Incoming, mailbox: str, ledger: Ledger, config: Config) 
     if not path.exists():
         write_atomic(path, incoming.raw)
     row = ledger.record_fetched(config.round.name, mailbox, incoming.validity, incoming.uid, sha,
-                                str(path.relative_to(config.output_dir)), incoming.received_at)
+                                str(path.relative_to(config.output_dir)), incoming.received_at.astimezone(SHANGHAI))
     return row, sha
 
 

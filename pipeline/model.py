@@ -87,7 +87,7 @@ FLAG_LABELS = {
     Flag.NOT_ON_AUDIT_LIST: "不在2016年招募培训机构名单（附件4）中",
     Flag.TRAINEES_BELOW_MINIMUM: "年均培训人数低于要求",
     Flag.INVALID_CREDIT_CODE: "统一社会信用代码校验未通过",
-    Flag.LOW_CONFIDENCE: "信息未能可靠识别，需人工核对",
+    Flag.LOW_CONFIDENCE: "信息需人工核对",
     Flag.UNREADABLE_ATTACHMENT: "附件无法打开",
     Flag.CLOUD_ATTACHMENT_LINK: "附件为网盘/超大附件链接，未随邮件送达",
     Flag.SUPERSEDED: "已被后续邮件替换",

@@ -359,6 +359,11 @@ def receipt_template() -> Document:
     ]
     _loop_table(doc, columns, "it in letter.items", "本邮件中未识别到申报单位", "not letter.items", size=10.5)
 
+    _para(doc, ["{%p if letter.other_documents %}"], FANGSONG, body, line=line)
+    _para(doc, ["同时收到：", "{{ letter.other_documents | join('；') }}", "。"], FANGSONG, body,
+          indent_chars=2, line=line, before=6)
+    _para(doc, ["{%p endif %}"], FANGSONG, body, line=line)
+
     _para(doc, ["{%p if letter.message_problems %}"], FANGSONG, body, line=line)
     _para(doc, ["此外，本邮件存在以下问题："], FANGSONG, body, indent_chars=2, line=line, before=6)
     _para(doc, ["{%p for p in letter.message_problems %}"], FANGSONG, body, line=line)

@@ -65,10 +65,15 @@ def parse(raw: bytes, received_at: datetime) -> Message:
     # compat32 gives the raw header text, so the charset quirks above are ours to handle, not hidden.
     msg = email.message_from_bytes(raw, policy=policy.compat32)
     problems: list[Finding] = []
-    subject = decode_header_value(msg.get("Subject"))
-    name, addr = email.utils.parseaddr(decode_header_value(msg.get("From")))
-    headers = {h: decode_header_value(msg.get(h)) for h in KEPT_HEADERS if msg.get(h) is not None}
-    message_id = (msg.get("Message-ID") or "").strip()
+    raw_headers: dict[str, str] = {}
+    for key, value in msg.raw_items():  # raw_items: get() would turn 8-bit bytes into U+FFFD
+        raw_headers.setdefault(key.lower(), value)
+    subject = decode_header_value(raw_headers.get("subject"))
+    # Split first, decode after: a decoded display name may hold commas or angle brackets.
+    name, addr = email.utils.parseaddr(raw_headers.get("from", ""))
+    name = decode_header_value(name)
+    headers = {h: decode_header_value(raw_headers[h]) for h in KEPT_HEADERS if h in raw_headers}
+    message_id = decode_header_value(raw_headers.get("message-id")).strip()
     if not message_id:
         # Some webmail forwards have none; a stable stand-in keeps the ledger and receipts consistent.
         message_id = f"<sha256-{hashlib.sha256(raw).hexdigest()[:32]}@intake.invalid>"

@@ -41,13 +41,13 @@ def read_attachment(att: Attachment, forms: Forms) -> Document:
             if not usable(pages):
                 # Scanned: the text lives in the image only. OCR is the reader that belongs here.
                 return replace(base, problem=Finding(
-                    Flag.LOW_CONFIDENCE, f"《{att.filename}》为扫描件，未能自动识别文字，需人工核对"))
+                    Flag.LOW_CONFIDENCE, f"《{att.filename}》为扫描件，未能自动识别文字"))
         elif att.sniffed == "docx":
             pages, method = read_docx(att.data), "docx"
         elif att.sniffed in _NOT_READ:
             what = _NOT_READ[att.sniffed]
             flag = Flag.LOW_CONFIDENCE if att.sniffed in ("jpeg", "png") else Flag.UNREADABLE_ATTACHMENT
-            return replace(base, problem=Finding(flag, f"《{att.filename}》为{what}，未能自动读取，原件已保存，需人工查看"))
+            return replace(base, problem=Finding(flag, f"《{att.filename}》为{what}，未能自动读取，原件已保存"))
         else:
             return replace(base, problem=Finding(
                 Flag.UNREADABLE_ATTACHMENT, f"《{att.filename}》不是可识别的文件类型，原件已保存"))

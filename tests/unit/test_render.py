@@ -235,6 +235,14 @@ def test_receipt_letter_without_message_problems_drops_the_paragraph():
     assert texts[i + 1].startswith("请于")
 
 
+def test_receipt_letter_lists_the_other_documents_only_when_there_are_some():
+    with_others = dataclasses.replace(LETTER, other_documents=("推荐函（推荐函.pdf）", "申报汇总表（汇总.pdf）"))
+    text = _body_text(_open_docx(receipt_letter_docx(with_others, TEMPLATES / "receipt_letter.docx")))
+    assert "同时收到：推荐函（推荐函.pdf）；申报汇总表（汇总.pdf）。" in text
+    without = dataclasses.replace(LETTER, other_documents=())
+    assert "同时收到" not in _body_text(_open_docx(receipt_letter_docx(without, TEMPLATES / "receipt_letter.docx")))
+
+
 def test_receipt_letter_unknown_sender_without_items():
     unknown = dataclasses.replace(LETTER, recommender="", items=(), sender="someone@163.com")
     document = _open_docx(receipt_letter_docx(unknown, TEMPLATES / "receipt_letter.docx"))

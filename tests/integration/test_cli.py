@@ -1,0 +1,43 @@
+"""The commands a newcomer types first: demo twice, check, and help that carries examples."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from pipeline.cli import main
+
+
+def intake(environ, *args, ok=True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "pipeline", *args], capture_output=True, text=True,
+                          env={**os.environ, **environ})
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_demo_runs_once_and_a_second_time_adds_nothing(environ, tmp_path):
+    first = intake(environ, "demo")
+    assert "新放入 8 封示例邮件" in first.stdout and "申报 6 封" in first.stdout
+    assert "附件2_申报汇总表_全省.xlsx" in first.stdout
+    second = intake(environ, "demo")
+    assert "新放入 0 封示例邮件" in second.stdout and "收取邮件 0 封" in second.stdout
+    assert len(list((tmp_path / "mail" / "sent" / "new").iterdir())) == 6
+    check = intake(environ, "check")
+    assert "✓" in check.stdout
+
+
+def test_check_says_what_is_wrong(environ, tmp_path):
+    proc = intake({**environ, "INTAKE_MAILBOX_URL": f"maildir:{tmp_path / 'nowhere'}",
+                   "INTAKE_OUTBOX_URL": "smtps://office@mail.example.cn"}, "check", ok=False)
+    assert proc.returncode == 1
+    assert "找不到 Maildir" in proc.stderr and "smtps://office@mail.example.cn:465" in proc.stderr
+
+
+@pytest.mark.parametrize("command", sorted(main.commands))
+def test_every_command_is_documented_with_an_example(command):
+    assert "Example: intake" in (main.commands[command].help or "")
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md"), encoding="utf-8").read()
+    assert f"intake {command}" in readme

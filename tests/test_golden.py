@@ -1,0 +1,42 @@
+"""Each sample .eml (pipeline/samples/) against the export it must produce (tests/data/golden/).
+
+After a deliberate change, rewrite the expectations with INTAKE_UPDATE_GOLDEN=1 and review the diff.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import deliver_samples
+from pipeline.demo import samples
+from pipeline.export import export
+from pipeline.flow import run_pass
+from pipeline.store import Ledger
+
+GOLDEN = Path(__file__).parent / "data" / "golden"
+NAMES = [name for name, _ in samples()]
+
+
+def test_every_sample_has_a_golden_file():
+    assert NAMES, "no samples packaged"
+    if not os.environ.get("INTAKE_UPDATE_GOLDEN"):
+        assert sorted(p.stem for p in GOLDEN.glob("*.json")) == sorted(n.removesuffix(".eml") for n in NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sample_export(name, config):
+    deliver_samples(config, {name})
+    run_pass(config)
+    ledger = Ledger(config.ledger_path)
+    try:
+        got = export(ledger, config.round.name)
+    finally:
+        ledger.close()
+    golden = GOLDEN / (name.removesuffix(".eml") + ".json")
+    if os.environ.get("INTAKE_UPDATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(json.dumps(got, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    assert got == json.loads(golden.read_text(encoding="utf-8"))

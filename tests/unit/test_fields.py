@@ -1,0 +1,82 @@
+"""Label-anchored extraction from positioned boxes, whatever reader made them."""
+from pathlib import Path
+
+import pytest
+
+from pipeline.model import Box, Page, Track
+from pipeline.read.fields import extract, parse_track
+from pipeline.read.forms import load_form
+
+FORM = load_form(Path(__file__).resolve().parents[2] / "templates" / "forms" / "annex1.yaml")
+
+
+def row(y, *cells, width=100):
+    """Boxes for one table row: each cell a (text) at consecutive columns; None leaves a cell empty."""
+    return [Box(text, i * width, y, (i + 1) * width, y + 20) for i, text in enumerate(cells) if text is not None]
+
+
+def test_value_right_of_label_two_pairs_in_a_row():
+    page = Page(1, tuple(row(0, "统一社会信用代码", "91370100MA3C5W2X1K", "单位性质", "企业")
+                         + row(20, "联系人", "王晓梅", "联系电话", "0531-88016235")))
+    got = extract([page], FORM).fields
+    assert got["credit_code"] == "91370100MA3C5W2X1K"
+    assert got["unit_type"] == "企业"
+    assert got["contact"] == "王晓梅"
+    assert got["contact_phone"] == "0531-88016235"
+
+
+def test_empty_value_cell_is_missing_not_the_next_label():
+    page = Page(1, tuple(row(0, "联系人", None, "联系电话", "0531-1")))
+    got = extract([page], FORM)
+    assert got.fields["contact"] is None
+    assert "contact" in got.missing_required
+    assert got.fields["contact_phone"] == "0531-1"
+
+
+def test_value_below_label_when_nothing_right():
+    page = Page(1, (Box("申报单位名称", 0, 0, 120, 20), Box("淄博齐鲁工业技术培训中心", 0, 22, 300, 42)))
+    assert extract([page], FORM).fields["unit_name"] == "淄博齐鲁工业技术培训中心"
+
+
+def test_inline_label_colon_value_and_full_width_forms():
+    page = Page(1, (Box("单位名称：济南泉城继续教育研究院", 0, 0, 400, 20),
+                    Box("近三年年均培训人数：３，２００人", 0, 30, 400, 50),
+                    Box("教学场地面积（平方米）", 0, 60, 100, 80), Box("８６００．５", 100, 60, 200, 80)))
+    got = extract([page], FORM).fields
+    assert got["unit_name"] == "济南泉城继续教育研究院"
+    assert got["avg_trainees"] == 3200
+    assert got["floor_area"] == 8600.5
+
+
+def test_wrapped_label_and_multiline_chinese_value():
+    page = Page(1, (Box("近三年年均培训专\n业技术人员人数", 0, 0, 100, 40), Box("2600", 100, 0, 400, 40),
+                    Box("主要培训领域", 0, 40, 100, 80), Box("新一代信息技术、高端装\n备制造", 100, 40, 400, 80)))
+    got = extract([page], FORM).fields
+    assert got["avg_trainees"] == 2600
+    assert got["domains"] == "新一代信息技术、高端装备制造"
+
+
+def test_first_occurrence_wins_and_confidence_is_carried():
+    page = Page(1, (Box("申报单位名称", 0, 0, 100, 20, 0.9), Box("甲单位", 100, 0, 300, 20, 0.6),
+                    Box("申报单位名称", 0, 100, 100, 120), Box("乙单位", 100, 100, 300, 120)))
+    got = extract([page], FORM)
+    assert got.fields["unit_name"] == "甲单位"
+    assert got.confidence["unit_name"] == 0.6
+
+
+@pytest.mark.parametrize("text, track", [
+    ("☑省级继续教育基地　□省级继续教育基地（乡村振兴）专项　□原省级继续教育基地重新确认", Track.GENERAL),
+    ("□省级继续教育基地 ■省级继续教育基地（乡村振兴）专项 □原省级继续教育基地重新确认", Track.RURAL),
+    ("□省级继续教育基地 □乡村振兴专项 √原省级继续教育基地重新确认", Track.RECONFIRM),
+    ("乡村振兴专项", Track.RURAL),
+    ("继续教育培训机构审验", Track.AUDIT),
+    ("☑省级继续教育基地 ☑乡村振兴专项", None),   # two ticks: a person decides
+    ("□省级继续教育基地 □乡村振兴专项", None),    # none ticked
+])
+def test_track_from_ticked_boxes_or_words(text, track):
+    assert parse_track(text, FORM) == track
+
+
+def test_other_label_cell_is_not_taken_as_a_value():
+    page = Page(1, tuple(row(0, "法定代表人", "推荐单位意见")))
+    assert extract([page], FORM).fields["legal_rep"] is None
