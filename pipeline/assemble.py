@@ -9,6 +9,7 @@ from .model import (Application, DocKind, Document, Finding, Flag, Outcome, Reco
                     Submission, Track)
 from .read.text import norm_name
 from .route import Directory
+from .rules import on_list
 
 DIRECT = Recommender("直接报送", RecommenderKind.DIRECT)
 _APPLICANT_KINDS = (DocKind.FORM, DocKind.AUDIT_FORM)
@@ -98,7 +99,7 @@ def _attach_other_documents(apps: list[Application], docs: tuple[Document, ...])
 
 def _direct_track(app: Application, config: Config) -> bool:
     if app.track is Track.RECONFIRM:
-        return norm_name(app.applicant) in {norm_name(n) for n in config.reconfirm_list}
+        return on_list(app.applicant, config.reconfirm_list)
     if app.track is Track.AUDIT:
-        return norm_name(app.applicant) in {norm_name(n) for n in config.audit_list}
+        return on_list(app.applicant, config.audit_list)
     return False

@@ -108,11 +108,8 @@ def report(ctx: click.Context) -> None:
     from . import report as report_mod
     from .store import Ledger
 
-    ledger = Ledger(cfg.ledger_path)
-    try:
+    with Ledger(cfg.ledger_path) as ledger:
         written = report_mod.build(cfg, ledger)
-    finally:
-        ledger.close()
     click.echo(f"已生成 {len(written)} 个文件，位于 {cfg.output_dir / cfg.round.name}")
 
 
@@ -130,11 +127,8 @@ def export(ctx: click.Context, fmt: str, round_name: str | None) -> None:
     from .export import export as export_round
     from .store import Ledger
 
-    ledger = Ledger(cfg.ledger_path)
-    try:
+    with Ledger(cfg.ledger_path) as ledger:
         data = export_round(ledger, round_name or cfg.round.name)
-    finally:
-        ledger.close()
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 

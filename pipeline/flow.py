@@ -19,7 +19,7 @@ from .config import Config
 from .filing import inside, write_atomic
 from .mail import mime
 from .mail.source import Incoming, open_mailbox, open_outbox
-from .model import Document, Outcome, Submission
+from .model import Document, Outcome, Status, Submission
 from .read.document import Forms, read_attachment
 from .receipt import compose, letter_for, mail_templates, receipt_id
 from .route import Directory, ignore_reason
@@ -28,6 +28,7 @@ from .store import Ledger, ReceiptDraft
 from .subject import parse_subject
 
 log = logging.getLogger("intake.flow")
+outbox_log = logging.getLogger("intake.outbox")
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,11 @@ def run_pass(config: Config, progress: Callable[[int], None] | None = None,
             _count(result, sub)
             if progress:
                 progress(1)
-        report.build(config, ledger, letters_missing_only=True)
+        try:
+            report.build(config, ledger, letters_missing_only=True)
+        except Exception as exc:  # a broken template must not hold back the receipts
+            log.exception("tables and letters could not be rebuilt")
+            result.review_items.append(f"汇总表或回执文件未能生成（{type(exc).__name__}: {exc}），请检查 templates/")
         result.receipts_sent = send_receipts(ledger, outbox)
     finally:
         mailbox.close()
@@ -214,7 +219,7 @@ def send_receipts(ledger: Ledger, outbox) -> int:
         outbox.send(key, receipt.raw)
         ledger.mark_receipt(receipt.row, "sent")
         sent += 1
-        logging.getLogger("intake.outbox").info("receipt %s sent to %s", receipt.receipt_id, receipt.recipient)
+        outbox_log.info("receipt %s sent to %s", receipt.receipt_id, receipt.recipient)
     return sent
 
 
@@ -222,7 +227,7 @@ def _count(result: PassReport, sub: Submission) -> None:
     if sub.outcome is Outcome.SUBMISSION:
         result.submissions += 1
         for app in sub.applications:
-            if app.status.value != "accepted":
+            if app.status is not Status.ACCEPTED:
                 result.review_items.append(f"{app.applicant}：{'；'.join(f.text() for f in app.findings)}")
     elif sub.outcome is Outcome.IGNORED:
         result.ignored += 1

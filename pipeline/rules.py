@@ -94,10 +94,9 @@ def _names_recommender(who: str, sub: Submission) -> bool:
 def _check_application(app: Application, message_level: tuple[Finding, ...], config: Config) -> Application:
     found = list(app.findings)
     f = app.fields
-    names = {norm_name(n) for n in (config.reconfirm_list if app.track is Track.RECONFIRM else config.audit_list)}
-    if app.track is Track.RECONFIRM and norm_name(app.applicant) not in names:
+    if app.track is Track.RECONFIRM and not on_list(app.applicant, config.reconfirm_list):
         found.append(Finding(Flag.NOT_ON_RECONFIRM_LIST, f"{app.applicant}不在附件3名单中，不能按重新确认申报"))
-    if app.track is Track.AUDIT and norm_name(app.applicant) not in names:
+    if app.track is Track.AUDIT and not on_list(app.applicant, config.audit_list):
         found.append(Finding(Flag.NOT_ON_AUDIT_LIST, f"{app.applicant}不在附件4名单中，不能申请审验"))
     trainees = f.get("avg_trainees")
     if app.track is Track.GENERAL and isinstance(trainees, int) and trainees < config.round.min_trainees:
@@ -111,6 +110,10 @@ def _check_application(app: Application, message_level: tuple[Finding, ...], con
         found.append(Finding(Flag.LOW_CONFIDENCE, f"申请表中未能读取：{'、'.join(missing)}"))
     findings = _dedupe(found + list(message_level))
     return replace(app, findings=findings, status=status_for(findings, config))
+
+
+def on_list(name: str, names: tuple[str, ...]) -> bool:
+    return norm_name(name) in {norm_name(n) for n in names}
 
 
 def status_for(findings, config: Config) -> Status:

@@ -30,11 +30,8 @@ def test_every_sample_has_a_golden_file():
 def test_sample_export(name, config):
     deliver_samples(config, {name})
     run_pass(config)
-    ledger = Ledger(config.ledger_path)
-    try:
+    with Ledger(config.ledger_path) as ledger:
         got = export(ledger, config.round.name)
-    finally:
-        ledger.close()
     golden = GOLDEN / (name.removesuffix(".eml") + ".json")
     if os.environ.get("INTAKE_UPDATE_GOLDEN"):
         golden.parent.mkdir(parents=True, exist_ok=True)

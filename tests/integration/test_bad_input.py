@@ -27,11 +27,8 @@ def mail(subject: str, attachments: list[tuple[str, bytes, str]], sender="rsj@qi
 
 
 def exported(config) -> dict:
-    ledger = Ledger(config.ledger_path)
-    try:
+    with Ledger(config.ledger_path) as ledger:
         return export(ledger, config.round.name)
-    finally:
-        ledger.close()
 
 
 def test_corrupt_and_unknown_attachments_are_flagged_and_kept(config):
@@ -49,9 +46,8 @@ def test_corrupt_and_unknown_attachments_are_flagged_and_kept(config):
     (app,) = data["applications"]
     assert app["applicant"] == "青岛蓝海人才培训学校"
     assert "unreadable_attachment" in app["flags"] and app["status"] == "needs_review"
-    ledger = Ledger(config.ledger_path)
-    findings = json.loads(ledger.db.execute("SELECT findings FROM applications").fetchone()[0])
-    ledger.close()
+    with Ledger(config.ledger_path) as ledger:
+        findings = json.loads(ledger.db.execute("SELECT findings FROM applications").fetchone()[0])
     texts = " ".join(f["detail"] for f in findings)
     assert "损坏" in texts and "evil.bin" in texts
     # the traversal name was filed inside output, under its last component only
@@ -115,7 +111,6 @@ def test_receipts_per_sender_per_day_are_capped(config):
     result = run_pass(config)
     assert result.submissions == config.max_receipts_per_sender_per_day + 2
     assert result.receipts_sent == config.max_receipts_per_sender_per_day
-    ledger = Ledger(config.ledger_path)
-    states = [r[0] for r in ledger.db.execute("SELECT state FROM receipts ORDER BY id")]
-    ledger.close()
+    with Ledger(config.ledger_path) as ledger:
+        states = [r[0] for r in ledger.db.execute("SELECT state FROM receipts ORDER BY id")]
     assert states.count("suppressed") == 2
