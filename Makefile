@@ -4,7 +4,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test run clean samples templates
+# Debian packages the tests need: a real IMAP server (Dovecot) and the tools it uses.
+TEST_DEBIAN_PACKAGES := dovecot-imapd openssl
+# LibreOffice renders the 汇总表/受理回执 to PDF in a test, with Chinese fonts to render them in.
+TEST_DEBIAN_PACKAGES += libreoffice-writer-nogui fonts-noto-cjk
+# 7z opens .7z (and, where its build has the codec, .rar) attachments, within the same limits as ZIP.
+TEST_DEBIAN_PACKAGES += p7zip-full
+
+# rapidocr-onnxruntime asks for opencv-python, whose cv2 needs libGL (absent on a server): the headless
+# build of the same OpenCV takes its place after every install.
+HEADLESS_OPENCV = $(BIN)/pip uninstall --quiet --yes opencv-python && \
+	$(BIN)/pip install --quiet --force-reinstall --no-deps opencv-python-headless
+
+.PHONY: demo test run clean samples templates system-packages
 
 # The venv is rebuilt when the project's dependencies change.
 $(STAMP): pyproject.toml
@@ -13,18 +25,23 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(HEADLESS_OPENCV)
 	@touch $@
 
 demo: $(STAMP)
 	$(BIN)/intake demo
 
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(BIN)/python -m pytest -q
+
+system-packages:
+	@scripts/system-packages.sh $(TEST_DEBIAN_PACKAGES)
 
 # Regenerate the committed sample submissions (needs LibreOffice, ImageMagick, poppler-utils, img2pdf,
 # CJK fonts) and the Word templates; neither `make demo` nor `make test` needs this.
 samples: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,samples]'
+	$(HEADLESS_OPENCV)
 	$(BIN)/python tests/data/make_samples.py
 
 templates: $(STAMP)

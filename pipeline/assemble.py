@@ -1,13 +1,21 @@
-"""From the documents of one email to its applications and its recommender. Pure."""
+"""From the documents of one email to its applications and its recommender. Pure.
+
+Each 申请表/审验表 is an application; the applicants the 推荐函 and 汇总表 name are paired with them by
+name (forgiving OCR), so that a typed name corrects an OCR one, the letter's track stands in for an
+unreadable tick, and an applicant named but without a form is an application flagged 缺少申请表.
+"""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from .config import Config
 from .model import (Application, DocKind, Document, Finding, Flag, Outcome, Recommender, RecommenderKind,
                     Submission, Track)
+from .read import uscc
+from .read.names import pair, same_unit
 from .read.text import norm_name
+from .reconcile import Group, Mention, differs, listed_groups, typed_name
 from .route import Directory
 from .rules import on_list
 
@@ -15,6 +23,15 @@ DIRECT = Recommender("直接报送", RecommenderKind.DIRECT)
 _APPLICANT_KINDS = (DocKind.FORM, DocKind.AUDIT_FORM)
 _FORM_IN_NAME = re.compile(r"(申请表|审验表)")
 _MESSAGE_LEVEL_NAME = re.compile(r"(推荐函|推荐信|汇总表)")
+_NO_NAME = "未识别申报单位"
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """An application before it is paired with what the letters and tables say."""
+
+    doc: Document
+    read: Mention                   # its name as the form (or else the file name) gives it
 
 
 def assemble(sub: Submission, config: Config, directory: Directory) -> Submission:
@@ -26,47 +43,125 @@ def assemble(sub: Submission, config: Config, directory: Directory) -> Submissio
         outcome = Outcome.REVIEW if sub.message.attachments else Outcome.IGNORED
         return replace(sub, outcome=outcome, reason=reason)
 
-    apps = [_from_form(d, sub) for d in docs if d.kind in _APPLICANT_KINDS]
-    known = {norm_name(a.applicant) for a in apps}
-    for d in docs:  # a scanned form we cannot read yet still names its applicant in its file name
+    recommender = sub.recommender or _recommender_from_letters(docs, directory)
+    drafts = [_Draft(d, _form_name(d, sub)) for d in docs if d.kind in _APPLICANT_KINDS]
+    known = {norm_name(dr.read.name) for dr in drafts}
+    for d in docs:  # a scan that could not be read still names its applicant in its file name
         name = _applicant_from_filename(d.filename) if d.kind is DocKind.UNREAD else ""
         if name and norm_name(name) not in known:
-            apps.append(_unread_application(name, d, sub))
+            drafts.append(_Draft(d, Mention(name, True, "文件名")))
             known.add(norm_name(name))
-    recommender = sub.recommender or _recommender_from_letters(docs, directory)
-    if not apps and DocKind.UNREAD in {d.kind for d in docs} and sub.subject.who \
-            and directory.by_name(sub.subject.who) is None and recommender is None:
+    groups = listed_groups(docs)
+    subject = _subject_applicant(sub, directory, recommender)
+
+    paired = {i: groups[j] for i, j, _ in pair([dr.read.name for dr in drafts], [g.name for g in groups])}
+    listing = "、".join(dict.fromkeys(m.where for g in groups for m in g.mentions))
+    apps = [_application(dr, paired.get(i), subject, sub, listing) for i, dr in enumerate(drafts)]
+    unread_left = any(d.kind is DocKind.UNREAD and not _applicant_from_filename(d.filename) for d in docs)
+    claimed = {id(g) for g in paired.values()}
+    apps += [_missing_form(g, sub, unread_left) for g in groups if id(g) not in claimed]
+
+    if not apps and DocKind.UNREAD in {d.kind for d in docs} and subject and recommender is None:
         unread = next(d for d in docs if d.kind is DocKind.UNREAD)
-        apps.append(_unread_application(sub.subject.who, unread, sub))
+        apps.append(_application(_Draft(unread, Mention(subject, True, "邮件标题")), None, subject, sub, ""))
     apps = _attach_other_documents(apps, docs)
     if recommender is None and apps and all(_direct_track(a, config) for a in apps):
         recommender = DIRECT
     return replace(sub, applications=tuple(apps), recommender=recommender)
 
 
-def _from_form(doc: Document, sub: Submission) -> Application:
-    findings: list[Finding] = []
-    applicant = str(doc.fields.get("unit_name") or "") or _applicant_from_filename(doc.filename) \
-        or sub.subject.who or "未识别申报单位"
-    if doc.kind is DocKind.AUDIT_FORM:
-        track = Track.AUDIT
-    elif doc.fields.get("track"):
-        track = Track(doc.fields["track"])
-    elif sub.subject.track_hint:
-        track = sub.subject.track_hint
-    else:
+def _form_name(doc: Document, sub: Submission) -> Mention:
+    name = str(doc.fields.get("unit_name") or "")
+    if name:
+        return Mention(name, doc.method != "ocr", "申请表", doc.field_confidence.get("unit_name", 1.0))
+    from_file = _applicant_from_filename(doc.filename)
+    if from_file:
+        return Mention(from_file, True, "文件名")
+    return Mention(sub.subject.who or _NO_NAME, bool(sub.subject.who), "邮件标题")
+
+
+def _subject_applicant(sub: Submission, directory: Directory, recommender: Recommender | None) -> str:
+    """The subject's XXXX when it names an applicant rather than a recommender."""
+    who = sub.subject.who
+    if not who or directory.by_name(who) is not None:
+        return ""
+    if recommender is not None and norm_name(who) in norm_name(recommender.name):
+        return ""
+    return who
+
+
+def _application(draft: _Draft, group: Group | None, subject: str, sub: Submission, listing: str) -> Application:
+    doc = draft.doc
+    # The form's own problem (fields read from a scan with low confidence) is the applicant's.
+    findings: list[Finding] = [doc.problem] if doc.problem else []
+    fields = dict(doc.fields) if doc.kind in _APPLICANT_KINDS else {}
+    confidence = dict(doc.field_confidence) if doc.kind in _APPLICANT_KINDS else {}
+    if doc.kind is DocKind.UNREAD and group is not None:
+        # Nothing could be read from the form: the summary table's row is the best there is.
+        fields, confidence = dict(group.fields), dict(group.confidence)
+
+    read = draft.read
+    others = list(group.mentions) if group else []
+    others += [Mention(n, True, w) for n, w in ((subject, "邮件标题"), (_applicant_from_filename(doc.filename), "文件名"))
+               if n and same_unit(n, read.name)]
+    better = typed_name(read, others)
+    applicant = better.name if better else read.name
+    if better or (doc.kind is DocKind.UNREAD and fields):
+        fields["unit_name"] = applicant
+        confidence["unit_name"] = better.confidence if better else 1.0
+    elif group and read.typed and read.where == "申请表":
+        typed = [m for m in group.mentions if m.typed and differs(m.name, read.name)]
+        if typed:
+            findings.append(Finding(Flag.LOW_CONFIDENCE, f"申请表中的单位名称“{read.name}”与{typed[0].where}所列"
+                                                         f"“{typed[0].name}”不一致，请核对"))
+
+    track, note = _track(doc, group, sub)
+    if note:
+        findings.append(note)
+    if track is not None and doc.kind is DocKind.FORM and not fields.get("track"):
+        fields["track"] = track.value
+        confidence["track"] = min((m.confidence for m in group.mentions), default=1.0) if group else 1.0
+    if track is None:
         track = Track.GENERAL
-        findings.append(Finding(Flag.LOW_CONFIDENCE, "申报类别未能识别（未勾选或勾选多项），暂按省级继续教育基地登记"))
-    return Application(applicant, track, dict(doc.fields), dict(doc.field_confidence), (doc,), tuple(findings))
+        if doc.kind in _APPLICANT_KINDS:  # an unread scan already says it could not be read
+            findings.append(Finding(Flag.LOW_CONFIDENCE, "申报类别未能识别（未勾选或勾选多项），暂按省级继续教育基地登记"))
+
+    if doc.method == "ocr" and isinstance(fields.get("credit_code"), str):
+        checked = uscc.confirm(fields["credit_code"])
+        if checked.corrected_from:
+            fields["credit_code"] = checked.code
+            findings.append(Finding(Flag.LOW_CONFIDENCE, f"统一社会信用代码识别为{checked.corrected_from}，"
+                                                         f"已按校验位更正为{checked.code}，请与原件核对"))
+    if listing and group is None and track.in_quota and doc.kind in _APPLICANT_KINDS:
+        findings.append(Finding(Flag.LOW_CONFIDENCE, f"{listing}中未列出“{applicant}”，请核对"))
+    return Application(applicant, track, fields, confidence, (doc,), tuple(findings))
 
 
-def _unread_application(name: str, doc: Document, sub: Submission) -> Application:
-    track = sub.subject.track_hint or Track.GENERAL
-    problem = (doc.problem,) if doc.problem else ()
-    return Application(name, track, {}, {}, (doc,), problem)
+def _track(doc: Document, group: Group | None, sub: Submission) -> tuple[Track | None, Finding | None]:
+    if doc.kind is DocKind.AUDIT_FORM:
+        return Track.AUDIT, None
+    listed = group.track if group else None
+    ticked = Track(doc.fields["track"]) if doc.kind is DocKind.FORM and doc.fields.get("track") else None
+    if ticked and listed and ticked is not listed:
+        where = "推荐函" if "推荐函" in group.tracks else "汇总表"
+        return ticked, Finding(Flag.LOW_CONFIDENCE, f"申报类别不一致：申请表为“{ticked.label}”，"
+                                                    f"{where}为“{listed.label}”，请核对")
+    return ticked or listed or sub.subject.track_hint, None
+
+
+def _missing_form(group: Group, sub: Submission, unread_left: bool) -> Application:
+    name = group.name
+    track = group.track or sub.subject.track_hint or Track.GENERAL
+    fields = {"unit_name": name, **group.fields, "track": track.value}
+    confidence = {"unit_name": group.best().confidence, **group.confidence}
+    detail = f"{group.where}所列“{name}”未见申请表"
+    if unread_left:
+        detail += "（邮件中另有未能识别的附件，可能即为该申请表，请人工核对）"
+    return Application(name, track, fields, confidence, (), (Finding(Flag.MISSING_APPLICATION_FORM, detail),))
 
 
 def _applicant_from_filename(filename: str) -> str:
+    filename = filename.rsplit("/", 1)[-1]  # a member of an archive: "材料.zip/申请表-某某中心.pdf"
     if not _FORM_IN_NAME.search(filename):
         return ""
     stem = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", filename)
@@ -78,6 +173,11 @@ def _recommender_from_letters(docs: tuple[Document, ...], directory: Directory) 
     for d in docs:
         if d.kind is DocKind.LETTER:
             found = directory.in_text("".join(p.text for p in d.pages))
+            if found:
+                return found
+    for d in docs:  # the 汇总表's 推荐单位（盖章） line
+        if d.kind is DocKind.SUMMARY and d.fields.get("recommender"):
+            found = directory.in_text(str(d.fields["recommender"])) or directory.by_name(str(d.fields["recommender"]))
             if found:
                 return found
     return None

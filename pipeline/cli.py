@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from . import config as config_mod
-from .mail.source import NotAvailable
 
 log = logging.getLogger("intake")
 
@@ -63,6 +62,7 @@ def poll(ctx: click.Context, once: bool) -> None:
 
 def _one_pass(ctx: click.Context, cfg: config_mod.Config):
     from .flow import run_pass
+    from .mail.imap import ImapError
 
     try:
         if sys.stderr.isatty():
@@ -70,8 +70,9 @@ def _one_pass(ctx: click.Context, cfg: config_mod.Config):
                 result = run_pass(cfg, progress=bar.update)
         else:
             result = run_pass(cfg)
-    except (NotAvailable, FileNotFoundError) as exc:
-        _fail(ctx, f"无法打开邮箱 / cannot open the mailbox: {exc}")
+    except (ImapError, FileNotFoundError) as exc:
+        click.echo(f"无法读取邮箱 / cannot read the mailbox: {exc}", err=True)
+        ctx.exit(1)
     click.echo(f"本次处理：收取邮件 {result.fetched} 封，申报 {result.submissions} 封，"
                f"忽略 {result.ignored} 封，待人工查看 {result.review} 封，发送回执 {result.receipts_sent} 封。")
     if result.review_items:
@@ -109,8 +110,9 @@ def report(ctx: click.Context) -> None:
     from .store import Ledger
 
     with Ledger(cfg.ledger_path) as ledger:
-        written = report_mod.build(cfg, ledger)
-    click.echo(f"已生成 {len(written)} 个文件，位于 {cfg.output_dir / cfg.round.name}")
+        written = report_mod.rebuild(cfg, ledger)
+        click.echo(report_mod.summary_text(cfg, ledger))
+    click.echo(f"\n已生成 {len(written)} 个文件，位于 {cfg.output_dir / cfg.round.name}（统计图表见 统计.xlsx）")
 
 
 @main.command()
@@ -175,13 +177,7 @@ def check(ctx: click.Context) -> None:
                  "mail/receipt.txt.j2", "mail/receipt.html.j2"):
         if not (cfg.templates_dir / name).is_file():
             problems.append(f"缺少模板 / missing template: {cfg.templates_dir / name}")
-    for label, url in (("邮箱 / mailbox", cfg.mailbox), ("发件箱 / outbox", cfg.outbox)):
-        if url.scheme == "maildir":
-            where = Path(url.path)
-            if label.startswith("邮箱") and not (where / "new").is_dir():
-                problems.append(f"{label}: 找不到 Maildir / no Maildir at {where} (new/ missing)")
-        else:
-            problems.append(f"{label}: {url.display()} — 暂不支持 / not supported yet, use maildir:PATH")
+    problems += _check_mail(cfg)
     click.echo(f"配置文件 / configuration: {cfg.source} — 格式正确 / valid")
     if problems:
         for p in problems:
@@ -189,3 +185,208 @@ def check(ctx: click.Context) -> None:
         ctx.exit(1)
     click.echo(f"✓ 邮箱 / mailbox {cfg.mailbox.display()}；发件箱 / outbox {cfg.outbox.display()}；"
                f"输出 / output {cfg.output_dir}")
+
+
+# What each failing step means, for the engineer who runs `intake check` on the office's server.
+_STEP_HINTS = {
+    "DNS": "域名无法解析 / the host name does not resolve",
+    "connect": "无法连接服务器或端口 / cannot reach the host and port",
+    "TLS": "TLS 握手或证书校验失败（内网 CA 可用 ?ca=PATH）/ TLS or certificate check failed (?ca=PATH for an intranet CA)",
+    "STARTTLS": "STARTTLS 失败 / STARTTLS failed",
+    "login": "用户名或密码错误（密码取自环境变量）/ login refused (the password comes from the environment)",
+    "SELECT": "文件夹不存在或无权访问 / the folder does not exist or is not accessible",
+}
+
+
+def _hint(message: str) -> str:
+    step = message.split(":", 1)[0].split(" ", 1)[0]
+    return f"{_STEP_HINTS[step]} — {message}" if step in _STEP_HINTS else message
+
+
+def _check_mail(cfg: config_mod.Config) -> list[str]:
+    from .mail import imap, smtp
+
+    problems = []
+    if cfg.mailbox.scheme == "maildir":
+        if not (cfg.mailbox.path / "new").is_dir():
+            problems.append(f"邮箱 / mailbox: 找不到 Maildir / no Maildir at {cfg.mailbox.path} (new/ missing)")
+    else:
+        if not cfg.mailbox_password:
+            problems.append("邮箱 / mailbox: 未设置 INTAKE_MAILBOX_PASSWORD / INTAKE_MAILBOX_PASSWORD is not set")
+        try:
+            click.echo(f"✓ 邮箱 / mailbox {cfg.mailbox.display()}: {imap.probe(cfg.mailbox, cfg.mailbox_password, cfg.imap)}")
+        except imap.ImapError as exc:
+            problems.append(f"邮箱 / mailbox {cfg.mailbox.display()}: {_hint(str(exc))}")
+    if cfg.outbox.scheme != "maildir":
+        if cfg.outbox.user and not cfg.outbox_password:
+            problems.append("发件箱 / outbox: 未设置 INTAKE_OUTBOX_PASSWORD / INTAKE_OUTBOX_PASSWORD is not set")
+        try:
+            click.echo(f"✓ 发件箱 / outbox {cfg.outbox.display()}: {smtp.probe(cfg.outbox, cfg.outbox_password, cfg.imap.timeout)}")
+        except smtp.SendFailed as exc:
+            problems.append(f"发件箱 / outbox {cfg.outbox.display()}: {_hint(str(exc))}")
+    return problems
+
+
+# ---------------------------------------------------------------- the clerk's review list
+
+def _clerk() -> str:
+    import getpass
+    import os
+
+    try:
+        return os.environ.get("USER") or getpass.getuser()
+    except (KeyError, OSError):       # no passwd entry in a bare container
+        return "unknown"
+
+
+@main.group(invoke_without_command=True)
+@click.option("--no-file", is_flag=True, help="Only print the list; do not write 待处理.xlsx.")
+@click.pass_context
+def review(ctx: click.Context, no_file: bool) -> None:
+    """The clerk's list: every message and application needing attention, why, and what to do.
+
+    Prints the list and writes output/<round>/待处理.xlsx (fill in its yellow columns, then
+    `intake review import`).
+
+    Example: intake review
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    cfg = _load(ctx)
+    _setup_logging(ctx.obj["verbose"])
+    from . import review as review_mod
+    from .filing import inside, write_atomic
+    from .reassess import reassess
+    from .store import Ledger
+
+    with Ledger(cfg.ledger_path) as ledger:
+        result = reassess(cfg, ledger)
+        rows = ledger.messages(cfg.round.name)
+        counts = {}
+        for a in ledger.applications(cfg.round.name):
+            counts[a["message"]] = counts.get(a["message"], 0) + 1
+        from datetime import datetime
+
+        from .rules import SHANGHAI
+
+        listing = review_mod.build(result, review_mod.mails_from_rows(rows, counts), cfg, datetime.now(SHANGHAI))
+    click.echo(review_mod.text(listing))
+    if not no_file:
+        path = write_atomic(inside(cfg.output_dir, cfg.round.name, "待处理.xlsx"), review_mod.review_xlsx(listing))
+        click.echo(f"\n已写入 {path}")
+
+
+def _record(ctx: click.Context, cfg, changes, by: str, source: str) -> None:
+    from . import report as report_mod
+    from . import review as review_mod
+    from .store import Ledger
+
+    with Ledger(cfg.ledger_path) as ledger:
+        try:
+            done = review_mod.record(ledger, cfg, changes, by, source)
+        except review_mod.ReviewError as exc:
+            _fail(ctx, str(exc))
+        if done:
+            # The correction flows at once into the stored assessment, the tables and the export.
+            report_mod.rebuild(cfg, ledger)
+    for line in done:
+        click.echo(f"已记录（{by}）：{line}")
+    if not done:
+        click.echo("没有新的变化（与台账中已有记录相同）")
+
+
+@review.command("set")
+@click.argument("target")
+@click.argument("assignments", nargs=-1)
+@click.option("--status", "status", default=None,
+              help="accepted/needs_review/rejected (已受理/待核实/不予受理); handled (已处理) for a message.")
+@click.option("--note", default=None, help="A note kept with the item.")
+@click.option("--by", default=None, help="Who decides (default: $USER).")
+@click.pass_context
+def review_set(ctx: click.Context, target: str, assignments: tuple[str, ...], status: str | None,
+               note: str | None, by: str | None) -> None:
+    """Correct fields, decide, or note: TARGET is an application (A12 or 12) or a message (M5).
+
+    FIELD=VALUE uses the form's keys or its Chinese labels.
+
+    Example: intake review set A12 avg_trainees=3200 统一社会信用代码=52370100493001174X --status accepted --note 已电话核实
+    """
+    cfg = _load(ctx)
+    _setup_logging(ctx.obj["verbose"])
+    from . import review as review_mod
+
+    try:
+        tgt = review_mod.parse_target(target)
+        changes = []
+        if assignments:
+            if tgt.startswith("M"):
+                raise review_mod.ReviewError("邮件没有可更正的字段；可用 --status handled 或 --note")
+            for a in assignments:
+                name, sep, value = a.replace("＝", "=").partition("=")
+                if not sep:
+                    raise review_mod.ReviewError(f"“{a}”应写成 字段=值")
+                changes.append(review_mod.Change(tgt, *review_mod.parse_field(name, value)))
+        if status is not None:
+            changes.append(review_mod.Change(tgt, "status", review_mod.parse_status(status, tgt)))
+        if note:
+            changes.append(review_mod.Change(tgt, "note", note))
+    except review_mod.ReviewError as exc:
+        _fail(ctx, str(exc))
+    if not changes:
+        _fail(ctx, "没有要记录的内容：请给出 字段=值、--status 或 --note")
+    _record(ctx, cfg, changes, by or _clerk(), "cli")
+
+
+@review.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--by", default=None, help="Who filled in the file (default: $USER).")
+@click.pass_context
+def review_import(ctx: click.Context, file: Path, by: str | None) -> None:
+    """Record what a clerk filled in on 待处理.xlsx (状态, 更正, 备注, 纸质材料收到日期).
+
+    Importing the same file again records nothing new.
+
+    Example: intake review import output/2019年省级专业技术人员继续教育基地申报/待处理.xlsx --by 孙沛沛
+    """
+    cfg = _load(ctx)
+    _setup_logging(ctx.obj["verbose"])
+    from . import review as review_mod
+
+    try:
+        changes, problems = review_mod.read_workbook(file.read_bytes())
+    except review_mod.ReviewError as exc:
+        _fail(ctx, str(exc))
+    if problems:
+        for p in problems:
+            click.echo(f"✗ {p}", err=True)
+        _fail(ctx, "以上各行有误，整份文件未导入；改正后请重新导入")
+    _record(ctx, cfg, changes, by or _clerk(), file.name)
+
+
+@review.command("paper")
+@click.argument("targets", nargs=-1, required=True)
+@click.option("--copies", type=int, default=None, help="How many copies came (default: office.paper_copies).")
+@click.option("--date", "on", default=None, help="The day they arrived (default: today).")
+@click.option("--undo", is_flag=True, help="Mark them as not received after all.")
+@click.option("--by", default=None, help="Who received them (default: $USER).")
+@click.pass_context
+def review_paper(ctx: click.Context, targets: tuple[str, ...], copies: int | None, on: str | None, undo: bool,
+                 by: str | None) -> None:
+    """Record that the paper copies of applications arrived by post.
+
+    Example: intake review paper A3 A4 --date 2019-09-20
+    """
+    cfg = _load(ctx)
+    _setup_logging(ctx.obj["verbose"])
+    from datetime import datetime
+
+    from . import review as review_mod
+    from .rules import SHANGHAI
+
+    day = on or f"{datetime.now(SHANGHAI):%Y-%m-%d}"
+    value = {"copies": 0, "on": "", "undo": True} if undo else {"copies": copies or 0, "on": day}
+    try:
+        changes = [review_mod.Change(review_mod.parse_target(t), "paper", value) for t in targets]
+    except review_mod.ReviewError as exc:
+        _fail(ctx, str(exc))
+    _record(ctx, cfg, changes, by or _clerk(), "cli")

@@ -51,6 +51,42 @@ class Quota:
 
 
 @dataclass(frozen=True)
+class MailOptions:
+    """How intake treats the office's IMAP mailbox (the mailbox: section besides its url)."""
+
+    mark: str = "flag"                 # flag: add mark_flag; move: move to move_to; none: leave as is
+    mark_flag: str = "$IntakeDone"
+    move_to: str = "已处理"
+    sent_folder: str = "Sent"          # receipts are appended here; empty: keep no copy
+    idle: bool = True
+    timeout: float = 60.0              # seconds, every socket operation
+    retries: int = 5                   # reconnect attempts, with backoff, before a pass gives up
+
+
+@dataclass(frozen=True)
+class AttachmentLimits:
+    """How far intake opens what senders attach (the attachments: section): archives and converters."""
+
+    max_total_bytes: int = 200 * 1024 * 1024   # all that is unpacked from one message, together
+    max_entries: int = 1000                     # files in all the archives of one message, together
+    max_ratio: int = 100                        # uncompressed ÷ compressed size of one entry
+    max_depth: int = 3                          # archives inside archives, forwards inside forwards
+    converters: tuple[str, ...] = ("soffice", "7z", "unrar")   # used when installed
+    convert_timeout: timedelta = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class OcrOptions:
+    """How scanned pages and photos are read (the ocr: section)."""
+
+    enabled: bool = True
+    workers: int = 2                   # OCR processes during a pass; each loads the models once
+    dpi: int = 200                     # resolution pages are rendered at for OCR
+    min_confidence: float = 0.85       # a required field read below this is flagged for a person
+    max_pages: int = 10                # pages of one form, letter or table read at most
+
+
+@dataclass(frozen=True)
 class Config:
     source: Path
     round: Round
@@ -61,6 +97,8 @@ class Config:
     templates_dir: Path
     poll_every: timedelta
     max_receipts_per_sender_per_day: int
+    receipt_retry_every: timedelta
+    imap: MailOptions
     recommenders: tuple[Recommender, ...]
     quotas: Mapping[RecommenderKind, Quota]
     reconfirm_list: tuple[str, ...]
@@ -69,6 +107,10 @@ class Config:
     review_flags: frozenset[Flag]
     mailbox_password: str = ""
     outbox_password: str = ""
+    ocr: OcrOptions = OcrOptions()
+    attachments: AttachmentLimits = AttachmentLimits()
+    pdf: bool = True                                   # outputs.pdf: PDF copies when LibreOffice is installed
+    pdf_timeout: timedelta = timedelta(minutes=3)      # outputs.pdf_timeout
 
     @property
     def ledger_path(self) -> Path:
@@ -104,8 +146,9 @@ def from_mapping(data: Any, base: Path, environ: Mapping[str, str] = os.environ,
     lists = r.mapping(data.get("lists", {}), "lists")
     statuses = r.mapping(data.get("statuses", {}), "statuses")
 
-    mailbox = r.url(environ.get("INTAKE_MAILBOX_URL") or r.mapping(data.get("mailbox"), "mailbox").get("url"),
-                    "mailbox.url", MAILBOX_SCHEMES, base)
+    mailbox_raw = r.mapping(data.get("mailbox"), "mailbox")
+    mailbox = r.url(environ.get("INTAKE_MAILBOX_URL") or mailbox_raw.get("url"), "mailbox.url", MAILBOX_SCHEMES, base)
+    receipts = r.mapping(data.get("receipts", {}), "receipts")
     outbox = r.url(environ.get("INTAKE_OUTBOX_URL") or r.mapping(data.get("outbox"), "outbox").get("url"),
                    "outbox.url", OUTBOX_SCHEMES, base)
     output_dir = r.path(environ.get("INTAKE_OUTPUT_DIR") or data.get("output_dir", "./output"), "output_dir", base)
@@ -133,9 +176,10 @@ def from_mapping(data: Any, base: Path, environ: Mapping[str, str] = os.environ,
         templates_dir=r.path(data.get("templates_dir", "./templates"), "templates_dir", base),
         poll_every=r.duration(r.mapping(data.get("schedule", {}), "schedule").get("poll_every", "5m"),
                               "schedule.poll_every"),
-        max_receipts_per_sender_per_day=r.integer(
-            r.mapping(data.get("receipts", {}), "receipts").get("max_per_sender_per_day", 5),
-            "receipts.max_per_sender_per_day"),
+        max_receipts_per_sender_per_day=r.integer(receipts.get("max_per_sender_per_day", 5),
+                                                  "receipts.max_per_sender_per_day"),
+        receipt_retry_every=r.duration(receipts.get("retry_every", "1m"), "receipts.retry_every"),
+        imap=r.mail_options(mailbox_raw),
         recommenders=r.recommenders(data.get("recommenders"), "recommenders"),
         quotas=r.quotas(quotas_raw),
         reconfirm_list=r.names(lists.get("reconfirm", []), "lists.reconfirm"),
@@ -144,6 +188,11 @@ def from_mapping(data: Any, base: Path, environ: Mapping[str, str] = os.environ,
         review_flags=r.flags(statuses.get("needs_review", []), "statuses.needs_review"),
         mailbox_password=environ.get("INTAKE_MAILBOX_PASSWORD", ""),
         outbox_password=environ.get("INTAKE_OUTBOX_PASSWORD", ""),
+        ocr=r.ocr_options(r.mapping(data.get("ocr", {}), "ocr")),
+        attachments=r.attachment_limits(r.mapping(data.get("attachments", {}), "attachments")),
+        pdf=r.boolean(r.mapping(data.get("outputs", {}), "outputs").get("pdf", True), "outputs.pdf"),
+        pdf_timeout=r.duration(r.mapping(data.get("outputs", {}), "outputs").get("pdf_timeout", "3m"),
+                               "outputs.pdf_timeout"),
     )
 
 
@@ -165,6 +214,11 @@ class _Reader:
         if not isinstance(value, str) or (not allow_empty and not value.strip()):
             raise self.fail(key, f"a non-empty text, got {_shown(value)}")
         return value.strip()
+
+    def boolean(self, value: Any, key: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(key, f"true or false, got {_shown(value)}")
+        return value
 
     def integer(self, value: Any, key: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -199,6 +253,68 @@ class _Reader:
             return parse_mail_url(value, schemes, base)
         except ValueError as exc:
             raise self.fail(key, str(exc)) from None
+
+    def mail_options(self, value: dict) -> MailOptions:
+        d = MailOptions()
+        mark = value.get("mark", d.mark)
+        if mark not in ("flag", "move", "none"):
+            raise self.fail("mailbox.mark", f"flag, move or none, got {_shown(mark)}")
+        idle = value.get("idle", d.idle)
+        if not isinstance(idle, bool):
+            raise self.fail("mailbox.idle", f"true or false, got {_shown(idle)}")
+        timeout = value.get("timeout", d.timeout)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise self.fail("mailbox.timeout", f"a number of seconds > 0, got {_shown(timeout)}")
+        return MailOptions(
+            mark=mark,
+            mark_flag=self.text(value.get("mark_flag", d.mark_flag), "mailbox.mark_flag"),
+            move_to=self.text(value.get("move_to", d.move_to), "mailbox.move_to"),
+            sent_folder=self.text(value.get("sent_folder", d.sent_folder), "mailbox.sent_folder", allow_empty=True),
+            idle=idle,
+            timeout=float(timeout),
+            retries=self.integer(value.get("retries", d.retries), "mailbox.retries") or 1,
+        )
+
+    def attachment_limits(self, value: dict) -> AttachmentLimits:
+        d = AttachmentLimits()
+        converters = value.get("converters", list(d.converters))
+        known = ("soffice", "7z", "unrar")
+        if not isinstance(converters, list) or any(c not in known for c in converters):
+            raise self.fail("attachments.converters", f"a list among {', '.join(known)}, got {_shown(converters)}")
+        limits = AttachmentLimits(
+            max_total_bytes=self.size(value.get("max_total_size", d.max_total_bytes), "attachments.max_total_size"),
+            max_entries=self.integer(value.get("max_entries", d.max_entries), "attachments.max_entries"),
+            max_ratio=self.integer(value.get("max_ratio", d.max_ratio), "attachments.max_ratio"),
+            max_depth=self.integer(value.get("max_depth", d.max_depth), "attachments.max_depth"),
+            converters=tuple(converters),
+            convert_timeout=self.duration(value.get("convert_timeout", "2m"), "attachments.convert_timeout"),
+        )
+        if limits.max_entries == 0 or limits.max_ratio == 0:
+            raise self.fail("attachments", "max_entries and max_ratio of at least 1")
+        return limits
+
+    def size(self, value: Any, key: str) -> int:
+        units = {"": 1, "B": 1, "K": 1024, "KB": 1024, "M": 1024 ** 2, "MB": 1024 ** 2, "G": 1024 ** 3, "GB": 1024 ** 3}
+        m = re.fullmatch(r"\s*(\d+)\s*([KMG]?B?)\s*", str(value).upper()) if isinstance(value, (str, int)) \
+            and not isinstance(value, bool) else None
+        if not m or m.group(2) not in units or int(m.group(1)) == 0:
+            raise self.fail(key, f'a size like "200MB", "512KB", got {_shown(value)}')
+        return int(m.group(1)) * units[m.group(2)]
+
+    def ocr_options(self, value: dict) -> OcrOptions:
+        d = OcrOptions()
+        enabled = value.get("enabled", d.enabled)
+        if not isinstance(enabled, bool):
+            raise self.fail("ocr.enabled", f"true or false, got {_shown(enabled)}")
+        dpi = self.integer(value.get("dpi", d.dpi), "ocr.dpi")
+        if not 72 <= dpi <= 600:
+            raise self.fail("ocr.dpi", f"a resolution between 72 and 600, got {dpi}")
+        confidence = value.get("min_confidence", d.min_confidence)
+        if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1:
+            raise self.fail("ocr.min_confidence", f"a number between 0 and 1, got {_shown(confidence)}")
+        return OcrOptions(enabled=enabled, workers=self.integer(value.get("workers", d.workers), "ocr.workers") or 1,
+                          dpi=dpi, min_confidence=float(confidence),
+                          max_pages=self.integer(value.get("max_pages", d.max_pages), "ocr.max_pages") or 1)
 
     def names(self, value: Any, key: str) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):

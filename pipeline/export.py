@@ -1,38 +1,53 @@
-"""The machine-readable export: the JSON contract other tools and checks rely on."""
+"""The machine-readable export: the JSON contract other tools and checks rely on.
+
+Statuses and flags are the round assessment's (quotas, 多头申报, resubmissions, the clerk's decisions),
+fields carry the clerk's corrections. Beyond the contract: ``id`` and ``superseded_by`` (the id of
+the application that replaced this one) on applications, ``duplicate_of`` on messages.
+"""
 from __future__ import annotations
 
 import json
 
+from .reassess import DUPLICATE_REASON
 from .store import Ledger
 
 
 def export(ledger: Ledger, round_name: str) -> dict:
+    rows = ledger.messages(round_name)
+    message_ids = {m["id"]: m["message_id"] for m in rows}
+    duplicate = {m["id"] for m in rows if m["duplicate_of"] is not None}
     messages = [
         {
             "message_id": m["message_id"],
             "subject": m["subject"],
             "from": m["sender"],
             "received_at": m["received_at"],
-            "outcome": m["outcome"],
-            "reason": m["reason"] or "",
+            "outcome": "ignored" if m["id"] in duplicate else m["outcome"],
+            "reason": DUPLICATE_REASON if m["id"] in duplicate else (m["reason"] or ""),
             "receipt_sent": m["receipt_state"] == "sent",
+            "duplicate_of": message_ids.get(m["duplicate_of"]),
         }
-        for m in ledger.messages(round_name)
+        for m in rows
     ]
-    applications = [
-        {
-            "applicant": a["applicant"],
+    applications = []
+    for a in ledger.applications(round_name):
+        if a["message"] in duplicate:
+            continue
+        corrected = json.loads(a["corrected"]) if a["corrected"] else None
+        findings = json.loads(a["assessed_findings"] or a["findings"])
+        applications.append({
+            "applicant": corrected["applicant"] if corrected else a["applicant"],
             "recommender": a["recommender"],
             "recommender_kind": a["recommender_kind"] or None,   # None: the sender was not recognised
-            "track": a["track"],
-            "status": a["status"],
-            "flags": list(dict.fromkeys(f["flag"] for f in json.loads(a["findings"]))),
-            "fields": json.loads(a["fields"]),
+            "track": corrected["track"] if corrected else a["track"],
+            "status": a["assessed_status"] or a["status"],
+            "flags": list(dict.fromkeys(f["flag"] for f in findings)),
+            "fields": corrected["fields"] if corrected else json.loads(a["fields"]),
             "field_confidence": json.loads(a["field_confidence"]),
             "documents": [{"kind": d["kind"], "path": d["path"], "method": d["method"]}
                           for d in json.loads(a["documents"])],
             "message_id": a["message_id"],
-        }
-        for a in ledger.applications(round_name)
-    ]
+            "id": a["id"],
+            "superseded_by": a["superseded_by"],
+        })
     return {"round": round_name, "messages": messages, "applications": applications}

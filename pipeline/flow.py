@@ -18,9 +18,13 @@ from .assemble import assemble
 from .config import Config
 from .filing import inside, write_atomic
 from .mail import mime
+from .mail.imap import ImapError
+from .mail.smtp import SendFailed
 from .mail.source import Incoming, open_mailbox, open_outbox
 from .model import Document, Outcome, Status, Submission
-from .read.document import Forms, read_attachment
+from .read.document import Forms, read_attachments
+from .read.ocr import OcrPool
+from .reassess import reassess
 from .receipt import compose, letter_for, mail_templates, receipt_id
 from .route import Directory, ignore_reason
 from .rules import SHANGHAI, check
@@ -29,6 +33,8 @@ from .subject import parse_subject
 
 log = logging.getLogger("intake.flow")
 outbox_log = logging.getLogger("intake.outbox")
+# How long a sender may hold a receipt before another (after a crash) may take it up again.
+SEND_LEASE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -36,14 +42,18 @@ class Context:
     config: Config
     forms: Forms
     directory: Directory
+    # Started at the first scan of the pass (a pass without scans never loads the OCR models), closed
+    # at the end of run_pass.
+    ocr: OcrPool = field(default_factory=OcrPool)
 
     @classmethod
     def load(cls, config: Config) -> "Context":
-        return cls(config, Forms.load(config.templates_dir), Directory(config.recommenders))
+        return cls(config, Forms.load(config.templates_dir), Directory(config.recommenders),
+                   OcrPool(config.ocr.workers))
 
 
 def parse(sub: Submission, ctx: Context) -> Submission:
-    return replace(sub, message=mime.parse(sub.raw, sub.received_at))
+    return replace(sub, message=mime.parse(sub.raw, sub.received_at, ctx.config.attachments))
 
 
 def route(sub: Submission, ctx: Context) -> Submission:
@@ -56,7 +66,8 @@ def route(sub: Submission, ctx: Context) -> Submission:
 
 
 def read(sub: Submission, ctx: Context) -> Submission:
-    return replace(sub, documents=tuple(read_attachment(a, ctx.forms) for a in sub.message.attachments))
+    # All attachments at once: the scanned pages of the whole message go to the OCR workers together.
+    return replace(sub, documents=read_attachments(sub.message.attachments, ctx.forms, ctx.ocr, ctx.config.ocr))
 
 
 def assemble_stage(sub: Submission, ctx: Context) -> Submission:
@@ -94,7 +105,8 @@ def file(sub: Submission, ctx: Context) -> Submission:
 
 
 def _place(out, folder: list[str], name: str, doc: Document) -> Document:
-    path = inside(out, *folder, name)
+    # A member of an archive is named by its path inside it ("材料.zip/申请表.pdf"): one file name here.
+    path = inside(out, *folder, name.replace("/", "_"))
     if not (path.exists() and path.read_bytes() == doc.data):
         write_atomic(path, doc.data)
     return replace(doc, path=str(path.relative_to(out)))
@@ -157,12 +169,17 @@ def run_pass(config: Config, progress: Callable[[int], None] | None = None,
     env = mail_templates(config.templates_dir)
     result = PassReport()
     try:
-        is_done = lambda validity, uid: ledger.is_done(mailbox.name, validity, uid)  # noqa: E731
-        for incoming in mailbox.fetch_new(is_done):
+        for incoming in mailbox.fetch_new(_Seen(ledger, mailbox.name)):
             if stop is not None and stop.is_set():
                 break
             result.fetched += 1
-            row, sha = _keep_raw(incoming, mailbox.name, ledger, config)
+            sha = hashlib.sha256(incoming.raw).hexdigest()
+            if ledger.rekey_moved(mailbox.name, incoming.validity, incoming.uid, sha):
+                log.info("UID %s/%s is a message already processed (the mailbox was renumbered)",
+                         incoming.validity, incoming.uid)
+                mailbox.mark_done(incoming)
+                continue
+            row = _keep_raw(incoming, sha, mailbox.name, ledger, config)
             sub = process(incoming.raw, incoming.received_at, ctx)
             draft = _receipt_draft(sub, row, sha, ledger, config, env)
             rec = sub.recommender
@@ -174,12 +191,20 @@ def run_pass(config: Config, progress: Callable[[int], None] | None = None,
             if progress:
                 progress(1)
         try:
+            # Quotas, 多头申报, resubmissions and duplicate emails need the whole round: before the
+            # tables, and before any receipt leaves (a duplicate's is dropped, others learn of them).
+            reassess(config, ledger)
+        except Exception as exc:
+            log.exception("round assessment failed")
+            result.review_items.append(f"全轮次检查（名额、多头申报、重复报送）未能完成（{type(exc).__name__}: {exc}）")
+        try:
             report.build(config, ledger, letters_missing_only=True)
         except Exception as exc:  # a broken template must not hold back the receipts
             log.exception("tables and letters could not be rebuilt")
             result.review_items.append(f"汇总表或回执文件未能生成（{type(exc).__name__}: {exc}），请检查 templates/")
-        result.receipts_sent = send_receipts(ledger, outbox)
+        result.receipts_sent = send_receipts(ledger, outbox, config)
     finally:
+        ctx.ocr.close()
         mailbox.close()
         outbox.close()
         ledger.close()
@@ -187,15 +212,31 @@ def run_pass(config: Config, progress: Callable[[int], None] | None = None,
     return result
 
 
-def _keep_raw(incoming: Incoming, mailbox: str, ledger: Ledger, config: Config) -> tuple[int, str]:
-    sha = hashlib.sha256(incoming.raw).hexdigest()
+@dataclass(frozen=True)
+class _Seen:
+    """The ledger as one mailbox sees it."""
+
+    ledger: Ledger
+    mailbox: str
+
+    def is_done(self, validity: str, uid: str) -> bool:
+        return self.ledger.is_done(self.mailbox, validity, uid)
+
+    def last_uid(self, validity: str) -> int:
+        return self.ledger.last_uid(self.mailbox, validity)
+
+    def pending(self, validity: str) -> list[str]:
+        return self.ledger.pending_uids(self.mailbox, validity)
+
+
+def _keep_raw(incoming: Incoming, sha: str, mailbox: str, ledger: Ledger, config: Config) -> int:
     month = incoming.received_at.astimezone(SHANGHAI).strftime("%Y-%m")
     path = config.output_dir / "raw" / month / f"{sha}.eml"
     if not path.exists():
         write_atomic(path, incoming.raw)
     row = ledger.record_fetched(config.round.name, mailbox, incoming.validity, incoming.uid, sha,
                                 str(path.relative_to(config.output_dir)), incoming.received_at.astimezone(SHANGHAI))
-    return row, sha
+    return row
 
 
 def _receipt_draft(sub: Submission, row: int, sha: str, ledger: Ledger, config: Config, env) -> ReceiptDraft | None:
@@ -212,11 +253,37 @@ def _receipt_draft(sub: Submission, row: int, sha: str, ledger: Ledger, config: 
     return ReceiptDraft(rid, sub.message.sender, raw, json.dumps(asdict(letter), ensure_ascii=False), state, reason)
 
 
-def send_receipts(ledger: Ledger, outbox) -> int:
+def send_receipts(ledger: Ledger, outbox, config: Config, now: datetime | None = None) -> int:
+    """Send what is due. A receipt is marked sent as soon as the server accepted it; one left mid-send
+    by a crash is first looked for in the Sent folder, so a restart never sends it twice."""
+    now = now or datetime.now(timezone.utc)
     sent = 0
-    for receipt in ledger.queued_receipts():
-        key = receipt.receipt_id.strip("<>").replace("@", "_")
-        outbox.send(key, receipt.raw)
+    for receipt in ledger.due_receipts(now):
+        if not ledger.claim_receipt(receipt.row, receipt.state, now, lease_until=now + SEND_LEASE):
+            continue  # another sender took it
+        try:
+            if receipt.state == "sending" and outbox.already_sent(receipt.receipt_id):
+                ledger.mark_receipt(receipt.row, "sent", "发送记录见已发送文件夹（重启后核对）")
+                continue
+            outbox.send(receipt.receipt_id, receipt.raw)
+        except SendFailed as exc:
+            if exc.permanent:
+                ledger.mark_receipt(receipt.row, "failed", f"发信服务器拒绝：{exc}")
+                outbox_log.error("receipt %s to %s refused: %s", receipt.receipt_id, receipt.recipient, exc)
+                continue
+            delay = config.receipt_retry_every * 2 ** min(receipt.attempts, 6)
+            retry_at = now + min(delay, timedelta(hours=1))
+            ledger.mark_receipt(receipt.row, "queued", f"暂未发出：{exc}", retry_at=retry_at)
+            # The server is down for all of them: the others wait for the same retry, not one by one now.
+            postponed = ledger.postpone_receipts(now, retry_at, f"暂未发出：{exc}")
+            outbox_log.warning("receipt %s not sent (%s); it and %d other(s) retry at %s",
+                               receipt.receipt_id, exc, postponed, retry_at)
+            break
+        except ImapError as exc:  # the Sent folder could not be read: do not guess, try again later
+            outbox_log.warning("receipt %s: Sent folder not checked (%s); left for the next round",
+                               receipt.receipt_id, exc)
+            ledger.mark_receipt(receipt.row, "sending", f"已发送文件夹暂不可读：{exc}", retry_at=now)
+            break
         ledger.mark_receipt(receipt.row, "sent")
         sent += 1
         outbox_log.info("receipt %s sent to %s", receipt.receipt_id, receipt.recipient)

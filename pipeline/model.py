@@ -145,10 +145,23 @@ class Page:
 
 @dataclass(frozen=True)
 class Attachment:
-    filename: str          # as the sender named it, decoded
+    filename: str          # as the sender named it, decoded; a member of an archive: "材料.zip/申请表.pdf"
     content_type: str      # as declared
     data: bytes
     sniffed: str = ""      # pdf, docx, xlsx, zip, jpeg, png, doc, unknown: from the bytes
+    problem: Finding | None = None  # why it could not be unpacked or converted; the original is kept
+    readable: bytes = b""  # a copy the readers understand, converted from data (old .doc → .docx)
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    """A message carried inside the one received (message/rfc822, an attached .eml): kept as information."""
+
+    subject: str
+    sender: str
+    sender_name: str
+    date: str
+    message_id: str
 
 
 @dataclass(frozen=True)
@@ -162,6 +175,7 @@ class Message:
     body: str
     attachments: tuple[Attachment, ...]
     problems: tuple[Finding, ...] = ()
+    forwarded: tuple[Forwarded, ...] = ()   # the messages whose attachments became this one's
 
 
 @dataclass(frozen=True)
@@ -183,6 +197,18 @@ class SubjectInfo:
 
 
 @dataclass(frozen=True)
+class Listed:
+    """An applicant as a 推荐函 or 申报汇总表 names it: the name, its track, the rest of its row."""
+
+    name: str
+    track: Track | None = None
+    fields: dict[str, object] = field(default_factory=dict)          # keys as on the 申请表
+    field_confidence: dict[str, float] = field(default_factory=dict)
+    confidence: float = 1.0                                         # of the name as read
+    source: str = ""                                                # letter | summary
+
+
+@dataclass(frozen=True)
 class Document:
     filename: str
     kind: DocKind
@@ -193,6 +219,8 @@ class Document:
     data: bytes = b""
     problem: Finding | None = None
     path: str = ""                              # where it was filed, relative to output_dir
+    listed: tuple[Listed, ...] = ()             # the applicants a 推荐函 or 汇总表 names
+    missing: dict[str, str] = field(default_factory=dict)  # required fields the form left unread: key → label
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 
@@ -92,4 +93,5 @@ def compose(letter: ReceiptLetter, sub: Submission, rid: str, config: Config, en
     mail.set_content(env.get_template("receipt.txt.j2").render(letter=letter), charset="utf-8")
     mail.add_alternative(env.get_template("receipt.html.j2").render(letter=letter), subtype="html",
                          charset="utf-8")
-    return mail.as_bytes()
+    # CRLF throughout: smtplib sends bytes as given, and a bare-LF message is one endless line to a server.
+    return mail.as_bytes(policy=SMTP_POLICY)

@@ -195,6 +195,9 @@ def _text_cell(ws, row: int, col: int, value: object):
     return cell
 
 
+text_cell = _text_cell      # for the other workbooks (统计, 待处理): the same text-only cells
+
+
 def _number_or_text(ws, row: int, col: int, value: str):
     text = _clean(value).strip()
     if _PLAIN_INT.fullmatch(text):

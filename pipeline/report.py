@@ -1,91 +1,152 @@
-"""Rebuild the 汇总表 and 受理回执 files of a round from the ledger alone."""
+"""Rebuild the 汇总表, 受理回执 and 统计 files of a round from the ledger alone (through the round assessment)."""
 from __future__ import annotations
 
+import io
 import json
 import logging
+import zipfile
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
+from .assess import Assessment, MissingForm, Verdict
 from .config import Config
 from .filing import inside, write_atomic
-from .model import Status, Track
-from .render import ReceiptItem, ReceiptLetter, SummaryRow, SummarySheet, receipt_letter_docx, summary_docx, summary_xlsx
+from .model import Finding, Flag, Status
+from .office import to_pdf
+from .reassess import assessment
+from .render import (ReceiptItem, ReceiptLetter, SummaryRow, SummarySheet, receipt_letter_docx, summary_docx,
+                     summary_xlsx)
 from .rules import SHANGHAI
-from .store import Ledger, findings_from_json
+from .store import Ledger
 
 log = logging.getLogger("intake.report")
 
-def _remarks(row) -> str:
-    findings = findings_from_json(row["findings"])
-    status = Status(row["status"])
-    texts = [f.text() for f in findings]
-    if status is not Status.ACCEPTED:
-        texts.insert(0, status.label)
+UNKNOWN_RECOMMENDER = "未识别推荐单位"
+PROVINCE_TITLE = "山东省专业技术人员继续教育基地申报汇总表（全省汇总）"
+
+
+def remarks(v: Verdict) -> str:
+    """备注: the status when it is not plain acceptance, the clerk's decision, then every problem."""
+    texts = [f.text() for f in v.findings]
+    if v.decision is not None and not v.decision.stale:
+        why = f"：{v.notes[-1].text}" if v.notes else ""
+        texts.insert(0, f"{v.status.label}（经人工核定{why}）")
+    elif v.status is not Status.ACCEPTED:
+        texts.insert(0, v.status.label)
     return "；".join(texts)
+
+
+def missing_form_finding(m: MissingForm, overdue: bool) -> Finding:
+    tail = "截止时间已过仍未收到" if overdue else "请推荐单位补发"
+    return Finding(Flag.MISSING_APPLICATION_FORM,
+                   f"{m.source}中列明“{m.name}”，但{m.recommender}的邮件中均未见其申请表，{tail}")
 
 
 def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def _row(seq: int, app, with_recommender: bool) -> SummaryRow:
-    fields = json.loads(app["fields"])
+def _row(seq: int, v: Verdict, with_recommender: bool) -> SummaryRow:
+    f = v.fields
     return SummaryRow(
-        seq=seq,
-        applicant=app["applicant"],
-        unit_type=_text(fields.get("unit_type")),
-        track=Track(app["track"]).label,
-        domains=_text(fields.get("domains")),
-        avg_trainees=_text(fields.get("avg_trainees")),
-        contact=_text(fields.get("contact")),
-        contact_phone=_text(fields.get("contact_phone")),
-        remarks=_remarks(app),
-        recommender=app["recommender"] if with_recommender else "",
+        seq=seq, applicant=v.applicant, unit_type=_text(f.get("unit_type")), track=v.track.label,
+        domains=_text(f.get("domains")), avg_trainees=_text(f.get("avg_trainees")), contact=_text(f.get("contact")),
+        contact_phone=_text(f.get("contact_phone")), remarks=remarks(v),
+        recommender=v.recommender if with_recommender else "",
     )
 
 
-def sheets(config: Config, ledger: Ledger, today: str) -> tuple[SummarySheet, dict[str, SummarySheet]]:
-    """The province-wide sheet and one sheet per recommender, in order of first submission."""
-    by_recommender: dict[str, list] = defaultdict(list)
-    for app in ledger.applications(config.round.name):
-        by_recommender[app["recommender"]].append(app)
-    per = {
-        name: SummarySheet(config.round.name, name, "", "", today,
-                           tuple(_row(i, a, False) for i, a in enumerate(apps, start=1)))
-        for name, apps in by_recommender.items()
-    }
-    everyone = [a for apps in by_recommender.values() for a in apps]
-    province = SummarySheet(config.round.name, "", "", "", today,
-                            tuple(_row(i, a, True) for i, a in enumerate(everyone, start=1)))
+def _placeholder(seq: int, m: MissingForm, overdue: bool, with_recommender: bool) -> SummaryRow:
+    return SummaryRow(seq=seq, applicant=m.name, unit_type="", track=m.track.label if m.track else "", domains="",
+                      avg_trainees="", contact="", contact_phone="",
+                      remarks=missing_form_finding(m, overdue).text(),
+                      recommender=m.recommender if with_recommender else "")
+
+
+def sheets(config: Config, result: Assessment, today: str) -> tuple[SummarySheet, dict[str, SummarySheet]]:
+    """The province-wide sheet and one sheet per recommender, in order of first submission. Only the
+    standing applications: a superseded one has left the tables (its history is in the review list)."""
+    groups: dict[str, list] = defaultdict(list)
+    for v in sorted(result.current, key=lambda v: (v.received_at, v.message, v.id)):
+        groups[v.recommender].append(v)
+    for m in result.missing_forms:
+        groups[m.recommender].append(m)
+
+    def rows(items, with_recommender: bool, start: int = 1) -> tuple[SummaryRow, ...]:
+        return tuple(_row(i, x, with_recommender) if isinstance(x, Verdict)
+                     else _placeholder(i, x, result.overdue, with_recommender)
+                     for i, x in enumerate(items, start=start))
+
+    per = {}
+    for name, items in groups.items():
+        filler, phone = result.contacts.get(name, ("", ""))
+        per[name] = SummarySheet(config.round.name, name, filler, phone, today, rows(items, False))
+    everyone = [x for items in groups.values() for x in items]
+    province = SummarySheet(config.round.name, "", "", "", today, rows(everyone, True))
     return province, per
 
 
-def build(config: Config, ledger: Ledger, letters_missing_only: bool = False) -> list[Path]:
-    """Write every table; write letters (only the missing ones, unless asked for all). Returns paths."""
-    now = datetime.now(SHANGHAI)
-    today = f"{now.year}年{now.month}月{now.day}日"
+def _docx_parts(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {n: z.read(n) for n in z.namelist() if n != "docProps/core.xml"}
+
+
+def _write_if_changed(path: Path, data: bytes) -> bool:
+    """A table rebuilt with the same content is left alone, and so is its PDF copy."""
+    if path.exists():
+        try:
+            if _docx_parts(path.read_bytes()) == _docx_parts(data):
+                return False
+        except zipfile.BadZipFile:
+            pass
+    write_atomic(path, data)
+    return True
+
+
+def build(config: Config, ledger: Ledger, letters_missing_only: bool = False,
+          now: datetime | None = None) -> list[Path]:
+    """Write every table and the round's statistics; write letters (only the missing ones, unless
+    asked for all); PDF copies of new or changed Word files where LibreOffice is installed."""
+    from .stats import stats_xlsx, summarise
+
+    now = now or datetime.now(SHANGHAI)
+    local = now.astimezone(SHANGHAI)
+    today = f"{local.year}年{local.month}月{local.day}日"
     out, rnd = config.output_dir, config.round.name
+    result = assessment(config, ledger, now)
     written: list[Path] = []
-    province, per = sheets(config, ledger, today)
+    for_pdf: list[Path] = []
+
+    def docx(path: Path, data: bytes) -> None:
+        written.append(path)
+        if _write_if_changed(path, data) or not path.with_suffix(".pdf").exists():
+            for_pdf.append(path)
+
+    province, per = sheets(config, result, today)
     t = config.templates_dir
     for name, sheet in per.items():
         stem = f"附件2_申报汇总表_{name}"
-        written.append(write_atomic(inside(out, rnd, name, stem + ".docx"), summary_docx(sheet, t / "summary_table.docx")))
+        docx(inside(out, rnd, name, stem + ".docx"), summary_docx(sheet, t / "summary_table.docx"))
         written.append(write_atomic(inside(out, rnd, name, stem + ".xlsx"),
                                     summary_xlsx([sheet], f"山东省专业技术人员继续教育基地申报汇总表（{name}）")))
-    written.append(write_atomic(inside(out, rnd, "附件2_申报汇总表_全省.docx"),
-                                summary_docx(province, t / "summary_province.docx")))
+    docx(inside(out, rnd, "附件2_申报汇总表_全省.docx"), summary_docx(province, t / "summary_province.docx"))
     written.append(write_atomic(inside(out, rnd, "附件2_申报汇总表_全省.xlsx"),
-                                summary_xlsx([province, *per.values()], "山东省专业技术人员继续教育基地申报汇总表（全省汇总）")))
+                                summary_xlsx([province, *per.values()], PROVINCE_TITLE)))
     for row in ledger.letters(rnd):
+        if row["message"] in result.duplicates:
+            continue                    # a duplicate email got no receipt, so no letter either
         letter = letter_from_json(row["letter"])
         received = datetime.fromisoformat(row["received_at"]).astimezone(SHANGHAI)
-        path = inside(out, rnd, row["recommender"] or "未识别推荐单位", "受理回执",
+        path = inside(out, rnd, row["recommender"] or UNKNOWN_RECOMMENDER, "受理回执",
                       f"受理回执_{letter.receipt_no}_{received:%Y%m%d-%H%M}.docx")
         if letters_missing_only and path.exists():
             continue
-        written.append(write_atomic(path, receipt_letter_docx(letter, t / "receipt_letter.docx")))
+        docx(path, receipt_letter_docx(letter, t / "receipt_letter.docx"))
+    summary = summarise(config, result, ledger.messages(rnd), now)
+    written.append(write_atomic(inside(out, rnd, "统计.xlsx"), stats_xlsx(summary)))
+    if config.pdf:
+        written += to_pdf(for_pdf, timeout=config.pdf_timeout.total_seconds(), fontconfig=t / "fonts.conf")
     log.info("report: %d files written under %s", len(written), out / rnd)
     return written
 
@@ -97,3 +158,19 @@ def letter_from_json(text: str) -> ReceiptLetter:
     for key in ("message_problems", "other_documents"):
         data[key] = tuple(data.get(key, ()))
     return ReceiptLetter(**data)
+
+
+def rebuild(config: Config, ledger: Ledger, now: datetime | None = None) -> list[Path]:
+    """`intake report` and the clerk's corrections: the round assessed and stored again, every file rebuilt."""
+    from .reassess import reassess
+
+    reassess(config, ledger, now)
+    return build(config, ledger, now=now)
+
+
+def summary_text(config: Config, ledger: Ledger, now: datetime | None = None) -> str:
+    """The round summary as `intake report` prints it."""
+    from .stats import summarise, text
+
+    now = now or datetime.now(SHANGHAI)
+    return text(summarise(config, assessment(config, ledger, now), ledger.messages(config.round.name), now))

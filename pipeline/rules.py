@@ -11,34 +11,25 @@ from zoneinfo import ZoneInfo
 
 from .config import Config
 from .model import (Application, DocKind, Finding, Flag, RecommenderKind, Status, Submission, Track)
+from .read import uscc
+from .read.names import same_unit
 from .read.text import norm_name
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-# GB 32100-2015: 18 characters from this alphabet; the last is a check character over the first 17.
-_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 # Webmail "large attachment" links: the file is on a server, not in the mail.
 _CLOUD_LINK = re.compile(
     r"(超大附件|大附件|云附件|网盘|ftn\w*download|large-?attach|bigattach|pan\.baidu\.com|mail\.qq\.com/cgi-bin/ftn)",
     re.I)
-_KEY_FIELDS_LABELS = {
-    "unit_name": "申报单位名称", "credit_code": "统一社会信用代码", "contact": "联系人",
-    "contact_phone": "联系电话", "track": "申报类别", "avg_trainees": "近三年年均培训人数",
-}
 
 
 def credit_code_check_char(first17: str) -> str | None:
-    try:
-        total = sum(_CODE_ALPHABET.index(ch) * w for ch, w in zip(first17, _CODE_WEIGHTS, strict=True))
-    except ValueError:
-        return None
-    return _CODE_ALPHABET[(31 - total % 31) % 31]
+    """GB 32100-2015's check character over the first 17 (python-stdnum's, via read.uscc)."""
+    return uscc.check_char((first17 or "").upper())
 
 
 def credit_code_valid(code: str) -> bool:
-    code = (code or "").strip().upper()
-    return len(code) == 18 and all(c in _CODE_ALPHABET for c in code) and credit_code_check_char(code[:17]) == code[17]
+    return uscc.is_valid(code)
 
 
 def shanghai_text(moment: datetime) -> str:
@@ -80,7 +71,9 @@ def _missing_forms(sub: Submission) -> list[Finding]:
     if not sub.applications:
         return [Finding(Flag.MISSING_APPLICATION_FORM, f"标题中的“{who}”未见申请表")]
     key = norm_name(who)
-    if any(key in norm_name(a.applicant) or norm_name(a.applicant) in key for a in sub.applications):
+    # Fuzzy as well: the subject is typed, the form may be OCR that dropped a rare character.
+    if any(key in norm_name(a.applicant) or norm_name(a.applicant) in key or same_unit(who, a.applicant)
+           for a in sub.applications):
         return []
     return [Finding(Flag.MISSING_APPLICATION_FORM, f"标题中的“{who}”未见申请表")]
 
@@ -92,24 +85,38 @@ def _names_recommender(who: str, sub: Submission) -> bool:
 
 
 def _check_application(app: Application, message_level: tuple[Finding, ...], config: Config) -> Application:
-    found = list(app.findings)
+    found = list(app.findings) + field_findings(app.applicant, app.track, app.fields, config)
     f = app.fields
-    if app.track is Track.RECONFIRM and not on_list(app.applicant, config.reconfirm_list):
-        found.append(Finding(Flag.NOT_ON_RECONFIRM_LIST, f"{app.applicant}不在附件3名单中，不能按重新确认申报"))
-    if app.track is Track.AUDIT and not on_list(app.applicant, config.audit_list):
-        found.append(Finding(Flag.NOT_ON_AUDIT_LIST, f"{app.applicant}不在附件4名单中，不能申请审验"))
+    # Which fields are required, and what they are called, is the form definition's (templates/forms/):
+    # the reader lists those it could not read; what assembling filled in from a typed source is not missing.
+    missing = list(dict.fromkeys(label for d in app.documents if d.kind in (DocKind.FORM, DocKind.AUDIT_FORM)
+                                 for key, label in d.missing.items() if f.get(key) in (None, "")))
+    if missing:
+        found.append(Finding(Flag.LOW_CONFIDENCE, f"申请表中未能读取：{'、'.join(missing)}"))
+    findings = _dedupe(found + list(message_level))
+    return replace(app, findings=findings, status=status_for(findings, config))
+
+
+# The flags that follow from the applicant's name, track and field values alone: the round assessment
+# runs them again when a clerk corrects one of those.
+FIELD_FLAGS = frozenset({Flag.NOT_ON_RECONFIRM_LIST, Flag.NOT_ON_AUDIT_LIST, Flag.TRAINEES_BELOW_MINIMUM,
+                         Flag.INVALID_CREDIT_CODE})
+
+
+def field_findings(applicant: str, track: Track, f, config: Config) -> list[Finding]:
+    found = []
+    if track is Track.RECONFIRM and not on_list(applicant, config.reconfirm_list):
+        found.append(Finding(Flag.NOT_ON_RECONFIRM_LIST, f"{applicant}不在附件3名单中，不能按重新确认申报"))
+    if track is Track.AUDIT and not on_list(applicant, config.audit_list):
+        found.append(Finding(Flag.NOT_ON_AUDIT_LIST, f"{applicant}不在附件4名单中，不能申请审验"))
     trainees = f.get("avg_trainees")
-    if app.track is Track.GENERAL and isinstance(trainees, int) and trainees < config.round.min_trainees:
+    if track is Track.GENERAL and isinstance(trainees, int) and trainees < config.round.min_trainees:
         found.append(Finding(Flag.TRAINEES_BELOW_MINIMUM,
                              f"近三年年均培训{trainees}人，低于每年{config.round.min_trainees}人的申报条件"))
     code = f.get("credit_code")
     if isinstance(code, str) and code and not credit_code_valid(code):
         found.append(Finding(Flag.INVALID_CREDIT_CODE, f"{code}不符合GB 32100-2015校验规则，请核对"))
-    missing = [label for key, label in _KEY_FIELDS_LABELS.items() if key in f and f.get(key) in (None, "")]
-    if missing and any(d.kind in (DocKind.FORM, DocKind.AUDIT_FORM) for d in app.documents):
-        found.append(Finding(Flag.LOW_CONFIDENCE, f"申请表中未能读取：{'、'.join(missing)}"))
-    findings = _dedupe(found + list(message_level))
-    return replace(app, findings=findings, status=status_for(findings, config))
+    return found
 
 
 def on_list(name: str, names: tuple[str, ...]) -> bool:

@@ -1,4 +1,5 @@
-"""`intake run`: one pass every schedule.poll_every, never two at once, a clean stop on a signal."""
+"""`intake run`: a pass every schedule.poll_every and as soon as IDLE announces mail, never two at once,
+receipts retried on their own schedule, a clean stop on SIGTERM or Ctrl-C."""
 from __future__ import annotations
 
 import logging
@@ -9,35 +10,89 @@ from datetime import datetime
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .config import Config
-from .flow import run_pass
+from .flow import run_pass, send_receipts
+from .mail.imap import IDLE_SECONDS, ImapMailbox
+from .mail.source import open_outbox
 from .rules import SHANGHAI
+from .store import Ledger
 
 log = logging.getLogger("intake.schedule")
 
 
-def serve(config: Config) -> None:
-    stop = threading.Event()
-    interval = config.poll_every.total_seconds()
-    # The timezone is explicit: the office's server may run in UTC, the deadline is Beijing time.
-    scheduler = BlockingScheduler(timezone=SHANGHAI)
+class Service:
+    def __init__(self, config: Config):
+        self.config = config
+        self.stop = threading.Event()
+        self.wake = threading.Event()   # mail arrived while a pass was running: go again
+        # The timezone is explicit: the office's server may run in UTC, the deadline is Beijing time.
+        self.scheduler = BlockingScheduler(timezone=SHANGHAI)
 
-    def one_pass() -> None:
+    def passes(self) -> None:
+        while not self.stop.is_set():
+            self.wake.clear()
+            try:
+                run_pass(self.config, stop=self.stop)
+            except Exception:  # the service outlives one bad pass; the next one retries
+                log.exception("pass failed")
+                return
+            if not self.wake.is_set():
+                return
+
+    def retry_receipts(self) -> None:
         try:
-            run_pass(config, stop=stop)
-        except Exception:  # the service outlives one bad pass; the next one retries
-            log.exception("pass failed")
+            outbox = open_outbox(self.config)
+            try:
+                with Ledger(self.config.ledger_path) as ledger:
+                    sent = send_receipts(ledger, outbox, self.config)
+            finally:
+                outbox.close()
+            if sent:
+                log.info("receipts retried: %d sent", sent)
+        except Exception:
+            log.exception("receipt retry failed")
 
-    # max_instances=1: never two passes at once; coalesce: a backlog of missed runs is one run;
-    # misfire_grace_time: the default of 1 s would silently skip a run that starts a little late.
-    scheduler.add_job(one_pass, "interval", seconds=interval, next_run_time=datetime.now(SHANGHAI),
-                      max_instances=1, coalesce=True, misfire_grace_time=int(interval), id="pass")
+    def watch(self) -> None:
+        """IDLE on a connection of its own; polling stays the truth if IDLE fails or is not offered."""
+        box = ImapMailbox(self.config.mailbox, self.config.mailbox_password, self.config.imap)
+        try:
+            while not self.stop.is_set():
+                try:
+                    if not box.can_idle:
+                        log.info("the server does not offer IDLE: polling only")
+                        return
+                    if box.wait_for_mail(IDLE_SECONDS) and not self.stop.is_set():
+                        log.info("IDLE: new mail announced")
+                        self.wake.set()
+                        self.scheduler.modify_job("pass", next_run_time=datetime.now(SHANGHAI))
+                except Exception as exc:
+                    log.warning("IDLE watcher: %s; trying again in 30 s", exc)
+                    box.close()
+                    self.stop.wait(30)
+        finally:
+            box.close()
 
-    def on_signal(signum, _frame) -> None:
+    def on_signal(self, signum, _frame) -> None:
         log.info("signal %s: stopping after the message in hand", signal.Signals(signum).name)
-        stop.set()
-        scheduler.shutdown(wait=False)
+        self.stop.set()
+        self.scheduler.shutdown(wait=False)
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    log.info("intake running: a pass every %s on %s", config.poll_every, config.mailbox.display())
-    scheduler.start()
+    def serve(self) -> None:
+        every = self.config.poll_every.total_seconds()
+        retry = self.config.receipt_retry_every.total_seconds()
+        # max_instances=1: never two passes at once; coalesce: a backlog of missed runs is one run;
+        # misfire_grace_time: the default of 1 s would silently skip a run that starts a little late.
+        self.scheduler.add_job(self.passes, "interval", seconds=every, id="pass", max_instances=1,
+                               coalesce=True, misfire_grace_time=int(every), next_run_time=datetime.now(SHANGHAI))
+        self.scheduler.add_job(self.retry_receipts, "interval", seconds=retry, id="receipts", max_instances=1,
+                               coalesce=True, misfire_grace_time=int(retry))
+        signal.signal(signal.SIGTERM, self.on_signal)
+        signal.signal(signal.SIGINT, self.on_signal)
+        if self.config.mailbox.scheme != "maildir" and self.config.imap.idle:
+            threading.Thread(target=self.watch, name="idle", daemon=True).start()
+        log.info("intake running: a pass every %s on %s", self.config.poll_every, self.config.mailbox.display())
+        self.scheduler.start()
+        log.info("intake stopped")
+
+
+def serve(config: Config) -> None:
+    Service(config).serve()

@@ -73,6 +73,36 @@ MIGRATIONS: tuple[str, ...] = (
         detail   TEXT NOT NULL
     );
     """,
+    # 2: receipts retried with backoff; UID look-ups for IMAP.
+    """
+    ALTER TABLE receipts ADD COLUMN next_attempt_at TEXT;
+    CREATE INDEX messages_uid ON messages (mailbox, validity, state);
+    """,
+    # 3: the round-level assessment (recomputed from the whole ledger after every pass) and the
+    # clerk's corrections and decisions (append-only: the latest per target and field wins).
+    """
+    ALTER TABLE messages ADD COLUMN duplicate_of INTEGER;
+    ALTER TABLE applications ADD COLUMN assessed_status TEXT;
+    ALTER TABLE applications ADD COLUMN assessed_findings TEXT;
+    ALTER TABLE applications ADD COLUMN superseded_by INTEGER;
+    ALTER TABLE applications ADD COLUMN corrected TEXT;
+    CREATE TABLE corrections (
+        id      INTEGER PRIMARY KEY,
+        round   TEXT NOT NULL,
+        target  TEXT NOT NULL,          -- A<application id> | M<message id>
+        field   TEXT NOT NULL,          -- a field key, applicant, track, status, note, paper
+        value   TEXT NOT NULL,          -- JSON
+        by      TEXT NOT NULL,
+        at      TEXT NOT NULL,
+        source  TEXT NOT NULL           -- cli | the imported file's name
+    );
+    CREATE INDEX corrections_target ON corrections (round, target);
+    CREATE TABLE round_assessments (
+        round   TEXT PRIMARY KEY,
+        at      TEXT NOT NULL,
+        data    TEXT NOT NULL           -- JSON: named applicants without a form, the 附件3/附件4 lists
+    );
+    """,
 )
 
 
@@ -80,14 +110,24 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
 def findings_json(findings) -> str:
     return json.dumps([{"flag": f.flag.value, "detail": f.detail} for f in findings], ensure_ascii=False)
 
 
 def documents_json(documents: tuple[Document, ...]) -> str:
+    # A 推荐函's or 汇总表's header fields (填表人, 联系电话) and the applicants it lists feed the round assessment.
     return json.dumps([{"kind": d.kind.value, "path": d.path, "method": d.method, "filename": d.filename,
-                        "problem": d.problem.text() if d.problem else ""} for d in documents],
-                      ensure_ascii=False)
+                        "problem": d.problem.text() if d.problem else "",
+                        **({"fields": d.fields} if d.kind.value in ("letter", "summary") and d.fields else {}),
+                        **({"listed": [{"name": x.name, "track": x.track.value if x.track else None,
+                                        "source": x.source} for x in d.listed]}
+                           if getattr(d, "listed", None) else {})}
+                       for d in documents],
+                      ensure_ascii=False, default=str)
 
 
 @dataclass(frozen=True)
@@ -106,6 +146,8 @@ class QueuedReceipt:
     receipt_id: str
     recipient: str
     raw: bytes
+    state: str = "queued"      # "sending": an attempt began and its end was never recorded
+    attempts: int = 0
 
 
 class Ledger:
@@ -159,6 +201,29 @@ class Ledger:
         row = self.db.execute("SELECT state FROM messages WHERE mailbox=? AND validity=? AND uid=?",
                               (mailbox, validity, uid)).fetchone()
         return row is not None and row["state"] == "done"
+
+    def last_uid(self, mailbox: str, validity: str) -> int:
+        row = self.db.execute("SELECT max(CAST(uid AS INTEGER)) FROM messages WHERE mailbox=? AND validity=?",
+                              (mailbox, validity)).fetchone()
+        return row[0] or 0
+
+    def pending_uids(self, mailbox: str, validity: str) -> list[str]:
+        """Fetched but never finished: a crash came between; fetch them again."""
+        return [r[0] for r in self.db.execute(
+            "SELECT uid FROM messages WHERE mailbox=? AND validity=? AND state='fetched'", (mailbox, validity))]
+
+    def rekey_moved(self, mailbox: str, validity: str, uid: str, sha256: str) -> bool:
+        """After a UIDVALIDITY change the same message comes back under a new UID: recognise it by its
+        bytes (which carry its Message-ID) and move the ledger row to the new identity."""
+        with self.transaction() as db:
+            row = db.execute("SELECT id FROM messages WHERE mailbox=? AND sha256=? AND validity<>? AND state='done'"
+                             " ORDER BY id LIMIT 1", (mailbox, sha256, validity)).fetchone()
+            if row is None:
+                return False
+            db.execute("UPDATE messages SET validity=?, uid=? WHERE id=?", (validity, uid, row["id"]))
+            db.execute("INSERT INTO events (at, message, kind, detail) VALUES (?,?,?,?)",
+                       (_now(), row["id"], "rekeyed", f"UIDVALIDITY now {validity}, UID {uid}"))
+            return True
 
     def record_fetched(self, round_name: str, mailbox: str, validity: str, uid: str, sha256: str,
                        raw_path: str, received_at: datetime) -> int:
@@ -236,24 +301,96 @@ class Ledger:
         """Receipts queued or sent to one address for messages delivered within one day."""
         return self.db.execute(
             "SELECT count(*) FROM receipts r JOIN messages m ON m.id = r.message"
-            " WHERE r.recipient=? AND r.state IN ('queued','sent') AND m.received_at >= ? AND m.received_at < ?",
+            " WHERE r.recipient=? AND r.state IN ('queued','sending','sent') AND m.received_at >= ? AND m.received_at < ?",
             (recipient, day_start.isoformat(), day_end.isoformat())).fetchone()[0]
 
-    def queued_receipts(self) -> list[QueuedReceipt]:
-        rows = self.db.execute("SELECT id, receipt_id, recipient, raw FROM receipts WHERE state='queued'"
-                               " ORDER BY id").fetchall()
-        return [QueuedReceipt(r["id"], r["receipt_id"], r["recipient"], bytes(r["raw"])) for r in rows]
+    def due_receipts(self, now: datetime) -> list[QueuedReceipt]:
+        """Receipts to send now: queued ones whose retry time has come, and any left mid-send by a crash."""
+        rows = self.db.execute(
+            "SELECT id, receipt_id, recipient, raw, state, attempts FROM receipts WHERE state IN ('queued','sending')"
+            " AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id",
+            (_utc(now),)).fetchall()
+        return [QueuedReceipt(r["id"], r["receipt_id"], r["recipient"], bytes(r["raw"]), r["state"], r["attempts"])
+                for r in rows]
 
-    def mark_receipt(self, row: int, state: str, reason: str = "") -> None:
+    def claim_receipt(self, row: int, state: str, now: datetime, lease_until: datetime) -> bool:
+        """Take one receipt for sending. The lease lets a crashed sender's receipt be taken up again once
+        it expires, while two live senders (a pass and the retry job) never take the same one."""
         with self.transaction() as db:
-            db.execute("UPDATE receipts SET state=?, reason=?, attempts=attempts+1,"
-                       " sent_at=CASE WHEN ?='sent' THEN ? ELSE sent_at END WHERE id=?",
-                       (state, reason, state, _now(), row))
+            cur = db.execute(
+                "UPDATE receipts SET state='sending', attempts=attempts+1, next_attempt_at=? WHERE id=? AND state=?"
+                " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
+                (_utc(lease_until), row, state, _utc(now)))
+            return cur.rowcount == 1
+
+    def postpone_receipts(self, now: datetime, retry_at: datetime, reason: str) -> int:
+        with self.transaction() as db:
+            return db.execute("UPDATE receipts SET next_attempt_at=?, reason=? WHERE state='queued'"
+                              " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
+                              (_utc(retry_at), reason, _utc(now))).rowcount
+
+    def mark_receipt(self, row: int, state: str, reason: str = "", retry_at: datetime | None = None) -> None:
+        """sending → sent, failed (permanently refused), or queued again for retry_at."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE receipts SET state=?, reason=?, next_attempt_at=?,"
+                " sent_at=CASE WHEN ?='sent' THEN ? ELSE sent_at END WHERE id=?",
+                (state, reason, _utc(retry_at) if retry_at else None, state, _now(), row))
 
     def event(self, message: int | None, kind: str, detail: str) -> None:
         with self.transaction() as db:
             db.execute("INSERT INTO events (at, message, kind, detail) VALUES (?,?,?,?)",
                        (_now(), message, kind, detail))
+
+    # -- round assessment and the clerk's corrections (see pipeline/assess.py, pipeline/review.py) -----
+
+    def save_assessment(self, round_name: str, applications: list[tuple[int, str, str, int | None, str | None]],
+                        duplicates: dict[int, int | None], data: dict) -> None:
+        """The whole round's result at once: (application id, status, findings JSON, superseded_by,
+        corrected JSON) per application, the duplicate mark of every message, and the round's lists."""
+        with self.transaction() as db:
+            db.executemany("UPDATE applications SET assessed_status=?, assessed_findings=?, superseded_by=?,"
+                           " corrected=? WHERE id=?",
+                           [(status, findings, superseded, corrected, app)
+                            for app, status, findings, superseded, corrected in applications])
+            db.executemany("UPDATE messages SET duplicate_of=? WHERE id=?",
+                           [(original, message) for message, original in duplicates.items()])
+            db.execute("INSERT INTO round_assessments (round, at, data) VALUES (?,?,?)"
+                       " ON CONFLICT (round) DO UPDATE SET at=excluded.at, data=excluded.data",
+                       (round_name, _now(), json.dumps(data, ensure_ascii=False)))
+
+    def round_assessment(self, round_name: str) -> dict | None:
+        row = self.db.execute("SELECT at, data FROM round_assessments WHERE round=?", (round_name,)).fetchone()
+        return {**json.loads(row["data"]), "assessed_at": row["at"]} if row else None
+
+    def add_correction(self, round_name: str, target: str, field: str, value: object, by: str,
+                       source: str = "cli") -> int:
+        with self.transaction() as db:
+            cur = db.execute("INSERT INTO corrections (round, target, field, value, by, at, source)"
+                             " VALUES (?,?,?,?,?,?,?)",
+                             (round_name, target, field, json.dumps(value, ensure_ascii=False), by, _now(), source))
+            db.execute("INSERT INTO events (at, message, kind, detail) VALUES (?,?,?,?)",
+                       (_now(), None, "correction", f"{target} {field} by {by} ({source})"))
+            return cur.lastrowid
+
+    def corrections(self, round_name: str) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM corrections WHERE round=? ORDER BY id", (round_name,)).fetchall()
+
+    def application_ids(self, round_name: str) -> set[int]:
+        return {r[0] for r in self.db.execute("SELECT id FROM applications WHERE round=?", (round_name,))}
+
+    def queued_receipt_letters(self, round_name: str) -> list[sqlite3.Row]:
+        """Receipts not yet handed to the outbox: the round assessment may still add to what they say."""
+        return self.db.execute(
+            "SELECT r.id, r.message, r.letter, r.raw FROM receipts r JOIN messages m ON m.id = r.message"
+            " WHERE m.round=? AND r.state='queued' ORDER BY r.id", (round_name,)).fetchall()
+
+    def refresh_receipt(self, row: int, letter: str, raw: bytes, state: str = "queued", reason: str = "") -> bool:
+        """Rewrite a receipt that is still queued; one that an attempt has begun on stays as it is."""
+        with self.transaction() as db:
+            cur = db.execute("UPDATE receipts SET letter=?, raw=?, state=?, reason=? WHERE id=? AND state='queued'",
+                             (letter, raw, state, reason, row))
+            return cur.rowcount == 1
 
 
 def findings_from_json(text: str) -> list[Finding]:

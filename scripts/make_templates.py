@@ -89,7 +89,40 @@ def _setup_document(body_font: str, body_size: float):
     for name in ("Title", "Heading 1"):
         _style_fonts(doc.styles[name], HEI, bold=True)
     doc.core_properties.author = "intake"
+    _cjk_font_table(doc)
     return doc
+
+
+# What Word itself writes for the Chinese system fonts: the English alternative name lets Word and WPS
+# on an English system find SimSun for 宋体; charset 86 (GB2312) and the panose/signature tell any
+# substituting program that a Chinese serif (Song) or sans (Hei) face is wanted. LibreOffice on Linux
+# substitutes through fontconfig instead: templates/fonts.conf maps the names there (pipeline/office.py).
+_CJK_FONTS = {
+    SONG: ("SimSun", "02010600030101010101", "auto", "variable", ("00000003", "288F0000", "00000016")),
+    FANGSONG: ("FangSong", "02010609060101010101", "modern", "fixed", ("800002BF", "38CF7CFA", "00000016")),
+    HEI: ("SimHei", "02010609060101010101", "modern", "fixed", ("800002BF", "38CF7CFA", "00000016")),
+}
+
+
+def _cjk_font_table(doc) -> None:
+    from lxml import etree
+
+    part = next(p for p in doc.part.package.iter_parts() if p.partname == "/word/fontTable.xml")
+    root = etree.fromstring(part.blob)
+    present = {f.get(qn("w:name")) for f in root.findall(qn("w:font"))}
+    for name, (alt, panose, family, pitch, (usb0, usb1, usb2)) in _CJK_FONTS.items():
+        if name in present:
+            continue
+        font = etree.SubElement(root, qn("w:font"))
+        font.set(qn("w:name"), name)
+        for tag, value in (("w:altName", alt), ("w:panose1", panose), ("w:charset", "86"), ("w:family", family),
+                           ("w:pitch", pitch)):
+            etree.SubElement(font, qn(tag)).set(qn("w:val"), value)
+        sig = etree.SubElement(font, qn("w:sig"))
+        for attr, value in (("w:usb0", usb0), ("w:usb1", usb1), ("w:usb2", usb2), ("w:usb3", "00000000"),
+                            ("w:csb0", "00040001"), ("w:csb1", "00000000")):
+            sig.set(qn(attr), value)
+    part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
 def _run(paragraph, text: str, font: str, size: float, bold: bool = False):

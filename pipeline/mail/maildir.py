@@ -6,12 +6,12 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..filing import write_atomic
-from .source import Incoming
+from ..filing import safe_name, write_atomic
+from .source import Incoming, LedgerView
 
 log = logging.getLogger("intake.mail")
 
@@ -42,11 +42,11 @@ class MaildirMailbox:
                 if entry.is_file() and not entry.name.startswith("."):
                     yield entry.name.split(":", 1)[0], Path(entry.path)
 
-    def fetch_new(self, is_done: Callable[[str, str], bool]) -> Iterator[Incoming]:
+    def fetch_new(self, seen: LedgerView) -> Iterator[Incoming]:
         if not (self.path / "new").is_dir() and not (self.path / "cur").is_dir():
             raise FileNotFoundError(f"no Maildir at {self.path} (new/ and cur/ missing)")
         for key, file in self._files():
-            if is_done(MAILDIR_VALIDITY, key):
+            if seen.is_done(MAILDIR_VALIDITY, key):
                 continue
             try:
                 raw = file.read_bytes()
@@ -95,14 +95,18 @@ class MaildirOutbox:
         self.path = path
         self.name = f"maildir:{path}"
 
-    def already_sent(self, key: str) -> bool:
+    @staticmethod
+    def _key(receipt_id: str) -> str:
+        return safe_name(receipt_id.strip("<>").replace("@", "_"))
+
+    def already_sent(self, receipt_id: str) -> bool:
+        key = self._key(receipt_id)
         return (self.path / "new" / key).exists() or any((self.path / "cur").glob(glob.escape(key) + "*"))
 
-    def send(self, key: str, raw: bytes) -> None:
-        # The key is the receipt's own stable id: writing it twice leaves one file, never two receipts.
-        if self.already_sent(key):
-            return
-        deliver(self.path, raw, key=key)
+    def send(self, receipt_id: str, raw: bytes) -> None:
+        # Named after the receipt's stable id: writing it twice leaves one file, never two receipts.
+        if not self.already_sent(receipt_id):
+            deliver(self.path, raw, key=self._key(receipt_id))
 
     def close(self) -> None:
         pass

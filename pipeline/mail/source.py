@@ -1,7 +1,7 @@
 """What every mailbox and outbox offers the pass, whatever the protocol behind it."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -19,10 +19,18 @@ class Incoming:
     received_at: datetime  # the mailbox's delivery time, never the sender's Date header
 
 
+class LedgerView(Protocol):
+    """What a mailbox may ask the ledger: enough to fetch only what is new."""
+
+    def is_done(self, validity: str, uid: str) -> bool: ...
+    def last_uid(self, validity: str) -> int: ...
+    def pending(self, validity: str) -> list[str]: ...
+
+
 class Mailbox(Protocol):
     name: str
 
-    def fetch_new(self, is_done: Callable[[str, str], bool]) -> Iterator[Incoming]: ...
+    def fetch_new(self, seen: LedgerView) -> Iterator[Incoming]: ...
     def mark_done(self, incoming: Incoming) -> None: ...
     def close(self) -> None: ...
 
@@ -30,25 +38,29 @@ class Mailbox(Protocol):
 class Outbox(Protocol):
     name: str
 
-    def send(self, key: str, raw: bytes) -> None: ...
+    def already_sent(self, receipt_id: str) -> bool: ...
+    def send(self, receipt_id: str, raw: bytes) -> None: ...
     def close(self) -> None: ...
 
 
-class NotAvailable(Exception):
-    """A configured mail protocol this build cannot speak yet."""
-
-
 def open_mailbox(config: Config) -> Mailbox:
+    from .imap import ImapMailbox
     from .maildir import MaildirMailbox
 
     if config.mailbox.scheme == "maildir":
-        return MaildirMailbox(config.mailbox.path)
-    raise NotAvailable(f"mailbox {config.mailbox.display()}: IMAP mailboxes are not supported yet; use maildir:PATH")
+        return MaildirMailbox(config.mailbox.path, mark_seen=config.imap.mark != "none")
+    return ImapMailbox(config.mailbox, config.mailbox_password, config.imap)
 
 
 def open_outbox(config: Config) -> Outbox:
+    from .imap import SentFolder
     from .maildir import MaildirOutbox
+    from .smtp import SmtpOutbox
 
     if config.outbox.scheme == "maildir":
         return MaildirOutbox(config.outbox.path)
-    raise NotAvailable(f"outbox {config.outbox.display()}: SMTP is not supported yet; use maildir:PATH")
+    # The Sent folder lives in the office's IMAP mailbox; with a Maildir inbox there is none to keep.
+    sent = None
+    if config.mailbox.scheme != "maildir" and config.imap.sent_folder:
+        sent = SentFolder(config.mailbox, config.mailbox_password, config.imap)
+    return SmtpOutbox(config.outbox, config.outbox_password, config.office.email, sent, config.imap.timeout)

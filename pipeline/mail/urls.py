@@ -1,6 +1,7 @@
 """Mailbox and outbox URLs as the configuration contract spells them."""
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,13 @@ class MailURL:
         return f"{self.scheme}://{who}{self.host}:{self.port}{folder}"
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def parse_mail_url(text: str, allowed: tuple[str, ...], base: Path) -> MailURL:
     """Parse a URL; raises ValueError with what was expected. Relative maildir paths are under base."""
     if not isinstance(text, str) or ":" not in text:
@@ -58,6 +66,8 @@ def parse_mail_url(text: str, allowed: tuple[str, ...], base: Path) -> MailURL:
         raise ValueError(f"only the parameters tls=none and ca=PATH, not {', '.join(sorted(unknown))}")
     if "tls" in params and params["tls"] != "none":
         raise ValueError("tls=none or no tls parameter at all")
+    if params.get("tls") == "none" and not _loopback(parts.hostname):
+        raise ValueError("tls=none only for a server on this machine (127.0.0.1, ::1, localhost)")
     if "ca" in params and not Path(params["ca"]).is_absolute():
         params["ca"] = str(base / params["ca"])
     try:

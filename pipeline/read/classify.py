@@ -5,19 +5,28 @@ from collections.abc import Sequence
 
 from ..model import DocKind, Page
 from .forms import KindRules
+from .layout import reading_order
 from .text import norm
+
+
+def page_text(page: Page) -> str:
+    """The page's text in reading order: OCR lists lines in detection order, not top to bottom."""
+    return "".join(b.text for b in reading_order(page.boxes))
 
 
 def classify(pages: Sequence[Page], rules: KindRules) -> DocKind:
     if not pages:
         return DocKind.EVIDENCE
-    head = norm(pages[0].text)[: rules.title_chars]
+    head = norm(page_text(pages[0]))[: rules.title_chars]
+    # The title word that comes first: a letter may mention 申请表 and 汇总表 in its opening sentence.
+    hits = [(head.find(word), order, rule.kind) for order, rule in enumerate(rules.rules)
+            for word in rule.title if word in head]
+    if hits:
+        return min(hits)[2]
+    # Only the first pages: 佐证材料 may quote a form's labels deep inside. Several distinct words,
+    # so a business licence that prints 统一社会信用代码 is not taken for a form.
+    body = norm("".join(page_text(p) for p in pages[:2]))
     for rule in rules.rules:
-        if any(word in head for word in rule.title):
-            return rule.kind
-    # Only the first pages: 佐证材料 may quote a form's labels deep inside.
-    body = norm("".join(p.text for p in pages[:2]))
-    for rule in rules.rules:
-        if any(word in body for word in rule.body):
+        if rule.body and sum(word in body for word in rule.body) >= rule.body_min:
             return rule.kind
     return DocKind.EVIDENCE

@@ -1,62 +1,156 @@
-"""One attachment to one Document: the reader for its real type, its kind, and its fields."""
+"""The attachments of one message to Documents: the reader for each real type, OCR for pages without a
+usable text layer (all of the message's scanned pages at once, across the OCR workers), kind, fields."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
-from ..model import Attachment, DocKind, Document, Finding, Flag
+from ..config import OcrOptions
+from ..model import Attachment, DocKind, Document, Finding, Flag, Page
 from . import Unreadable
 from .classify import classify
+from .content import read_content
 from .docx import read_docx
-from .fields import extract
-from .forms import FormSpec, KindRules, load_form, load_kinds
+from .forms import Forms
+from .ocr import Failed, OcrPool, PageJob
 from .pdf import read_pdf, usable
+from .raster import pdf_page_count, photo_page_count
+from .sniff import sniff
+from .xlsx import read_xlsx
 
 log = logging.getLogger("intake.read")
 
 # Types a clerk can open but this build cannot read yet: kept, and said so.
 _NOT_READ = {
-    "jpeg": "图片", "png": "图片", "zip": "压缩包", "rar": "压缩包", "7z": "压缩包",
-    "ole": "旧版 Office 文件（.doc/.xls）", "tnef": "Outlook 专用格式附件（winmail.dat）",
+    "zip": "压缩包", "rar": "压缩包", "7z": "压缩包", "gzip": "压缩包",
+    "doc": "旧版 Word 文件（.doc）", "xls": "旧版 Excel 文件（.xls）", "ppt": "PowerPoint 文件", "pptx": "PowerPoint 文件",
+    "xlsx": "Excel 表格", "ole": "旧版 Office 文件（.doc/.xls）", "encrypted": "加密的 Office 文件",
+    "msg": "Outlook 邮件文件（.msg）", "tnef": "Outlook 专用格式附件（winmail.dat）", "eml": "邮件文件",
 }
+_PHOTOS = ("jpeg", "png", "gif", "tiff", "bmp")
+# Kinds whose pages all matter; anything else (佐证材料) is known from its first page and left there.
+_READ_WHOLLY = (DocKind.FORM, DocKind.LETTER, DocKind.SUMMARY, DocKind.AUDIT_FORM)
 
 
-@dataclass(frozen=True)
-class Forms:
-    form: FormSpec
-    kinds: KindRules
+@dataclass
+class _Scan:
+    """An attachment some of whose pages need OCR, while its pages come back from the workers."""
 
-    @classmethod
-    def load(cls, templates_dir: Path) -> "Forms":
-        return cls(load_form(templates_dir / "forms" / "annex1.yaml"),
-                   load_kinds(templates_dir / "forms" / "kinds.yaml"))
+    att: Attachment
+    kind: str                                   # pdf | photo
+    pages: dict[int, Page]                      # by 0-based index: text-layer pages now, OCR pages later
+    todo: list[int]                             # 0-based pages that need OCR, in order
+    data: bytes = b""                           # what is read: the attachment, or its readable copy
+    failures: list[str] = field(default_factory=list)
+
+    def job(self, index: int, dpi: int) -> PageJob:
+        return PageJob(self.data, self.kind, index, dpi)
 
 
-def read_attachment(att: Attachment, forms: Forms) -> Document:
+def read_attachments(attachments: Sequence[Attachment], forms: Forms, ocr: OcrPool | None = None,
+                     options: OcrOptions = OcrOptions()) -> tuple[Document, ...]:
+    """One Document per attachment, in order. Without an OCR pool (or with OCR off) scans stay unread."""
+    firsts: list[Document | _Scan] = [_first_look(a, forms, options if ocr else replace(options, enabled=False))
+                                      for a in attachments]
+    scans = [s for s in firsts if isinstance(s, _Scan)]
+    if scans:
+        # Round one: page 1 of every scan, all at once; enough to tell a form from 佐证材料.
+        _ocr(ocr, [(s, s.todo[0]) for s in scans if s.todo and s.todo[0] == 0], options.dpi)
+        # Round two: the other pages, only of what is worth reading whole.
+        rest = [(s, i) for s in scans if _worth_more(s, forms) for i in s.todo if i not in s.pages]
+        _ocr(ocr, rest, options.dpi)
+    return tuple(d if isinstance(d, Document) else _finish(d, forms, options) for d in firsts)
+
+
+def read_attachment(att: Attachment, forms: Forms, ocr: OcrPool | None = None,
+                    options: OcrOptions = OcrOptions()) -> Document:
+    return read_attachments((att,), forms, ocr, options)[0]
+
+
+def _first_look(att: Attachment, forms: Forms, options: OcrOptions) -> Document | _Scan:
+    """What needs no OCR is read to the end here; a scan comes back as the pages still to OCR."""
     base = Document(filename=att.filename, kind=DocKind.UNREAD, method="none", data=att.data)
+    if att.problem:  # unpacking or conversion already failed, and said why
+        return replace(base, problem=att.problem)
+    # An old .doc comes with a converted copy; the original stays what is filed.
+    data, sniffed = (att.readable, sniff(att.readable)) if att.readable else (att.data, att.sniffed)
     try:
-        if att.sniffed == "pdf":
-            pages, method = read_pdf(att.data), "text"
-            if not usable(pages):
-                # Scanned: the text lives in the image only. OCR is the reader that belongs here.
-                return replace(base, problem=Finding(
-                    Flag.LOW_CONFIDENCE, f"《{att.filename}》为扫描件，未能自动识别文字"))
-        elif att.sniffed == "docx":
-            pages, method = read_docx(att.data), "docx"
-        elif att.sniffed in _NOT_READ:
-            what = _NOT_READ[att.sniffed]
-            flag = Flag.LOW_CONFIDENCE if att.sniffed in ("jpeg", "png") else Flag.UNREADABLE_ATTACHMENT
-            return replace(base, problem=Finding(flag, f"《{att.filename}》为{what}，未能自动读取，原件已保存"))
-        else:
+        if sniffed == "pdf":
+            pages = read_pdf(data)
+            todo = [i for i, p in enumerate(pages) if not usable((p,))]
+            if not todo:
+                return _finish_text(base, pages, "text", forms)
+            if not options.enabled:
+                return replace(base, problem=Finding(Flag.LOW_CONFIDENCE, f"《{att.filename}》为扫描件，未能自动识别文字"))
+            count = max(len(pages), pdf_page_count(data))
+            todo = [i for i in range(count) if i >= len(pages) or i in todo][: options.max_pages]
+            return _Scan(att, "pdf", {i: p for i, p in enumerate(pages) if i not in todo}, todo, data)
+        if sniffed in _PHOTOS:
+            if not options.enabled:
+                return replace(base, problem=Finding(Flag.LOW_CONFIDENCE, f"《{att.filename}》为图片，未能自动读取，原件已保存"))
+            # A fax or office scanner may send one multi-page TIFF.
+            return _Scan(att, "photo", {}, list(range(photo_page_count(data)))[: options.max_pages], data)
+        if sniffed == "docx":
+            return _finish_text(base, read_docx(data), "docx", forms)
+        if sniffed == "xlsx":
+            # Cells are typed text, like a PDF's text layer: "text" keeps the export's method values.
+            return _finish_text(base, read_xlsx(data), "text", forms)
+        if sniffed in _NOT_READ:
             return replace(base, problem=Finding(
-                Flag.UNREADABLE_ATTACHMENT, f"《{att.filename}》不是可识别的文件类型，原件已保存"))
+                Flag.UNREADABLE_ATTACHMENT, f"《{att.filename}》为{_NOT_READ[sniffed]}，未能自动读取，原件已保存"))
+        return replace(base, problem=Finding(
+            Flag.UNREADABLE_ATTACHMENT, f"《{att.filename}》不是可识别的文件类型，原件已保存"))
     except Unreadable as exc:
         return replace(base, problem=Finding(Flag.UNREADABLE_ATTACHMENT, f"《{att.filename}》：{exc}"))
-    kind = classify(pages, forms.kinds)
-    doc = replace(base, kind=kind, method=method, pages=pages)
-    if kind in (DocKind.FORM, DocKind.AUDIT_FORM):
-        found = extract(pages, forms.form)
-        doc = replace(doc, fields=found.fields, field_confidence=found.confidence)
-    log.info("read %s: %s by %s, %d page(s)", att.filename, kind.value, method, len(pages))
+
+
+def _ocr(pool: OcrPool, wanted: list[tuple[_Scan, int]], dpi: int) -> None:
+    results = pool.read([scan.job(index, dpi) for scan, index in wanted])
+    for (scan, index), result in zip(wanted, results):
+        if isinstance(result, Failed):
+            scan.failures.append(result.reason)
+            log.warning("OCR of %s page %d failed: %s", scan.att.filename, index + 1, result.reason)
+        else:
+            scan.pages[index] = result
+
+
+def _worth_more(scan: _Scan, forms: Forms) -> bool:
+    pages = _in_order(scan)
+    return bool(pages) and classify(pages, forms.kinds) in _READ_WHOLLY
+
+
+def _in_order(scan: _Scan) -> tuple[Page, ...]:
+    return tuple(scan.pages[i] for i in sorted(scan.pages))
+
+
+def _finish(scan: _Scan, forms: Forms, options: OcrOptions) -> Document:
+    base = Document(filename=scan.att.filename, kind=DocKind.UNREAD, method="none", data=scan.att.data)
+    pages = _in_order(scan)
+    what = "图片" if scan.kind == "photo" else "扫描件"
+    if not pages:
+        reason = "；".join(dict.fromkeys(scan.failures)) or "未能识别文字"
+        flag = Flag.UNREADABLE_ATTACHMENT if scan.kind == "photo" and "无法打开" in reason else Flag.LOW_CONFIDENCE
+        return replace(base, problem=Finding(flag, f"《{scan.att.filename}》为{what}，{reason}，原件已保存"))
+    doc = _finish_text(base, pages, "ocr", forms)
+    problems = []
+    if doc.kind in (DocKind.FORM, DocKind.AUDIT_FORM):
+        spec = forms.form
+        low = [f.labels[0] for f in spec.fields if f.required and doc.fields.get(f.key) is not None
+               and doc.field_confidence.get(f.key, 0.0) < options.min_confidence]
+        if low:
+            problems.append(f"以下信息由{what}识别，置信度较低，请核对：{'、'.join(low)}")
+    if scan.failures:
+        problems.append(f"《{scan.att.filename}》部分页面未能识别（{'；'.join(dict.fromkeys(scan.failures))}）")
+    if problems:
+        doc = replace(doc, problem=Finding(Flag.LOW_CONFIDENCE, "；".join(problems)))
+    return doc
+
+
+def _finish_text(base: Document, pages: tuple[Page, ...], method: str, forms: Forms) -> Document:
+    content = read_content(pages, forms)
+    kind = content.kind
+    doc = replace(base, kind=kind, method=method, pages=pages, fields=content.fields,
+                  field_confidence=content.confidence, listed=content.listed, missing=content.missing)
+    log.info("read %s: %s by %s, %d page(s)", base.filename, kind.value, method, len(pages))
     return doc

@@ -1,18 +1,33 @@
-"""Fields from positioned text boxes by label anchors: the value is right of its label, else below it.
+"""Fields from positioned text boxes by label anchors. Pure: knows boxes and a FormSpec, nothing of files.
 
-Pure: knows boxes and a FormSpec, nothing of files. Text layer, DOCX cells and OCR lines all arrive
-as boxes, so this is the one place that reads a form.
+Text layer, DOCX/XLSX cells and OCR lines all arrive as boxes, so this is the one place that reads a
+form, whatever the layout:
+
+- a value right of its label on the same row (two pairs in one row: each value belongs to the
+  nearest label on its left), tolerant of skew and of a label centred beside a multi-line value;
+- a value below its label when nothing is right of it (labels above values);
+- label and value in one box ("单位名称：…", "联系人：… 联系电话：…"), spaced labels ("联 系 人");
+- a label wrapped over two OCR lines ("教学场地面积（平" / "方米）");
+- a value wrapped over several lines (each a box, for OCR) continues under its first line.
+
+A field's confidence is the lowest of its label's and its value's boxes.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
 
 from ..model import Box, Page, Track
-from .forms import FieldSpec, FormSpec
+from .forms import FieldSpec, FormSpec, Marks
+from .layout import cx, cy, height, is_cjk, level, overlap_x, rows, same_row, stacked, text_of
 from .text import norm, norm_label
+
+_FUZZY_LABEL = 85       # rapidfuzz ratio for an OCR-mangled label (one wrong character in seven or more)
 
 
 @dataclass(frozen=True)
@@ -22,79 +37,225 @@ class Extraction:
     missing_required: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Pair:
+    """One label and what was read as its value, before coercion."""
+
+    field: FieldSpec
+    raw: str
+    confidence: float
+    label_box: Box
+
+
 def extract(pages: Sequence[Page], spec: FormSpec) -> Extraction:
-    by_label = {label: f for f in spec.fields for label in f.labels}
-    # Longest first, so 联系人姓名 is not read as 联系人 followed by a value.
-    prefixes = sorted(by_label, key=len, reverse=True)
     fields: dict[str, object] = {f.key: None for f in spec.fields}
     confidence: dict[str, float] = {f.key: 0.0 for f in spec.fields}
     for page in pages:
-        boxes = [b for b in page.boxes if b.text.strip()]
-        labels = {i: _label_hit(b.text, by_label, prefixes) for i, b in enumerate(boxes)}
-        for i, box in enumerate(boxes):
-            hit = labels[i]
-            if hit is None:
-                continue
-            field, inline = hit
-            if fields[field.key] is not None:
+        for pair in read_pairs(page.boxes, spec):
+            if fields[pair.field.key] is not None:
                 continue  # first occurrence wins: later pages repeat labels in notes and summaries
-            if inline:
-                raw, conf = inline, box.confidence
-            else:
-                j = _value_index(i, boxes, labels)
-                if j is None:
-                    continue
-                raw, conf = boxes[j].text, min(box.confidence, boxes[j].confidence)
-            value = coerce(raw, field, spec)
+            value = coerce(pair.raw, pair.field, spec)
             if value is not None:
-                fields[field.key] = value
-                confidence[field.key] = round(conf, 3)
+                fields[pair.field.key] = value
+                confidence[pair.field.key] = round(pair.confidence, 3)
     missing = tuple(f.key for f in spec.fields if f.required and fields[f.key] is None)
     return Extraction(fields, confidence, missing)
 
 
-def _label_hit(text: str, by_label: dict[str, FieldSpec], prefixes: list[str]) -> tuple[FieldSpec, str] | None:
-    t = norm_label(text)
-    if t in by_label:
-        return by_label[t], ""
-    n = norm(text)
-    for label in prefixes:
-        if n.startswith(label) and len(n) > len(label) and n[len(label)] in ":：":
-            return by_label[label], n[len(label) + 1:].strip()
-    return None
+# ----------------------------------------------------------------------------------------------
+# Labels
+# ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Label:
+    field: FieldSpec | None       # None: a label of the form that is no field we read (never a value)
+    inline: str                   # the value written in the label's own box, after its colon
+    confidence: float
 
 
-def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
-    return max(0.0, min(a1, b1) - max(a0, b0))
+class _Labels:
+    """What counts as a label for one FormSpec, compiled once."""
+
+    def __init__(self, spec: FormSpec):
+        self.spec = spec
+        self.by_label = {label: f for f in spec.fields for label in f.labels}
+        self.other = set(spec.other_labels)
+        names = sorted(set(self.by_label) | self.other, key=len, reverse=True)
+        self.names = names
+        # A label followed by a colon, anywhere in a box: several pairs may share one line.
+        self.colon = re.compile("(" + "|".join(re.escape(n) for n in names) + "):") if names else None
+        self.fuzzy_choices = [n for n in self.by_label if len(n) >= 5]
+
+    def hit(self, text: str, conf: float, fuzzy: bool = True) -> _Label | None:
+        t = norm_label(text)
+        if not t:
+            return None
+        if t in self.by_label:
+            return _Label(self.by_label[t], "", conf)
+        n = norm(text)
+        m = self.colon.match(n) if self.colon else None
+        if m:
+            field = self.by_label.get(m.group(1))
+            return _Label(field, n[m.end():].strip(), conf)
+        if t in self.other or (len(t) <= 10 and any(t.endswith(e) for e in self.spec.other_endings)):
+            return _Label(None, "", conf)
+        if fuzzy and len(t) >= 5 and not re.search(r"\d", t) and self.fuzzy_choices:
+            # OCR misreads one character of a long label: 统一社会信用代马.
+            best = process.extractOne(t, self.fuzzy_choices, scorer=fuzz.ratio, score_cutoff=_FUZZY_LABEL)
+            if best:
+                return _Label(self.by_label[best[0]], "", conf * best[1] / 100)
+        return None
+
+    def is_prefix(self, text: str) -> bool:
+        t = norm(text)
+        return len(t) >= 2 and any(name.startswith(t) and name != t for name in self.names)
 
 
-def _value_index(i: int, boxes: list[Box], labels: dict[int, object]) -> int | None:
-    """The box right of label i on the same row, else the nearest below it; a label is no value."""
-    label = boxes[i]
-    height = max(label.bottom - label.top, 1.0)
-    right = [
-        j for j, b in enumerate(boxes)
-        if j != i and b.x0 >= label.x1 - 2
-        and _overlap(label.top, label.bottom, b.top, b.bottom) >= 0.5 * min(height, b.bottom - b.top or 1.0)
-    ]
-    if right:
-        j = min(right, key=lambda k: boxes[k].x0)
-        return None if labels.get(j) is not None or _is_other_label(boxes[j].text) else j
-    below = [
-        j for j, b in enumerate(boxes)
-        if j != i and b.top >= label.bottom - 1 and b.top - label.bottom < 3 * height
-        and _overlap(label.x0, label.x1, b.x0, b.x1) > 0
-    ]
-    if below:
-        j = min(below, key=lambda k: boxes[k].top)
-        return None if labels.get(j) is not None else j
-    return None
+@lru_cache(maxsize=16)
+def _labels(spec: FormSpec) -> _Labels:
+    return _Labels(spec)
 
 
-def _is_other_label(text: str) -> bool:
-    # A label cell of the form that is not a field we read (e.g. 推荐单位意见) ends with these words.
-    return bool(re.search(r"(意见|情况|说明|签章|盖章)[:：]?$", norm(text)))
+def _mapped(text: str) -> tuple[str, list[int]]:
+    """NFKC text without spaces, and for each of its characters the index it came from."""
+    out, where = [], []
+    for i, ch in enumerate(text):
+        for n in unicodedata.normalize("NFKC", ch):
+            if not n.isspace():
+                out.append(n)
+                where.append(i)
+    return "".join(out), where
 
+
+def _split_pairs(box: Box, labels: _Labels) -> list[Box]:
+    """One box per "label：value" when a line carries several ("联系人：… 联系电话：…")."""
+    if labels.colon is None:
+        return [box]
+    n, where = _mapped(box.text)
+    starts = [m.start() for m in labels.colon.finditer(n)]
+    if not starts or starts == [0]:
+        return [box]
+    if starts[0] != 0:
+        starts.insert(0, 0)
+    size = max(len(box.text), 1)
+    out = []
+    for a, b in zip(starts, starts[1:] + [len(n)]):
+        lo, hi = where[a], (where[b] if b < len(n) else len(box.text))
+        piece = box.text[lo:hi].strip()
+        if piece:
+            x0 = box.x0 + (box.x1 - box.x0) * lo / size
+            x1 = box.x0 + (box.x1 - box.x0) * hi / size
+            out.append(replace(box, text=piece, x0=x0, x1=x1))
+    return out
+
+
+def _merge_wrapped(boxes: list[Box], labels: _Labels) -> list[Box]:
+    """OCR reads a label wrapped in a narrow column as two or three lines: put them back together."""
+    merged: dict[int, Box] = {}
+    used: set[int] = set()
+    for i in sorted(range(len(boxes)), key=lambda k: boxes[k].top):
+        b = boxes[i]
+        if i in used or labels.hit(b.text, b.confidence, False) is not None or not labels.is_prefix(b.text):
+            continue
+        joined, taken = b, []
+        for _ in range(2):
+            below = [j for j, c in enumerate(boxes) if j != i and j not in used and j not in taken
+                     and stacked(joined, c) and labels.hit(c.text, c.confidence, False) is None]
+            if not below:
+                break
+            c = boxes[min(below, key=lambda k: boxes[k].top)]
+            taken.append(boxes.index(c))
+            joined = replace(joined, text=norm(joined.text) + norm(c.text), x0=min(joined.x0, c.x0),
+                             x1=max(joined.x1, c.x1), bottom=max(joined.bottom, c.bottom),
+                             confidence=min(joined.confidence, c.confidence))
+            if labels.hit(joined.text, joined.confidence, False) is not None or not labels.is_prefix(joined.text):
+                break
+        if labels.hit(joined.text, joined.confidence, False) is not None:
+            merged[i] = joined
+            used.update(taken)
+    return [merged.get(i, b) for i, b in enumerate(boxes) if i not in used]
+
+
+# ----------------------------------------------------------------------------------------------
+# Values
+# ----------------------------------------------------------------------------------------------
+
+def read_pairs(boxes: Sequence[Box], spec: FormSpec) -> list[Pair]:
+    """Every label found on one page with the text of its value, in reading order."""
+    labels = _labels(spec)
+    flat = [b for b in boxes if b.text.strip()]
+    flat = [piece for b in level(flat) for piece in _split_pairs(b, labels)]
+    flat = _merge_wrapped(flat, labels)
+    hits = {i: labels.hit(b.text, b.confidence) for i, b in enumerate(flat)}
+    label_ix = [i for i, h in hits.items() if h is not None]
+    value_ix = [i for i, h in hits.items() if h is None]
+    owner: dict[int, int] = {}
+
+    # 1. Right of a label on the same row: the nearest label on the value's left owns it.
+    for v in value_ix:
+        b = flat[v]
+        left = [i for i in label_ix
+                if flat[i].x1 <= b.x0 + 0.5 * min(height(b), height(flat[i])) and same_row(flat[i], b)]
+        if left:
+            owner[v] = max(left, key=lambda i: (flat[i].x1, -abs(cy(flat[i]) - cy(b))))
+
+    # 2. A value wrapped over several lines (OCR): the lines stacked under or over an owned one.
+    changed = True
+    while changed:
+        changed = False
+        for v in value_ix:
+            if v in owner:
+                continue
+            for w, lab in list(owner.items()):
+                if flat[v].x0 >= flat[lab].x1 - 0.5 * height(flat[lab]) and \
+                        (stacked(flat[w], flat[v]) or stacked(flat[v], flat[w])):
+                    owner[v] = lab
+                    changed = True
+                    break
+
+    owned: dict[int, list[int]] = {}
+    for v, lab in owner.items():
+        owned.setdefault(lab, []).append(v)
+
+    # 3. Below the label when nothing is right of it (labels above values).
+    for i in label_ix:
+        if i in owned or hits[i].inline or hits[i].field is None:
+            continue
+        lab = flat[i]
+        below = [j for j in range(len(flat)) if j != i and flat[j].top >= cy(lab)
+                 and overlap_x(lab, flat[j]) > 0.3 * min(lab.x1 - lab.x0, flat[j].x1 - flat[j].x0)
+                 and flat[j].top - lab.bottom < 2.5 * height(lab)]
+        if not below:
+            continue
+        j = min(below, key=lambda k: flat[k].top)
+        if j in owner or hits[j] is not None:
+            continue  # the next thing down is another label, or some label's value: this one is empty
+        chain = [j]
+        for _ in range(20):
+            nxt = [k for k in value_ix if k not in owner and k not in chain and stacked(flat[chain[-1]], flat[k])]
+            if not nxt:
+                break
+            chain.append(min(nxt, key=lambda k: flat[k].top))
+        for k in chain:
+            owner[k] = i
+        owned[i] = chain
+
+    pairs = []
+    for i in label_ix:
+        hit = hits[i]
+        if hit.field is None:
+            continue
+        parts = [flat[v] for v in owned.get(i, [])]
+        raw = "\n".join(t for t in (hit.inline, text_of(parts)) if t)
+        conf = min([hit.confidence] + [b.confidence for b in parts])
+        pairs.append(Pair(hit.field, raw, conf, flat[i]))
+    order = {id(b): k for k, b in enumerate(b for row in rows(flat) for b in row)}
+    return sorted(pairs, key=lambda p: order[id(p.label_box)])
+
+
+# ----------------------------------------------------------------------------------------------
+# Coercion
+# ----------------------------------------------------------------------------------------------
 
 def coerce(raw: str, field: FieldSpec, spec: FormSpec) -> object:
     text = unicodedata.normalize("NFKC", raw or "").strip()
@@ -110,30 +271,104 @@ def coerce(raw: str, field: FieldSpec, spec: FormSpec) -> object:
         number = float(m.group().replace(",", ""))
         return int(number) if number.is_integer() else number
     if field.type == "credit_code":
-        code = re.sub(r"[\s\-—]", "", text).upper()
+        # OCR puts stray spaces, dots or a dash into long codes; the code itself is letters and digits.
+        code = re.sub(r"[^0-9A-Za-z]", "", text).upper()
         return code or None
     if field.type == "track":
         track = parse_track(raw, spec)
         return track.value if track else None
-    return re.sub(r"\s*\n\s*", "", text) if _cjk_lines(text) else re.sub(r"\s+", " ", text)
+    return clean_text(text)
 
 
-def _cjk_lines(text: str) -> bool:
-    # Chinese wrapped across lines joins without a space; Latin text (URLs, names) keeps one.
-    return "\n" in text and bool(re.search(r"[\u4e00-\u9fff]\s*\n", text))
+def clean_text(text: str) -> str:
+    """A wrapped value back on one line: a line break next to Chinese goes, one between Latin words
+    becomes a space; a space inside a line goes only between two Chinese characters (justified text)."""
+    pieces = re.split(r"(\s+)", unicodedata.normalize("NFKC", text or "").strip())
+    result = pieces[0]
+    for space, piece in zip(pieces[1::2], pieces[2::2]):
+        a, b = result[-1:], piece[:1]
+        glue = (is_cjk(a) or is_cjk(b)) if "\n" in space else (is_cjk(a) and is_cjk(b))
+        result += piece if glue else " " + piece
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
+# 申报类别
+# ----------------------------------------------------------------------------------------------
+
+_TICK, _BOX, _OTHER, _NONE = "tick", "box", "other", "none"
+_FRAME = str.maketrans("", "", "()[]【】{}<>:;,.、。")
 
 
 def parse_track(text: str, spec: FormSpec) -> Track | None:
-    """申报类别 as ticked boxes (☑ … □ …) or as plain words."""
+    """申报类别 as ticked boxes (☑ … □ …, or … ☑ after the option) or as plain words."""
     t = norm(text)
-    marks = "".join(re.escape(m) for m in spec.ticked + spec.unticked)
-    if re.search(f"[{marks}]", t):
-        options = re.findall(f"([{marks}])([^{marks}]*)", t)
-        chosen = [option for mark, option in options if mark in spec.ticked]
-        if len(chosen) != 1:
-            return None  # nothing or several ticked: a person must decide
-        t = chosen[0]
+    if not t:
+        return None
+    marks = spec.marks
+    explicit = any(m in t for m in marks.ticked + marks.unticked)
+    options = _options_in(t, spec)
+    if len(options) >= 2 or (options and explicit):
+        return _ticked(t, options, marks)
+    if explicit and not spec.options:
+        return _ticked_by_marks(t, spec)
     for track, words in spec.tracks:
         if any(w in t for w in words):
+            return track
+    return None
+
+
+def _options_in(t: str, spec: FormSpec) -> list[tuple[int, int, Track]]:
+    phrases = sorted(((p, o.track) for o in spec.options for p in o.texts), key=lambda x: -len(x[0]))
+    if not phrases:
+        return []
+    pattern = re.compile("|".join(re.escape(p) for p, _ in phrases))
+    track_of = dict(phrases)
+    return [(m.start(), m.end(), track_of[m.group()]) for m in pattern.finditer(t)]
+
+
+def _glyph(segment: str, marks: Marks) -> str:
+    s = segment.translate(_FRAME)
+    if not s:
+        return _NONE
+    if any(m in s for m in marks.ticked):
+        return _TICK
+    if all(ch in marks.unticked for ch in s):
+        return _BOX
+    if len(s) <= 2:
+        if any(ch in marks.ocr_ticked for ch in s) and not any(ch in marks.unticked for ch in s):
+            return _TICK
+        if all(ch in marks.unticked + marks.ocr_unticked for ch in s):
+            return _BOX
+    return _OTHER
+
+
+def _ticked(t: str, options: list[tuple[int, int, Track]], marks: Marks) -> Track | None:
+    gaps = [t[(options[k - 1][1] if k else 0):start] for k, (start, _, _) in enumerate(options)]
+    gaps.append(t[options[-1][1]:])
+    # Ticks usually precede their option; a line that starts with an option and ends with a mark
+    # was filled in after each option ("省级继续教育基地☑ 乡村振兴专项□").
+    after = not gaps[0] and bool(gaps[-1])
+    glyphs = [_glyph(gaps[k + 1] if after else gaps[k], marks) for k in range(len(options))]
+    ticked = {options[k][2] for k, g in enumerate(glyphs) if g == _TICK}
+    if len(ticked) == 1:
+        return ticked.pop()
+    if ticked:
+        return None  # several ticked: a person decides
+    # OCR drops ☑ or reads it as anything; the empty boxes it keeps ("口") tell the others apart.
+    rest = {options[k][2] for k, g in enumerate(glyphs) if g != _BOX}
+    if len(rest) == 1 and any(g == _BOX for g in glyphs):
+        return rest.pop()
+    return None
+
+
+def _ticked_by_marks(t: str, spec: FormSpec) -> Track | None:
+    marks = "".join(re.escape(m) for m in spec.ticked + spec.unticked)
+    options = re.findall(f"([{marks}])([^{marks}]*)", t)
+    chosen = [option for mark, option in options if mark in spec.ticked]
+    if len(chosen) != 1:
+        return None
+    for track, words in spec.tracks:
+        if any(w in chosen[0] for w in words):
             return track
     return None

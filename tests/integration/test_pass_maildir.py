@@ -87,9 +87,12 @@ def test_applications_tracks_statuses_and_flags(first_pass):
     assert {"invalid_credit_code", "trainees_below_minimum", "subject_nonconforming"} <= set(energy["flags"])
     assert energy["status"] == "needs_review"
 
+    # Image-only scans, read by OCR: the form's values as in tests/data/samples/MANIFEST.md.
     scanned = apps["东营石油技术培训中心"]
-    assert scanned["status"] == "needs_review" and "low_confidence" in scanned["flags"]
     assert scanned["recommender"] == "东营市人力资源和社会保障局"
+    assert [d["method"] for d in scanned["documents"]] == ["ocr"]
+    assert (scanned["track"], scanned["fields"]["credit_code"], scanned["fields"]["avg_trainees"]) == \
+        ("general", "91370500165418739P", 2600)
 
 
 def test_files_are_where_the_export_says(first_pass, tmp_path):

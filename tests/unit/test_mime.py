@@ -64,3 +64,143 @@ def test_missing_message_id_gets_a_stable_stand_in():
     raw = b"From: a@b.cn\r\nSubject: x\r\n\r\nhi\r\n"
     assert parse(raw, WHEN).message_id == parse(raw, WHEN).message_id.strip()
     assert parse(raw, WHEN).message_id.startswith("<sha256-")
+
+
+# -- hardening: every encoding seen in Chinese mail, broken MIME, bodies, forwards --------------------
+
+def test_gb2312_label_with_all_four_gbk_only_characters_in_subject_name_and_file_name():
+    label = lambda text: f"=?gb2312?B?{b64(text, 'gbk')}?="  # noqa: E731
+    raw = (f"From: {label('王堃')} <a@b.cn>\r\nSubject: {label('犇镕喆堃培训中心继续教育基地申报')}\r\n"
+           "Message-ID: <m@b.cn>\r\n\r\n").encode()
+    msg = parse(raw, WHEN)
+    assert msg.subject == "犇镕喆堃培训中心继续教育基地申报" and msg.sender_name == "王堃"
+    headers = f'Content-Type: application/pdf; name="{label("犇堃.pdf")}"\r\n'
+    assert [a.filename for a in parse(_multipart(headers), WHEN).attachments] == ["犇堃.pdf"]
+
+
+def test_utf8_subject_split_inside_a_character_across_encoded_words():
+    data = "济南市继续教育基地申报".encode()
+    words = " ".join(f"=?utf-8?B?{base64.b64encode(data[i:i + 7]).decode()}?=" for i in range(0, len(data), 7))
+    assert decode_header_value(words) == "济南市继续教育基地申报"
+
+
+def test_raw_eight_bit_gbk_file_name_and_charsetless_gbk_body():
+    raw = ("From: a@b.cn\r\nSubject: x\r\nMessage-ID: <m@b.cn>\r\n"
+           'Content-Type: multipart/mixed; boundary="BB"\r\n\r\n'
+           "--BB\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: 8bit\r\n\r\n请查收附件。\r\n"
+           '--BB\r\nContent-Type: application/pdf; name="推荐函.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+           + base64.b64encode(PDF).decode() + "\r\n--BB--\r\n").encode("gbk")
+    msg = parse(raw, WHEN)
+    assert [a.filename for a in msg.attachments] == ["推荐函.pdf"]
+    assert msg.body == "请查收附件。" and not msg.problems
+
+
+def test_replacement_characters_left_anywhere_are_findings():
+    raw = b"From: \xff\xfe <a@b.cn>\r\nSubject: \xff\xfe\r\nMessage-ID: <m@b.cn>\r\n\r\n\xff\xfe\r\n"
+    details = [p.detail for p in parse(raw, WHEN).problems]
+    assert any("邮件标题" in d for d in details) and any("发件人名称" in d for d in details)
+    assert any("邮件正文" in d for d in details)
+
+
+def _parts(boundary: str) -> str:
+    return (f"--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n请查收\r\n"
+            f"--{boundary}\r\nContent-Type: application/pdf; name=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            + base64.b64encode(PDF).decode() + f"\r\n--{boundary}--\r\n")
+
+
+def test_missing_and_wrong_boundaries_are_recovered_and_reported():
+    for ctype in ("multipart/mixed", 'multipart/mixed; boundary="not-the-one"'):
+        raw = f"From: a@b.cn\r\nSubject: x\r\nMessage-ID: <m@b.cn>\r\nContent-Type: {ctype}\r\n\r\n" + _parts("=_real")
+        msg = parse(raw.encode(), WHEN)
+        assert [(a.filename, a.data) for a in msg.attachments] == [("a.pdf", PDF)]
+        assert msg.body == "请查收"
+        assert any("MIME" in p.detail for p in msg.problems)
+
+
+def test_truncated_base64_and_missing_close_are_findings_not_crashes():
+    whole = _parts("BB").encode()
+    raw = b"From: a@b.cn\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=BB\r\n\r\n" + whole[:-25]
+    msg = parse(raw, WHEN)
+    assert msg.attachments and msg.attachments[0].data == PDF[: len(msg.attachments[0].data)]
+    assert len(msg.attachments[0].data) < len(PDF)
+    details = " ".join(p.detail for p in msg.problems)
+    assert "截断" in details and "base64" in details
+
+
+def test_unknown_transfer_encoding_is_guessed_and_flagged():
+    headers = "Content-Type: application/pdf; name=a.pdf\r\nContent-Transfer-Encoding: base 64\r\n"
+    raw = _multipart(headers).replace(b"Content-Transfer-Encoding: base 64\r\nContent-Transfer-Encoding: base64",
+                                      b"Content-Transfer-Encoding: base 64")
+    msg = parse(raw, WHEN)
+    assert msg.attachments[0].data == PDF and msg.attachments[0].sniffed == "pdf"
+    assert any("传输编码“base 64”不规范" in p.detail for p in msg.problems)
+
+
+def test_every_prefix_of_a_real_message_parses_without_an_exception():
+    raw = _multipart('Content-Type: application/zip; name="a.zip"\r\n', b"PK\x03\x04" + PDF * 20)
+    for cut in range(0, len(raw), 7):
+        parse(raw[:cut], WHEN)  # nothing to assert but that it returns: the stage must never crash
+
+
+def test_html_only_body_keeps_links_in_any_quoting():
+    html = ("<html><head><style>a{}</style></head><body><p>超大附件：</p>"
+            "<a href='https://mail.163.com/large-attachment-download/index.html?p=X1'>申报材料.zip</a>"
+            "<a href=https://pan.example.cn/s/abc>网盘</a><a href=\"mailto:x@y.cn\">x</a></body></html>")
+    raw = ("From: a@b.cn\r\nSubject: x\r\nMessage-ID: <m@b.cn>\r\nContent-Type: text/html; charset=gbk\r\n"
+           "Content-Transfer-Encoding: base64\r\n\r\n" + b64(html, "gbk") + "\r\n").encode()
+    body = parse(raw, WHEN).body
+    assert "超大附件" in body and "申报材料.zip" in body and "a{}" not in body
+    assert "https://mail.163.com/large-attachment-download/index.html?p=X1" in body
+    assert "https://pan.example.cn/s/abc" in body and "mailto" not in body
+
+
+def test_alternative_body_is_the_plain_text_once_plus_the_html_only_links():
+    link = "https://mail.qq.com/cgi-bin/ftnExs_download?k=1"
+    raw = ("From: a@b.cn\r\nSubject: x\r\nMessage-ID: <m@b.cn>\r\nContent-Type: multipart/alternative; boundary=A\r\n\r\n"
+           "--A\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n材料见下载\r\n"
+           f"--A\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<div>材料见<a href=\"{link}\">下载</a></div>\r\n--A--\r\n")
+    assert parse(raw.encode(), WHEN).body == f"材料见下载\n{link}"
+
+
+def _forward(inner: bytes, depth: int) -> bytes:
+    for i in range(depth):
+        inner = (f"From: f{i}@b.cn\r\nSubject: =?utf-8?B?{b64(f'转发：第{i}层', 'utf-8')}?=\r\nMessage-ID: <f{i}@b.cn>\r\n"
+                 f'Content-Type: multipart/mixed; boundary="F{i}"\r\n\r\n--F{i}\r\nContent-Type: message/rfc822\r\n\r\n'
+                 ).encode() + inner + f"\r\n--F{i}--\r\n".encode()
+    return inner
+
+
+def test_forwarded_messages_give_their_attachments_and_are_noted():
+    inner = _multipart(f'Content-Type: application/pdf; name="=?utf-8?B?{b64("申请表.pdf", "utf-8")}?="\r\n')
+    msg = parse(_forward(inner, 1), WHEN)
+    assert msg.subject == "转发：第0层"
+    assert [(a.filename, a.data, a.sniffed) for a in msg.attachments] == [("申请表.pdf", PDF, "pdf")]
+    assert [(f.sender, f.subject, f.message_id) for f in msg.forwarded] == [("a@b.cn", "x", "<m@b.cn>")]
+    assert "请查收附件。" in msg.body
+
+
+def test_forwards_deeper_than_the_limit_are_kept_unopened_with_a_reason():
+    from pipeline.config import AttachmentLimits
+    msg = parse(_forward(_multipart("Content-Type: application/pdf; name=a.pdf\r\n"), 4), WHEN,
+                AttachmentLimits(max_depth=2))
+    (kept,) = msg.attachments
+    assert kept.sniffed == "eml" and kept.problem and "超过2层" in kept.problem.detail
+    assert len(msg.forwarded) == 2
+
+
+def test_base64_encoded_message_rfc822_part_is_decoded_first():
+    inner = _multipart("Content-Type: application/pdf; name=a.pdf\r\n")
+    raw = ("From: a@b.cn\r\nSubject: fw\r\nMessage-ID: <o@b.cn>\r\nContent-Type: multipart/mixed; boundary=O\r\n\r\n"
+           "--O\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           + base64.encodebytes(inner).decode() + "--O--\r\n").encode()
+    msg = parse(raw, WHEN)
+    assert [(a.filename, a.data) for a in msg.attachments] == [("a.pdf", PDF)]
+    assert msg.forwarded[0].message_id == "<m@b.cn>"
+
+
+def test_same_names_do_not_overwrite_each_other_and_client_paths_are_cut():
+    raw = ("From: a@b.cn\r\nSubject: x\r\nMessage-ID: <m@b.cn>\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
+           + "".join(f"--B\r\nContent-Type: application/pdf; name=\"{n}\"\r\n\r\n%PDF-1.4 {i}\r\n"
+                     for i, n in enumerate(["C:\\\\Documents\\\\申请表.pdf", "申请表.pdf", "申请表.PDF"]))
+           + "--B--\r\n").encode()
+    assert [a.filename for a in parse(raw, WHEN).attachments] == ["申请表.pdf", "申请表 (2).pdf", "申请表 (3).PDF"]

@@ -1,0 +1,564 @@
+"""The notice's rules across the whole round, recomputed from every message of it. Pure.
+
+Per-message checks (pipeline/rules.py) see one email; these need them all: exact duplicate emails,
+resubmissions (a later email for the same recommender and applicant replaces the earlier one),
+quotas per recommender and track (通知三（一）), 多头申报 (四（三）), applicants a 推荐函 or 汇总表 names
+whose 申请表 never came, and the 附件3/附件4 lists (三（三）、三（四）). The clerk's corrections and
+decisions are applied here too, so that every output agrees with them.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from .config import Config
+from .model import Finding, Flag, RecommenderKind, Status, Track
+from .read.text import norm_name
+from .rules import FIELD_FLAGS, credit_code_valid, field_findings, on_list, shanghai_text, status_for
+
+# The form's fields as a clerk names them (SPEC: the application form's keys), for corrections.
+FIELD_LABELS: dict[str, str] = {
+    "applicant": "申报单位名称",
+    "unit_name": "申报单位名称",
+    "credit_code": "统一社会信用代码",
+    "unit_type": "单位性质",
+    "supervisor": "主管部门",
+    "address": "通讯地址",
+    "postcode": "邮政编码",
+    "legal_rep": "法定代表人",
+    "contact": "联系人",
+    "contact_phone": "联系电话",
+    "mobile": "手机",
+    "email": "电子邮箱",
+    "track": "申报类别",
+    "domains": "主要培训领域",
+    "fulltime_teachers": "专职师资人数",
+    "parttime_teachers": "兼职师资人数",
+    "senior_teachers": "其中高级职称人数",
+    "classrooms": "固定教室",
+    "floor_area": "教学场地面积",
+    "platform": "网络培训平台",
+    "avg_trainees": "近三年年均培训人数",
+    "funding": "年度继续教育经费投入",
+}
+INTEGER_FIELDS = frozenset({"fulltime_teachers", "parttime_teachers", "senior_teachers", "classrooms",
+                            "avg_trainees"})
+NUMBER_FIELDS = frozenset({"floor_area", "funding"})
+PAPER = "paper"
+NOTE = "note"
+STATUS = "status"
+HANDLED = "handled"           # a message-level review item the clerk has dealt with
+
+
+# ---------------------------------------------------------------- what the ledger knows
+
+@dataclass(frozen=True)
+class Named:
+    """An applicant a 推荐函 or 汇总表 lists."""
+
+    name: str
+    track: Track | None
+    source: str                 # 推荐函 | 申报汇总表
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    id: int
+    message_id: str
+    sha256: str
+    received_at: datetime
+    outcome: str
+    recommender: str
+    recommender_kind: str
+    subject: str = ""
+    named: tuple[Named, ...] = ()
+    filler: str = ""            # 填表人 or the letter's 联系人
+    phone: str = ""
+    has_letter: bool = False    # a 推荐函 came with it
+
+
+@dataclass(frozen=True)
+class AppFacts:
+    id: int
+    message: int
+    received_at: datetime
+    recommender: str
+    recommender_kind: str
+    applicant: str
+    track: Track
+    fields: Mapping[str, object]
+    findings: tuple[Finding, ...]           # the message's own checks, as stored
+    has_form: bool = True                   # False: a 推荐函/汇总表 names it, its 申请表 did not come
+
+
+@dataclass(frozen=True)
+class Correction:
+    target: str                 # A<application id> | M<message id>
+    field: str
+    value: object
+    by: str
+    at: str
+    source: str = "cli"
+
+
+# ---------------------------------------------------------------- what the assessment says
+
+@dataclass(frozen=True)
+class Decision:
+    status: str                 # accepted | needs_review | rejected | handled
+    by: str
+    at: str
+    flags: frozenset[Flag]      # the blocking flags the clerk saw when deciding
+    stale: bool = False         # a blocking flag appeared since: the decision no longer holds
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+    by: str
+    at: str
+
+
+@dataclass(frozen=True)
+class Paper:
+    copies: int
+    on: str                     # the day they arrived, as the clerk wrote it
+    by: str
+    at: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One application as the round sees it, the clerk's corrections applied."""
+
+    id: int
+    message: int
+    received_at: datetime
+    recommender: str
+    recommender_kind: str
+    applicant: str
+    track: Track
+    fields: Mapping[str, object]
+    findings: tuple[Finding, ...]
+    status: Status
+    computed_status: Status                 # before the clerk's decision
+    superseded_by: int | None = None
+    corrected: Mapping[str, Correction] = field(default_factory=dict)
+    decision: Decision | None = None
+    notes: tuple[Note, ...] = ()
+    paper: Paper | None = None
+
+    @property
+    def current(self) -> bool:
+        return self.superseded_by is None
+
+    @property
+    def flags(self) -> tuple[Flag, ...]:
+        return tuple(dict.fromkeys(f.flag for f in self.findings))
+
+
+@dataclass(frozen=True)
+class MissingForm:
+    recommender: str
+    name: str
+    track: Track | None
+    source: str
+    message: int
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    """A unit on the 附件3 or 附件4 list and whether it has applied."""
+
+    name: str
+    state: str                  # applied | late | missing
+    application: int | None = None
+
+
+@dataclass(frozen=True)
+class MessageVerdict:
+    id: int
+    duplicate_of: int | None = None
+    decision: Decision | None = None
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True)
+class Assessment:
+    verdicts: tuple[Verdict, ...]           # every application of every message that is not a duplicate
+    messages: Mapping[int, MessageVerdict]
+    missing_forms: tuple[MissingForm, ...]
+    reconfirm: tuple[ListEntry, ...]
+    audit: tuple[ListEntry, ...]
+    overdue: bool                           # the deadline has passed: what is missing now is missing for good
+    contacts: Mapping[str, tuple[str, str]]  # recommender → (填表人, 联系电话) from its letters and tables
+    unknown_targets: tuple[Correction, ...] = ()
+
+    @property
+    def current(self) -> tuple[Verdict, ...]:
+        return tuple(v for v in self.verdicts if v.current)
+
+    @property
+    def duplicates(self) -> dict[int, int]:
+        return {m.id: m.duplicate_of for m in self.messages.values() if m.duplicate_of is not None}
+
+    def verdict(self, app_id: int) -> Verdict | None:
+        return next((v for v in self.verdicts if v.id == app_id), None)
+
+
+# ---------------------------------------------------------------- the assessment
+
+def assess(messages: Sequence[MessageFacts], applications: Sequence[AppFacts],
+           corrections: Sequence[Correction], config: Config, now: datetime) -> Assessment:
+    ordered = sorted(messages, key=lambda m: (m.received_at, m.id))
+    duplicates = _duplicates(sorted(messages, key=lambda m: m.id))
+    by_target = _by_target(corrections)
+    known = {f"A{a.id}" for a in applications} | {f"M{m.id}" for m in messages}
+
+    apps = sorted((a for a in applications if a.message not in duplicates),
+                  key=lambda a: (a.received_at, a.message, a.id))
+    corrected = [_corrected(a, by_target.get(f"A{a.id}", {})) for a in apps]
+    superseded = _resubmissions(corrected, config)
+    live = [a for a, _ in corrected if a.id not in superseded]
+    live_messages = [m for m in ordered if m.id not in duplicates]
+
+    round_found: dict[int, list[Finding]] = defaultdict(list)
+    for app_id, finding in _quotas(live, by_target, config):
+        round_found[app_id].append(finding)
+    for app_id, finding in _multiple_recommenders([a for a in live if not _rejected(a, by_target, config)]):
+        round_found[app_id].append(finding)
+    missing = _missing_forms(live_messages, [a for a, _ in corrected])
+    resolved = _forms_present([a for a, _ in corrected])
+    letters = _letters(live_messages)
+
+    verdicts = []
+    for app, fixes in corrected:
+        base = _still_valid(app, fixes, resolved, letters, config)
+        if app.id in superseded:
+            new_id, when = superseded[app.id]
+            base.append(Finding(Flag.SUPERSEDED, f"以{shanghai_text(when)}送达的邮件中的申请（编号A{new_id}）为准，"
+                                                 "本条不再计入汇总表和推荐名额"))
+        findings = tuple(dict.fromkeys(base + round_found.get(app.id, [])))
+        computed = status_for(findings, config)
+        decision = _decision(by_target.get(f"A{app.id}", {}).get(STATUS), findings, config)
+        status = Status(decision.status) if decision and not decision.stale else computed
+        targets = by_target.get(f"A{app.id}", {})
+        verdicts.append(Verdict(
+            id=app.id, message=app.message, received_at=app.received_at, recommender=app.recommender,
+            recommender_kind=app.recommender_kind, applicant=app.applicant, track=app.track, fields=app.fields,
+            findings=findings, status=status, computed_status=computed,
+            superseded_by=superseded[app.id][0] if app.id in superseded else None,
+            corrected=fixes, decision=decision, notes=_notes(targets.get(NOTE)), paper=_paper(targets.get(PAPER)),
+        ))
+
+    message_verdicts = {}
+    for m in ordered:
+        targets = by_target.get(f"M{m.id}", {})
+        status = targets.get(STATUS)
+        decision = Decision(HANDLED, status[-1].by, status[-1].at, frozenset()) if status else None
+        message_verdicts[m.id] = MessageVerdict(m.id, duplicates.get(m.id), decision, _notes(targets.get(NOTE)))
+
+    current = [v for v in verdicts if v.current]
+    return Assessment(
+        verdicts=tuple(verdicts),
+        messages=message_verdicts,
+        missing_forms=missing,
+        reconfirm=_list_state(config.reconfirm_list, Track.RECONFIRM, current, config),
+        audit=_list_state(config.audit_list, Track.AUDIT, current, config),
+        overdue=now > config.round.deadline,
+        contacts=_contacts(live_messages),
+        unknown_targets=tuple(c for cs in by_target.values() for fs in cs.values() for c in fs
+                              if c.target not in known),
+    )
+
+
+def _duplicates(ordered: Sequence[MessageFacts]) -> dict[int, int]:
+    """Same raw bytes, or same Message-ID: the mail client sent it twice, or the server delivered it
+    twice. The first one processed is the original, the others produce nothing. Processing order,
+    not delivery time: the first one's receipt may already be out (and identical bytes share one
+    receipt identity), so the original must never change once chosen."""
+    first_by: dict[tuple[str, str], int] = {}
+    out: dict[int, int] = {}
+    for m in ordered:
+        keys = [("sha", m.sha256)] + ([("mid", m.message_id.strip().lower())] if m.message_id.strip() else [])
+        original = next((first_by[k] for k in keys if k in first_by), None)
+        if original is not None:
+            out[m.id] = original
+            continue
+        for k in keys:
+            first_by[k] = m.id
+    return out
+
+
+def _by_target(corrections: Iterable[Correction]) -> dict[str, dict[str, list[Correction]]]:
+    out: dict[str, dict[str, list[Correction]]] = defaultdict(lambda: defaultdict(list))
+    for c in corrections:
+        out[c.target][c.field].append(c)
+    return out
+
+
+def _corrected(app: AppFacts, targets: Mapping[str, list[Correction]]) -> tuple[AppFacts, dict[str, Correction]]:
+    """The application with the clerk's latest value for every corrected field."""
+    fixes = {name: cs[-1] for name, cs in targets.items() if name in FIELD_LABELS}
+    if not fixes:
+        return app, {}
+    fields = dict(app.fields)
+    applicant, track = app.applicant, app.track
+    for name, c in fixes.items():
+        if name in ("applicant", "unit_name"):
+            applicant = str(c.value)
+            fields["unit_name"] = applicant
+        elif name == "track":
+            track = Track(c.value)
+            fields["track"] = track.value
+        else:
+            fields[name] = c.value
+    return replace(app, applicant=applicant, track=track, fields=fields), fixes
+
+
+def _resubmissions(apps: Sequence[tuple[AppFacts, dict]], config: Config) -> dict[int, tuple[int, datetime]]:
+    """Per (recommender, applicant) the latest application stands; the others are superseded.
+    A late email does not replace one that came in time: 逾期不再受理, so it could only lose the
+    applicant a valid application. An entry with no 申请表 (a 推荐函 that lists the unit) never
+    replaces one with a form, whichever came first."""
+    by_recommender: dict[str, list[AppFacts]] = defaultdict(list)
+    for app, _ in apps:
+        by_recommender[app.recommender].append(app)
+    out: dict[int, tuple[int, datetime]] = {}
+    for group in (g for mine in by_recommender.values() for g, _ in _same_units(mine)):
+        # A late one stays as its own row, rejected, beside the timely one.
+        for chain in ([a for a in group if not _late(a, config)], [a for a in group if _late(a, config)]):
+            if not chain:
+                continue
+            head = ([a for a in chain if a.has_form] or chain)[-1]
+            for old in chain:
+                if old is not head:
+                    out[old.id] = (head.id, head.received_at)
+    return out
+
+
+def _late(app: AppFacts, config: Config) -> bool:
+    return app.received_at > config.round.deadline
+
+
+def _rejected(app: AppFacts, targets: Mapping[str, Mapping[str, list[Correction]]], config: Config) -> bool:
+    status = targets.get(f"A{app.id}", {}).get(STATUS)
+    if status and _status_value(status[-1]) == Status.REJECTED.value:
+        return True
+    return bool({f.flag for f in app.findings} & config.rejected_flags)
+
+
+def _quotas(live: Sequence[AppFacts], targets, config: Config) -> Iterable[tuple[int, Finding]]:
+    """通知三（一）: in order of delivery, the first ones within the limits count; the later ones exceed.
+    An exceeding application takes no place, so a later one in another track may still fit."""
+    by_recommender: dict[str, list[AppFacts]] = defaultdict(list)
+    for app in live:
+        if app.track.in_quota and not _rejected(app, targets, config):
+            by_recommender[app.recommender].append(app)
+    for recommender, apps in by_recommender.items():
+        try:
+            quota = config.quotas.get(RecommenderKind(apps[0].recommender_kind))
+        except ValueError:
+            quota = None
+        if quota is None:
+            continue
+        per_track_total = defaultdict(int)
+        for app in apps:
+            per_track_total[app.track] += 1
+        used, used_track = 0, defaultdict(int)
+        for app in apps:
+            limit = quota.per_track.get(app.track)
+            if limit is not None and used_track[app.track] >= limit:
+                yield app.id, Finding(Flag.QUOTA_EXCEEDED,
+                                      f"{recommender}已推荐{per_track_total[app.track]}个{app.track.label}"
+                                      f"（限{limit}个），按送达先后本单位列第{used_track[app.track] + 1}个")
+                used_track[app.track] += 1
+                continue
+            if used >= quota.total:
+                yield app.id, Finding(Flag.QUOTA_EXCEEDED,
+                                      f"{recommender}已推荐{len(apps)}个备选单位（限{quota.total}个），"
+                                      f"按送达先后本单位列第{used + 1}个")
+                used += 1
+                continue
+            used += 1
+            used_track[app.track] += 1
+
+
+def _credit_key(app: AppFacts) -> str:
+    code = str(app.fields.get("credit_code") or "").strip().upper()
+    return code if credit_code_valid(code) else ""
+
+
+def _same_units(apps: Sequence[AppFacts]) -> list[tuple[list[AppFacts], set[str]]]:
+    """The applications grouped by unit: the same normalised name or the same valid 统一社会信用代码
+    (one form read with the code, another without, still meet by name). Each group keeps its order
+    and says what joined it."""
+    parent = {a.id: a.id for a in apps}
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    basis: dict[int, set[str]] = defaultdict(set)
+    for key, label in ((lambda a: norm_name(a.applicant), "单位名称相同"), (_credit_key, "统一社会信用代码相同")):
+        first: dict[str, int] = {}
+        for a in apps:
+            k = key(a)
+            if not k:
+                continue
+            if k in first:
+                parent[root(a.id)] = root(first[k])
+                basis[a.id].add(label)
+                basis[first[k]].add(label)
+            else:
+                first[k] = a.id
+    groups: dict[int, list[AppFacts]] = defaultdict(list)
+    for a in apps:
+        groups[root(a.id)].append(a)
+    return [(g, {b for a in g for b in basis[a.id]}) for g in groups.values()]
+
+
+def _multiple_recommenders(live: Sequence[AppFacts]) -> Iterable[tuple[int, Finding]]:
+    """同一单位不得多头申报: the same unit, by name or by 统一社会信用代码, through two or more recommenders."""
+    for group, basis in _same_units(live):
+        recommenders = list(dict.fromkeys(a.recommender for a in group))
+        if len(recommenders) < 2:
+            continue
+        why = "、".join(sorted(basis, reverse=True))
+        for a in group:
+            others = [r for r in recommenders if r != a.recommender]
+            yield a.id, Finding(Flag.DUPLICATE_APPLICANT,
+                                f"该单位经{len(recommenders)}个推荐单位申报（{'、'.join(recommenders)}；{why}），"
+                                f"除本推荐单位外还有{'、'.join(others)}")
+
+
+def _same_unit(a: str, b: str) -> bool:
+    ka, kb = norm_name(a), norm_name(b)
+    return bool(ka and kb) and (ka == kb or (min(len(ka), len(kb)) >= 4 and (ka in kb or kb in ka)))
+
+
+def _forms_present(apps: Sequence[AppFacts]) -> dict[str, list[str]]:
+    """Per recommender, the applicants whose 申请表 came in any of its emails."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for a in apps:
+        if a.has_form:
+            out[a.recommender].append(a.applicant)
+    return out
+
+
+def _missing_forms(messages: Sequence[MessageFacts], apps: Sequence[AppFacts]) -> tuple[MissingForm, ...]:
+    """Named by a 推荐函/汇总表 and in no application of the recommender at all (an application with
+    no form, as the reading of the email may make one, already stands for it in every list)."""
+    present: dict[str, list[str]] = defaultdict(list)
+    for a in apps:
+        present[a.recommender].append(a.applicant)
+    out, seen = [], set()
+    for m in messages:
+        for named in m.named:
+            key = (m.recommender, norm_name(named.name))
+            if key in seen or any(_same_unit(named.name, have) for have in present.get(m.recommender, [])):
+                continue
+            seen.add(key)
+            out.append(MissingForm(m.recommender, named.name, named.track, named.source, m.id))
+    return tuple(out)
+
+
+_QUOTED = re.compile(r"“([^”]+)”")
+
+
+def _letters(messages: Sequence[MessageFacts]) -> dict[str, list[tuple[Named, ...]]]:
+    """Per recommender, the 推荐函 it sent, each as the applicants it names (empty: not read)."""
+    out: dict[str, list[tuple[Named, ...]]] = defaultdict(list)
+    for m in messages:
+        if m.has_letter:
+            out[m.recommender].append(tuple(n for n in m.named if n.source == "推荐函"))
+    return out
+
+
+def _letter_covers(app: AppFacts, letters: Mapping[str, list[tuple[Named, ...]]]) -> bool:
+    """A 推荐函 in another email of the same recommender that recommends this applicant (or whose
+    list could not be read): a form sent later, or sent again, needs no second letter."""
+    return any(not named or any(_same_unit(n.name, app.applicant) for n in named)
+               for named in letters.get(app.recommender, []))
+
+
+def _still_valid(app: AppFacts, fixes: Mapping[str, Correction], present: Mapping[str, list[str]],
+                 letters: Mapping[str, list[tuple[Named, ...]]], config: Config) -> list[Finding]:
+    """The message's own findings, less those the round or the clerk has since answered."""
+    out = []
+    for f in app.findings:
+        if f.flag is Flag.MISSING_RECOMMENDATION_LETTER and _letter_covers(app, letters):
+            continue
+        if f.flag is Flag.MISSING_APPLICATION_FORM:
+            names = _QUOTED.findall(f.detail)
+            if names and all(any(_same_unit(n, have) for have in present.get(app.recommender, [])) for n in names):
+                continue            # the form came, in this email or another of the same recommender
+        if f.flag in FIELD_FLAGS and fixes:
+            continue                # recomputed below from the corrected values
+        if f.flag is Flag.LOW_CONFIDENCE and fixes and _answered(f.detail, fixes):
+            continue
+        out.append(f)
+    if fixes:
+        out += field_findings(app.applicant, app.track, app.fields, config)
+    return out
+
+
+def _answered(detail: str, fixes: Mapping[str, Correction]) -> bool:
+    """A low-confidence finding names the fields in doubt; once the clerk has set each of them, it is answered."""
+    named = {key for key, label in FIELD_LABELS.items() if label in detail and key not in ("applicant",)}
+    if "unit_name" in named and "applicant" in fixes:
+        fixes = {**fixes, "unit_name": fixes["applicant"]}
+    return bool(named) and named <= set(fixes)
+
+
+def _status_value(c: Correction) -> str:
+    return c.value["status"] if isinstance(c.value, dict) else str(c.value)
+
+
+def _decision(status: list[Correction] | None, findings: Sequence[Finding], config: Config) -> Decision | None:
+    if not status:
+        return None
+    c = status[-1]
+    seen = frozenset(Flag(f) for f in (c.value.get("flags", []) if isinstance(c.value, dict) else []))
+    blocking = {f.flag for f in findings} & (config.review_flags | config.rejected_flags)
+    return Decision(_status_value(c), c.by, c.at, seen, stale=not blocking <= seen)
+
+
+def _notes(cs: list[Correction] | None) -> tuple[Note, ...]:
+    return tuple(Note(str(c.value), c.by, c.at) for c in cs or ())
+
+
+def _paper(cs: list[Correction] | None) -> Paper | None:
+    if not cs or not isinstance(cs[-1].value, dict) or not cs[-1].value.get("copies"):
+        return None
+    v = cs[-1].value
+    return Paper(int(v["copies"]), str(v.get("on", "")), cs[-1].by, cs[-1].at)
+
+
+def _list_state(names: Sequence[str], track: Track, current: Sequence[Verdict], config: Config) -> tuple[ListEntry, ...]:
+    out = []
+    for name in names:
+        mine = [v for v in current if v.track is track and on_list(v.applicant, (name,))]
+        timely = [v for v in mine if v.received_at <= config.round.deadline]
+        if timely:
+            out.append(ListEntry(name, "applied", timely[-1].id))
+        elif mine:
+            out.append(ListEntry(name, "late", mine[-1].id))
+        else:
+            out.append(ListEntry(name, "missing"))
+    return tuple(out)
+
+
+def _contacts(messages: Sequence[MessageFacts]) -> dict[str, tuple[str, str]]:
+    """The latest 填表人 and 联系电话 each recommender wrote in a 推荐函 or 汇总表."""
+    out: dict[str, tuple[str, str]] = {}
+    for m in messages:
+        if m.filler or m.phone:
+            old = out.get(m.recommender, ("", ""))
+            out[m.recommender] = (m.filler or old[0], m.phone or old[1])
+    return out

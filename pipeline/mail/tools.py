@@ -1,0 +1,75 @@
+"""The external programs intake uses when installed (7z, unrar, soffice), each run bounded in time and size."""
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("intake.mail")
+
+
+class ToolFailed(Exception):
+    """The program ran and failed, timed out, or wrote nothing; the message says which, in English."""
+
+
+@dataclass(frozen=True)
+class Tools:
+    """Paths of the programs found on PATH among those inbox_rules.yaml allows; None: not available."""
+
+    sevenzip: str | None = None
+    unrar: str | None = None
+    soffice: str | None = None
+
+    @classmethod
+    def installed(cls, allowed: Iterable[str]) -> "Tools":
+        allowed = set(allowed)
+        return cls(
+            sevenzip=_which("7z", "7zz", "7za") if "7z" in allowed else None,
+            unrar=_which("unrar") if "unrar" in allowed else None,
+            soffice=_which("soffice", "libreoffice") if "soffice" in allowed else None,
+        )
+
+
+def _which(*names: str) -> str | None:
+    return next((path for path in map(shutil.which, names) if path), None)
+
+
+def run(cmd: list[str], timeout: float, max_file_bytes: int | None = None) -> subprocess.CompletedProcess:
+    """Run without a shell or a terminal; RLIMIT_FSIZE stops any single file written past max_file_bytes."""
+    def limit() -> None:  # runs in the child: a lying archive header cannot fill the disk
+        if max_file_bytes is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+
+    env = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8")  # 7z prints and writes names as UTF-8
+    try:
+        return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
+                              preexec_fn=limit, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        raise ToolFailed(f"{Path(cmd[0]).name} timed out after {timeout:.0f}s") from None
+    except OSError as exc:
+        raise ToolFailed(f"{Path(cmd[0]).name} could not start: {exc}") from None
+
+
+def doc_to_docx(data: bytes, soffice: str, timeout: float) -> bytes:
+    """An old Word .doc converted by LibreOffice into .docx bytes."""
+    with tempfile.TemporaryDirectory(prefix="intake-soffice-") as tmp:
+        folder = Path(tmp)
+        src = folder / "in.doc"
+        src.write_bytes(data)
+        # A private profile: another soffice running as the same user (a clerk's, a second pass) would
+        # otherwise take the job over, or make this one exit without converting.
+        profile = (folder / "profile").as_uri()
+        done = run([soffice, f"-env:UserInstallation={profile}", "--headless", "--norestore", "--nologo",
+                    "--convert-to", "docx:MS Word 2007 XML", "--outdir", str(folder / "out"), str(src)], timeout)
+        out = folder / "out" / "in.docx"
+        if not out.is_file() or out.stat().st_size == 0:
+            tail = (done.stderr or done.stdout).decode("utf-8", "replace").strip()[-200:]
+            raise ToolFailed(f"soffice wrote no .docx (exit {done.returncode}): {tail}")
+        log.info("converted a .doc of %d bytes to .docx with %s", len(data), soffice)
+        return out.read_bytes()

@@ -1,0 +1,75 @@
+"""PDF copies of the Word outputs through LibreOffice, when it is installed; silently none otherwise."""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from .filing import write_atomic
+
+log = logging.getLogger("intake.report")
+
+
+def soffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def to_pdf(documents: Sequence[Path], timeout: float = 180.0, fontconfig: Path | None = None) -> list[Path]:
+    """Write <name>.pdf beside each document; returns the PDFs written.
+
+    One LibreOffice run converts them all (its start-up is most of the cost). It gets a private,
+    throw-away profile: a clerk's desktop LibreOffice holding the default profile's lock, or another
+    conversion running at the same time, would otherwise make it exit without converting anything.
+    fontconfig: a fonts.conf naming the fallbacks for 宋体/仿宋/黑体 (templates/fonts.conf).
+    """
+    exe = soffice()
+    if not documents:
+        return []
+    if exe is None:
+        log.info("soffice not installed: %d documents left without a PDF copy", len(documents))
+        return []
+    with tempfile.TemporaryDirectory(prefix="intake-soffice-") as tmp:
+        work = Path(tmp)
+        inputs = work / "in"
+        inputs.mkdir()
+        # Copies under plain names: two documents of the same name in different folders would
+        # otherwise overwrite each other in --outdir, and no Chinese path reaches the command line.
+        sources = []
+        for i, doc in enumerate(documents):
+            copy = inputs / f"{i:04d}{doc.suffix}"
+            shutil.copyfile(doc, copy)
+            sources.append(copy)
+        cmd = [exe, f"-env:UserInstallation={(work / 'profile').as_uri()}", "--headless", "--norestore",
+               "--nolockcheck", "--convert-to", "pdf", "--outdir", str(work / "out"), *map(str, sources)]
+        # Its own process group, so a timeout also ends the oosplash/soffice.bin children.
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                                env=_environment(work, fontconfig))
+        try:
+            _, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            log.warning("soffice took longer than %.0f s: no PDF copies this time", timeout)
+            return []
+        written = []
+        for doc, source in zip(documents, sources):
+            pdf = work / "out" / (source.stem + ".pdf")
+            if pdf.is_file() and pdf.stat().st_size > 0:
+                written.append(write_atomic(doc.with_suffix(".pdf"), pdf.read_bytes()))
+            else:
+                log.warning("soffice made no PDF of %s (exit %s): %s", doc, proc.returncode,
+                            err.decode("utf-8", "replace").strip()[-300:])
+        log.info("soffice: %d of %d PDF copies written", len(written), len(documents))
+        return written
+
+
+def _environment(work: Path, fontconfig: Path | None) -> dict[str, str]:
+    env = {**os.environ, "HOME": str(work)}
+    if fontconfig is not None and fontconfig.is_file():
+        env["FONTCONFIG_FILE"] = str(fontconfig.resolve())
+    return env

@@ -1,0 +1,355 @@
+"""OCR of scanned pages and photos into positioned Boxes, and the worker pool that runs it during a pass.
+
+rapidocr-onnxruntime carries the PP-OCR models in its wheel and never reaches the network. A page is
+turned upright (sideways and upside-down scans), straightened, freed of red seals, read line by line,
+its tick boxes restored (the recogniser has no ☑), and its lines gathered per table cell like the text
+layer's boxes, so that fields.py reads a scan exactly as it reads a Word-made PDF.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+
+from ..model import Box, Page
+from . import Unreadable
+from .grid import Rect, cell_of, find_cells
+from .raster import Raster, drop_red, load_photo, render_pdf_page, skew_angle, straighten, turn
+from .text import has_cjk
+
+log = logging.getLogger("intake.read")
+
+TICKED, UNTICKED = "☑", "□"
+
+
+@dataclass(frozen=True)
+class PageJob:
+    """One page to read: the whole file travels, so rendering happens in the worker too."""
+
+    data: bytes
+    kind: str        # "pdf" | "photo"
+    index: int       # 0-based page of the PDF; 0 for a photo
+    dpi: int
+
+    @property
+    def number(self) -> int:
+        return self.index + 1
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A page that could not be read, with the reason for the clerk."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Line:
+    """One recognised line in page pixels; words are (text, x0, x1, score), characters for Chinese."""
+
+    text: str
+    rect: tuple[float, float, float, float]
+    score: float
+    words: tuple[tuple[str, float, float, float], ...] = ()
+
+
+class OcrUnavailable(Exception):
+    """The OCR engine could not be loaded in the worker (a missing system library, a broken install)."""
+
+
+class Engine:
+    """rapidocr with the page preparation around it. Loading takes a fraction of a second and ~100 MB:
+    one per worker process, kept for the whole pass."""
+
+    def __init__(self, threads: int = 1):
+        from rapidocr_onnxruntime import RapidOCR  # heavy (onnxruntime, OpenCV): only where OCR runs
+
+        one = {f"{part}_{key}": threads if key == "intra_op_num_threads" else 1
+               for part in ("det", "cls", "rec") for key in ("intra_op_num_threads", "inter_op_num_threads")}
+        # max_side_len: the default 2000 px would shrink a 200 dpi A4 page and undo the chosen resolution.
+        self._ocr = RapidOCR(max_side_len=6000, **one)
+
+    def read(self, raster: Raster, number: int) -> Page:
+        grey = _straight(drop_red(raster.pixels))
+        lines = self.lines(grey)
+        turns = self.quarter_turns(grey, lines)
+        if turns:  # rare: read again the right way up rather than probe every page twice
+            grey = _straight(turn(grey, turns))
+            lines = self.lines(grey)
+        lines = [restore_ticks(grey, line) for line in lines]
+        boxes = to_boxes(lines, find_cells(grey), raster.points_per_pixel(grey.shape[1]))
+        return Page(number, tuple(boxes))
+
+    def lines(self, grey: np.ndarray) -> list[Line]:
+        result, _ = self._ocr(grey, return_word_box=True)
+        out = []
+        for quad, text, score, *word_info in result or ():
+            xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+            rect = (min(xs), min(ys), max(xs), max(ys))
+            words: tuple = ()
+            if len(word_info) == 3 and word_info[1]:
+                words = tuple((w, min(p[0] for p in q), max(p[0] for p in q), float(s))
+                              for q, w, s in zip(*word_info))
+                if "".join(w for w, *_ in words) == text.replace(" ", ""):
+                    text = _join(words, rect[3] - rect[1])
+            if text.strip():
+                out.append(Line(text, rect, float(score), words))
+        return out
+
+    def quarter_turns(self, grey: np.ndarray, lines: Sequence[Line]) -> int:
+        """Counter-clockwise quarter turns that make the page upright: on a sideways page most lines are
+        tall; upside-down lines read with far less confidence than the same lines turned over."""
+        rects = [line.rect for line in lines]
+        long_ = [(x1 - x0, y1 - y0) for x0, y0, x1, y1 in rects if max(x1 - x0, y1 - y0) >= 2 * min(x1 - x0, y1 - y0)]
+        turns = 0
+        if long_ and sum(h > w for w, h in long_) > len(long_) / 2:
+            turns = 1
+            width = grey.shape[1]
+            grey = turn(grey, 1)
+            rects = [(y0, width - x1, y1, width - x0) for x0, y0, x1, y1 in rects]
+        if self._upside_down(grey, rects):
+            turns += 2
+        return turns % 4
+
+    def _upside_down(self, grey: np.ndarray, rects: Sequence[tuple[float, float, float, float]]) -> bool:
+        crops = []
+        for x0, y0, x1, y1 in sorted(rects, key=lambda r: r[2] - r[0], reverse=True)[:6]:
+            x0, y0, y1 = int(max(x0, 0)), int(max(y0, 0)), int(y1)
+            x1 = int(min(x1, x0 + 8 * (y1 - y0)))  # a few characters tell which way up; whole lines cost time
+            if y1 - y0 >= 6 and x1 - x0 >= 6:
+                crops.append(cv2.cvtColor(np.ascontiguousarray(grey[y0:y1, x0:x1]), cv2.COLOR_GRAY2BGR))
+        if not crops:
+            return False
+        upright, _ = self._ocr.text_rec(crops)
+        flipped, _ = self._ocr.text_rec([np.ascontiguousarray(c[::-1, ::-1]) for c in crops])
+        return _cjk_confidence(flipped) > 1.5 * _cjk_confidence(upright)
+
+
+def _straight(grey: np.ndarray) -> np.ndarray:
+    return straighten(grey, skew_angle(grey))
+
+
+def _cjk_confidence(results) -> float:
+    """Confident Chinese characters: upside-down lines read as a few unsure Latin marks or nothing."""
+    return sum(score * sum(has_cjk(ch) for ch in text) for text, score, *_ in results)
+
+
+def restore_ticks(grey: np.ndarray, line: Line) -> Line:
+    """Put ☑/□ back where the recogniser skipped a tick box: its dictionary has no ☑, and a ticked box
+    vanishes from the text, which would leave 申报类别 naming the wrong option."""
+    if not line.words:
+        return line
+    x0, top, x1, bottom = (int(round(v)) for v in line.rect)
+    height = bottom - top
+    left = max(0, x0 - height)
+    region = grey[max(top, 0):bottom, left:x1]
+    if region.size == 0 or height < 8:
+        return line
+    _, ink = cv2.threshold(region, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    words = list(line.words)
+    marks: list[tuple[float, str]] = []
+    for bx, by, bw, bh, _area in stats[1:count]:
+        if not (0.45 * height <= bh <= 1.05 * height and 0.75 <= bw / bh <= 1.33):
+            continue
+        box = ink[by:by + bh, bx:bx + bw] > 0
+        edge = max(2, bh // 8)
+        # How much of each side the outline covers: a scanned rule is one or two pixels thick and
+        # wanders within the band, so a column (or row) with ink anywhere in the band counts.
+        sides = (box[:edge].any(axis=0).mean(), box[-edge:].any(axis=0).mean(),
+                 box[:, :edge].any(axis=1).mean(), box[:, -edge:].any(axis=1).mean())
+        if min(sides) < 0.75:
+            continue  # not a square outline
+        inner = box[bh // 4: bh - bh // 4, bw // 4: bw - bw // 4].mean()
+        mark = TICKED if inner > 0.12 else UNTICKED
+        centre = left + bx + bw / 2
+        covering = [i for i, (_, wx0, wx1, _) in enumerate(words) if wx0 - 1 <= centre <= wx1 + 1]
+        if covering:
+            i = covering[0]
+            # The box read as the character 口: only a visibly ticked one is corrected; an empty one
+            # stays 口, which the form definition counts as an empty box in 申报类别.
+            if words[i][0] in ("口", UNTICKED) and mark == TICKED:
+                words[i] = (TICKED, *words[i][1:])
+            continue
+        marks.append((centre, mark))
+    if not marks and words == list(line.words):
+        return line
+    for centre, mark in marks:
+        at = next((i for i, w in enumerate(words) if (w[1] + w[2]) / 2 > centre), len(words))
+        words.insert(at, (mark, centre - height / 2, centre + height / 2, 1.0))
+    return replace(line, text=_join(words, height), words=tuple(words))
+
+
+def _join(words: Sequence[tuple[str, float, float, float]], height: float) -> str:
+    """Words back into text with a space where the page shows one (between 学堂 and a URL, between the
+    options of a tick-box line); between Chinese characters the recogniser's boxes leave no such gap."""
+    out = []
+    for i, (w, wx0, _, _) in enumerate(words):
+        if i and wx0 - words[i - 1][2] > 0.45 * height:
+            out.append(" ")
+        out.append(w)
+    return "".join(out)
+
+
+def to_boxes(lines: Sequence[Line], cells: list[Rect], scale: float) -> list[Box]:
+    """One box per table cell holding text (lines joined top to bottom), one per line outside tables;
+    coordinates in points, confidence the lowest of the lines it holds."""
+    in_cell: dict[int, list[Line]] = {}
+    free: list[Line] = []
+    for line in lines:
+        for part in _split_at_cells(line, cells):
+            x0, top, x1, bottom = part.rect
+            i = cell_of(cells, (x0 + x1) / 2, (top + bottom) / 2)
+            (in_cell.setdefault(i, []) if i is not None else free).append(part)
+    boxes = []
+    for i, members in in_cell.items():
+        text = _reading_order(members)
+        boxes.append(Box(text, *(v * scale for v in cells[i]), confidence=round(min(m.score for m in members), 3)))
+    for line in free:
+        boxes.append(Box(line.text, *(v * scale for v in line.rect), confidence=round(line.score, 3)))
+    boxes.sort(key=lambda b: (round(b.top), b.x0))
+    return boxes
+
+
+def _split_at_cells(line: Line, cells: list[Rect]) -> list[Line]:
+    """A detected line that runs across a rule into the next cell belongs to two cells."""
+    if not line.words or not cells:
+        return [line]
+    mid = (line.rect[1] + line.rect[3]) / 2
+    groups: list[tuple[int | None, list]] = []
+    for word in line.words:
+        cell = cell_of(cells, (word[1] + word[2]) / 2, mid)
+        if groups and groups[-1][0] == cell:
+            groups[-1][1].append(word)
+        else:
+            groups.append((cell, [word]))
+    if len(groups) == 1:
+        return [line]
+    parts = []
+    for _, words in groups:
+        text = _join(words, line.rect[3] - line.rect[1])
+        score = float(np.mean([w[3] for w in words]))
+        parts.append(Line(text, (words[0][1], line.rect[1], words[-1][2], line.rect[3]), score, tuple(words)))
+    return parts
+
+
+def _reading_order(lines: list[Line]) -> str:
+    rows: list[list[Line]] = []
+    for line in sorted(lines, key=lambda l: (l.rect[1] + l.rect[3]) / 2):
+        mid = (line.rect[1] + line.rect[3]) / 2
+        if rows and abs(mid - _mid(rows[-1][0])) < 0.5 * (rows[-1][0].rect[3] - rows[-1][0].rect[1]):
+            rows[-1].append(line)
+        else:
+            rows.append([line])
+    return "\n".join(" ".join(l.text for l in sorted(row, key=lambda l: l.rect[0])) for row in rows)
+
+
+def _mid(line: Line) -> float:
+    return (line.rect[1] + line.rect[3]) / 2
+
+
+def raster_of(job: PageJob) -> Raster:
+    if job.kind == "pdf":
+        return render_pdf_page(job.data, job.index, job.dpi)
+    return load_photo(job.data, job.dpi, job.index)
+
+
+# ---- the worker side: one engine per process, loaded by the pool's initializer ----
+
+_engine: Engine | None = None
+_load_error = ""
+
+
+def _start_worker(threads: int) -> None:
+    global _engine, _load_error
+    try:
+        _engine = Engine(threads)
+    except Exception as exc:  # e.g. ImportError: libGL.so.1 on a minimal Debian without libgl1
+        _load_error = f"{type(exc).__name__}: {exc}"
+
+
+def _read_job(job: PageJob) -> Page:
+    if _engine is None:
+        raise OcrUnavailable(_load_error or "engine not loaded")
+    return _engine.read(raster_of(job), job.number)
+
+
+class OcrPool:
+    """The pass's OCR workers. Nothing starts until the first scan is met, so a pass without scans never
+    loads the models; each worker loads them once; close() at the end of the pass stops the workers."""
+
+    def __init__(self, workers: int = 2, threads_per_worker: int = 1):
+        self.workers = max(1, workers)
+        self.threads = max(1, threads_per_worker)
+        self._executor: ProcessPoolExecutor | None = None
+        self._unavailable = ""
+        self.pages_read = 0
+
+    @property
+    def started(self) -> bool:
+        return self._executor is not None
+
+    def read(self, jobs: Sequence[PageJob]) -> list[Page | Failed]:
+        """All jobs at once across the workers; results in the order of the jobs."""
+        if not jobs:
+            return []
+        if self._unavailable:
+            return [Failed(self._unavailable)] * len(jobs)
+        executor = self._start()
+        futures: list[Future] = [executor.submit(_read_job, job) for job in jobs]
+        out: list[Page | Failed] = []
+        for job, future in zip(jobs, futures):
+            out.append(self._result(job, future))
+        return out
+
+    def _result(self, job: PageJob, future: Future) -> Page | Failed:
+        try:
+            page = future.result()
+        except Unreadable as exc:
+            return Failed(str(exc))
+        except OcrUnavailable as exc:
+            log.error("OCR engine could not be loaded: %s", exc)
+            self._unavailable = f"文字识别组件无法加载（{exc}），请联系系统管理员"
+            return Failed(self._unavailable)
+        except BrokenProcessPool:
+            log.error("an OCR worker died while reading page %d; the pool is restarted", job.number)
+            self._drop()
+            return Failed(f"第{job.number}页文字识别时进程意外退出")
+        except Exception as exc:  # noqa: BLE001 - one page's failure must not end the pass
+            log.exception("OCR of page %d failed", job.number)
+            return Failed(f"第{job.number}页文字识别失败（{type(exc).__name__}）")
+        self.pages_read += 1
+        return page
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            log.info("starting %d OCR worker(s)", self.workers)
+            # spawn, not fork: `intake run` has scheduler and IMAP threads, and forking a threaded
+            # process can leave a lock held forever in the child.
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker, initargs=(self.threads,))
+        return self._executor
+
+    def _drop(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+            log.info("OCR workers stopped after %d page(s)", self.pages_read)
+
+    def __enter__(self) -> "OcrPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,564 @@
+"""The clerk's review list: what needs a person, why, and what to do; and the clerk's answers.
+
+`build` (pure) turns the round assessment into the list; `review_xlsx` writes it as 待处理.xlsx with
+columns a clerk fills in; `read_workbook` (pure) reads those columns back as changes; `parse_*`
+turn what a clerk typed (Chinese labels or codes) into values. Recording goes through the ledger's
+corrections table; pipeline/reassess.py applies them.
+"""
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from .assess import (FIELD_LABELS, HANDLED, INTEGER_FIELDS, NOTE, NUMBER_FIELDS, PAPER, STATUS, Assessment,
+                     Verdict)
+from .config import Config
+from .model import Finding, Flag, Status, Track
+from .render import text_cell
+from .rules import shanghai_text
+
+# What the clerk can do about each flag. {id} is the application's number as `intake review` takes it.
+ACTIONS: dict[Flag, str] = {
+    Flag.UNKNOWN_SENDER: "核实发件人；如为推荐单位，在 inbox_rules.yaml 的 recommenders 中补充其邮箱",
+    Flag.MISSING_RECOMMENDATION_LETTER: "请推荐单位补发推荐函",
+    Flag.MISSING_APPLICATION_FORM: "请推荐单位补发申请表",
+    Flag.LATE: "逾期报送，按通知不予受理；如确属邮件系统延误，可人工核定（intake review set {id} --status accepted --note 原因）",
+    Flag.QUOTA_EXCEEDED: "与推荐单位确认保留哪一个；不保留的核定为不予受理（intake review set 编号 --status rejected），名额随之重算",
+    Flag.DUPLICATE_APPLICANT: "与涉及的推荐单位联系，确认由哪一方推荐；其余核定为不予受理",
+    Flag.NOT_ON_RECONFIRM_LIST: "核对附件3名单；若仅名称写法不同，更正申报单位名称（intake review set {id} 申报单位名称=…）",
+    Flag.NOT_ON_AUDIT_LIST: "核对附件4名单；若仅名称写法不同，更正申报单位名称（intake review set {id} 申报单位名称=…）",
+    Flag.INVALID_CREDIT_CODE: "对照申请表原件核对并更正（intake review set {id} 统一社会信用代码=…）",
+    Flag.LOW_CONFIDENCE: "对照申请表原件核对，并更正有误的字段（intake review set {id} 字段=值）",
+    Flag.UNREADABLE_ATTACHMENT: "请发件人重新发送可打开的文件（PDF 为宜）",
+    Flag.CLOUD_ATTACHMENT_LINK: "请发件人将材料作为邮件附件直接发送",
+}
+DECIDE = "核实后核定：intake review set {id} --status accepted（或 rejected）"
+STATUS_WORDS: dict[str, str] = {
+    "accepted": Status.ACCEPTED.value, "已受理": Status.ACCEPTED.value, "受理": Status.ACCEPTED.value,
+    "needs_review": Status.NEEDS_REVIEW.value, "待核实": Status.NEEDS_REVIEW.value,
+    "rejected": Status.REJECTED.value, "不予受理": Status.REJECTED.value,
+    "handled": HANDLED, "已处理": HANDLED,
+}
+HANDLED_LABEL = "已处理"
+
+
+class ReviewError(ValueError):
+    """Something a clerk typed that cannot be recorded; the message is Chinese and says why."""
+
+
+# ---------------------------------------------------------------- the list
+
+@dataclass(frozen=True)
+class MailFacts:
+    """A message as the review list shows it."""
+
+    id: int
+    subject: str
+    sender: str
+    received_at: datetime
+    outcome: str
+    reason: str
+    raw_path: str
+    recommender: str
+    findings: tuple[Finding, ...]
+    applications: int
+
+
+@dataclass(frozen=True)
+class Item:
+    target: str                 # A<n> | M<n> | "" (a round-level entry nobody can be asked about by number)
+    category: str               # 申请 | 邮件 | 缺申请表 | 附件3 | 附件4
+    recommender: str
+    what: str                   # the applicant, or the email's subject
+    track: str
+    received: str
+    status: str
+    problems: tuple[str, ...]
+    actions: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+    decision: str = ""          # the clerk's standing decision, as a label
+
+
+@dataclass(frozen=True)
+class PaperLine:
+    target: str
+    recommender: str
+    applicant: str
+    track: str
+    status: str
+    received: str               # the clerk's "arrived on", empty while missing
+    copies: int
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    recommender: str
+    applicant: str
+    versions: tuple[str, ...]   # "A3 2019年9月10日 10:15 已被替换", …
+
+
+@dataclass(frozen=True)
+class ReviewList:
+    round_name: str
+    generated: str
+    items: tuple[Item, ...]
+    paper: tuple[PaperLine, ...]
+    history: tuple[HistoryLine, ...]
+    duplicates: tuple[str, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def paper_missing(self) -> tuple[PaperLine, ...]:
+        return tuple(p for p in self.paper if not p.received)
+
+
+def _actions(findings: Sequence[Finding], target: str) -> tuple[str, ...]:
+    out = [ACTIONS[f.flag].format(id=target) for f in findings if f.flag in ACTIONS]
+    out.append(DECIDE.format(id=target))
+    return tuple(dict.fromkeys(out))
+
+
+def _decision_label(v: Verdict) -> str:
+    if v.decision is None:
+        return ""
+    label = Status(v.decision.status).label if v.decision.status in Status._value2member_map_ else HANDLED_LABEL
+    return f"{label}（{v.decision.by}，{v.decision.at[:10]}）"
+
+
+def build(result: Assessment, mails: Sequence[MailFacts], config: Config, now: datetime) -> ReviewList:
+    items: list[Item] = []
+    by_id = {m.id: m for m in mails}
+    for m in mails:
+        verdict = result.messages.get(m.id)
+        if verdict is None or verdict.duplicate_of is not None or verdict.decision is not None:
+            continue
+        blocking = [f for f in m.findings if f.flag in config.review_flags | config.rejected_flags]
+        if m.outcome == "review" or (m.outcome == "submission" and not m.applications and blocking):
+            problems = (m.reason,) if m.reason else ()
+            problems += tuple(f.text() for f in m.findings)
+            actions = (f"查看原始邮件 {m.raw_path}，人工处理",) if m.outcome == "review" else ()
+            actions += _actions(blocking, f"M{m.id}")[:-1]
+            actions += (f"处理完毕后：intake review set M{m.id} --status handled --note 处理情况",)
+            items.append(Item(f"M{m.id}", "邮件", m.recommender, m.subject or "（无标题）", "",
+                              shanghai_text(m.received_at), "待人工查看", problems, actions,
+                              tuple(n.text for n in verdict.notes)))
+    for v in sorted(result.current, key=lambda v: (v.received_at, v.id)):
+        stale = v.decision is not None and v.decision.stale
+        if v.status is Status.ACCEPTED and not stale:
+            continue
+        if v.decision is not None and not stale:
+            continue                # the clerk has decided; nothing new has come up since
+        problems = tuple(f.text() for f in v.findings)
+        if stale:
+            problems = (f"人工核定（{v.decision.by}，{v.decision.at[:10]}）之后出现新问题，请重新核定",) + problems
+        items.append(Item(f"A{v.id}", "申请", v.recommender, v.applicant, v.track.label,
+                          shanghai_text(v.received_at), v.status.label, problems,
+                          _actions(v.findings, f"A{v.id}"), tuple(n.text for n in v.notes), _decision_label(v)))
+    from .report import missing_form_finding
+
+    for mf in result.missing_forms:
+        message = by_id.get(mf.message)
+        items.append(Item("", "缺申请表", mf.recommender, mf.name, mf.track.label if mf.track else "",
+                          shanghai_text(message.received_at) if message else "", "未收到申请表",
+                          (missing_form_finding(mf, result.overdue).text(),),
+                          (f"请{mf.recommender}补发“{mf.name}”的申请表" if not result.overdue
+                           else "截止时间已过，告知推荐单位该单位未完成申报",)))
+    for category, entries, missing_text, action in (
+            ("附件3", result.reconfirm, "未申请重新确认", "提醒该基地按时申请重新确认；未按时申请的，不再保留省级继续教育基地资格"),
+            ("附件4", result.audit, "未报送审验表", "提醒该机构报送《山东省专业技术人员培训机构审验表》（附件5）")):
+        for e in entries:
+            if e.state == "applied":
+                continue
+            text = "已逾期，" + missing_text if result.overdue and e.state == "missing" else (
+                "逾期申请" if e.state == "late" else missing_text)
+            items.append(Item(f"A{e.application}" if e.application else "", category, "", e.name,
+                              Track.RECONFIRM.label if category == "附件3" else Track.AUDIT.label, "",
+                              "逾期" if result.overdue or e.state == "late" else "未申请", (text,),
+                              ("按通知三（三）不再保留资格，报处领导" if result.overdue and category == "附件3" else action,)))
+
+    paper = tuple(PaperLine(f"A{v.id}", v.recommender, v.applicant, v.track.label, v.status.label,
+                            v.paper.on or v.paper.at[:10] if v.paper else "", v.paper.copies if v.paper else 0)
+                  for v in sorted(result.current, key=lambda v: (v.recommender, v.received_at, v.id))
+                  if v.status is not Status.REJECTED)
+    history = []
+    chains: dict[int, list[Verdict]] = {}
+    heads = {v.id: v for v in result.verdicts}
+    for v in result.verdicts:
+        if v.superseded_by is not None:
+            chains.setdefault(v.superseded_by, []).append(v)
+    for head_id, old in chains.items():
+        head = heads[head_id]
+        versions = [f"A{o.id} {shanghai_text(o.received_at)} 已被替换" for o in sorted(old, key=lambda o: o.id)]
+        versions.append(f"A{head.id} {shanghai_text(head.received_at)} 现行（{head.status.label}）")
+        history.append(HistoryLine(head.recommender, head.applicant, tuple(versions)))
+    duplicates = tuple(
+        f"M{m} 《{by_id[m].subject}》 {shanghai_text(by_id[m].received_at)} 与 M{o}（{shanghai_text(by_id[o].received_at)}）相同，未再处理"
+        for m, o in sorted(result.duplicates.items()) if m in by_id and o in by_id)
+    warnings = tuple(f"更正记录指向不存在的编号 {c.target}（{c.field}，{c.by}）" for c in result.unknown_targets)
+    return ReviewList(config.round.name, f"{now:%Y-%m-%d %H:%M}", tuple(items), paper, tuple(history), duplicates,
+                      warnings)
+
+
+def text(review: ReviewList) -> str:
+    out = [f"{review.round_name} 待处理事项（{review.generated}）：共{len(review.items)}项", ""]
+    for item in review.items:
+        head = f"[{item.target}] " if item.target else ""
+        where = f"{item.recommender} / " if item.recommender else ""
+        track = f"（{item.track}）" if item.track else ""
+        out.append(f"{head}{item.category}：{where}{item.what}{track} — {item.status}")
+        for p in item.problems:
+            out.append(f"    问题：{p}")
+        for n in item.notes:
+            out.append(f"    备注：{n}")
+        for a in item.actions:
+            out.append(f"    处理：{a}")
+    if not review.items:
+        out.append("（暂无需要处理的事项）")
+    missing = review.paper_missing
+    out.append("")
+    out.append(f"纸质材料：{len(review.paper) - len(missing)}/{len(review.paper)}份已收到"
+               + ("；尚未收到：" + "、".join(f"{p.target} {p.applicant}" for p in missing) if missing else ""))
+    if missing:
+        out.append("    收到后登记：intake review paper 编号")
+    if review.history:
+        out.append("")
+        out.append("重新报送记录：")
+        for h in review.history:
+            out.append(f"  {h.recommender} / {h.applicant}：{'；'.join(h.versions)}")
+    if review.duplicates:
+        out.append("")
+        out.append("重复邮件（未再处理、未再回执）：")
+        out += [f"  {d}" for d in review.duplicates]
+    for w in review.warnings:
+        out.append(f"注意：{w}")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- 待处理.xlsx
+
+SHEET_ITEMS = "待处理"
+SHEET_PAPER = "纸质材料"
+SHEET_HISTORY = "历次报送"
+# (header, width, filled in by the clerk)
+ITEM_COLUMNS = (("编号", 7, False), ("类别", 8, False), ("推荐单位", 22, False), ("申报单位/邮件", 28, False),
+                ("申报类别", 16, False), ("送达时间", 17, False), ("当前状态", 10, False), ("问题", 46, False),
+                ("处理建议", 46, False), ("已有备注", 24, False),
+                ("核定状态", 11, True), ("更正（字段=值，多项用；分隔）", 30, True), ("备注", 24, True))
+PAPER_COLUMNS = (("编号", 7, False), ("推荐单位", 22, False), ("申报单位", 30, False), ("申报类别", 18, False),
+                 ("受理状态", 10, False), ("收到日期", 14, True), ("份数", 7, True))
+_FONT = "宋体"
+_THIN = Side(style="thin", color="000000")
+_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_HEAD = PatternFill("solid", fgColor="D9D9D9")
+_INPUT = PatternFill("solid", fgColor="FFF2CC")     # the columns the clerk fills in
+
+
+def _sheet(ws, title: str, columns, rows: Sequence[Sequence[object]], note: str) -> None:
+    cell = text_cell(ws, 1, 1, title)
+    cell.font = Font(name=_FONT, size=14, bold=True)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
+    cell = text_cell(ws, 2, 1, note)
+    cell.font = Font(name=_FONT, size=10)
+    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=len(columns))
+    ws.row_dimensions[2].height = 30
+    for col, (header, width, editable) in enumerate(columns, start=1):
+        cell = text_cell(ws, 3, col, header)
+        cell.font = Font(name=_FONT, bold=True)
+        cell.fill = _INPUT if editable else _HEAD
+        cell.border = _BORDER
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        ws.column_dimensions[get_column_letter(col)].width = width
+    for r, values in enumerate(rows, start=4):
+        for col, value in enumerate(values, start=1):
+            cell = text_cell(ws, r, col, value)
+            cell.font = Font(name=_FONT, size=10.5)
+            cell.border = _BORDER
+            cell.alignment = Alignment(vertical="top", wrap_text=True)
+            if columns[col - 1][2]:
+                cell.fill = _INPUT
+    ws.freeze_panes = "B4"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def review_xlsx(review: ReviewList) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = SHEET_ITEMS
+    rows = [[i.target, i.category, i.recommender, i.what, i.track, i.received, i.status, "\n".join(i.problems),
+             "\n".join(i.actions), "\n".join(i.notes), "", "", ""]
+            for i in review.items]
+    _sheet(ws, f"{review.round_name} 待处理事项（{review.generated}）", ITEM_COLUMNS, rows,
+           "黄色各列可填写：核定状态（已受理/待核实/不予受理；邮件填“已处理”）、更正（如：近三年年均培训人数=3200；"
+           "统一社会信用代码=…）、备注。保存后运行 intake review import 本文件 --by 姓名。")
+    status_choices = DataValidation(type="list", formula1='"已受理,待核实,不予受理,已处理"', allow_blank=True)
+    ws.add_data_validation(status_choices)
+    if rows:
+        status_choices.add(f"K4:K{3 + len(rows)}")
+
+    paper = wb.create_sheet(SHEET_PAPER)
+    _sheet(paper, f"纸质材料（申请表一式三份）：{len(review.paper) - len(review.paper_missing)}/{len(review.paper)}份已收到",
+           PAPER_COLUMNS,
+           [[p.target, p.recommender, p.applicant, p.track, p.status, p.received, str(p.copies) if p.copies else ""]
+            for p in review.paper],
+           "收到纸质材料后填写收到日期（如 2019-09-20）与份数，再运行 intake review import；或直接运行 intake review paper 编号。")
+
+    history = wb.create_sheet(SHEET_HISTORY)
+    rows = [[h.recommender, h.applicant, "\n".join(h.versions)] for h in review.history]
+    rows += [["", "重复邮件", d] for d in review.duplicates]
+    _sheet(history, "重新报送与重复邮件", (("推荐单位", 24, False), ("申报单位", 30, False), ("记录", 70, False)),
+           rows or [["", "", "（无）"]], "同一推荐单位就同一申报单位再次报送的，以最后一次为准；完全相同的邮件只处理一次。")
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------- what the clerk typed
+
+@dataclass(frozen=True)
+class Change:
+    target: str
+    field: str                  # a field key, applicant, track, status, note, paper
+    value: object
+
+
+_TARGET = re.compile(r"\s*([AaMm]?)\s*(\d+)\s*")
+_LABEL_TO_KEY = {label: key for key, label in reversed(FIELD_LABELS.items())}
+_LABEL_TO_KEY.update({"申报单位": "applicant", "单位名称": "applicant", "年均培训人数": "avg_trainees",
+                      "信用代码": "credit_code", "类别": "track"})
+_TRACK_WORDS = {**{t.value: t for t in Track}, **{t.label: t for t in Track},
+                "省级基地": Track.GENERAL, "乡村振兴": Track.RURAL, "乡村振兴专项": Track.RURAL,
+                "重新确认": Track.RECONFIRM, "审验": Track.AUDIT}
+
+
+def parse_target(text: str) -> str:
+    m = _TARGET.fullmatch(str(text or ""))
+    if not m:
+        raise ReviewError(f"编号“{text}”无法识别：申请写 A12（或 12），邮件写 M5")
+    return (m.group(1).upper() or "A") + m.group(2)
+
+
+def parse_status(text: str, target: str) -> str:
+    value = STATUS_WORDS.get(str(text).strip())
+    if value is None:
+        raise ReviewError(f"状态“{text}”无法识别：可用 已受理/待核实/不予受理（accepted/needs_review/rejected）"
+                          + ("，邮件用 已处理（handled）" if target.startswith("M") else ""))
+    if target.startswith("M") != (value == HANDLED):
+        raise ReviewError("邮件只能核定为“已处理”（handled）；申请核定为 已受理/待核实/不予受理")
+    return value
+
+
+def parse_field(name: str, raw: str) -> tuple[str, object]:
+    """“近三年年均培训人数=3200” or “avg_trainees=3200” → (avg_trainees, 3200)."""
+    name = name.strip().rstrip("：:")
+    key = name if name in FIELD_LABELS else _LABEL_TO_KEY.get(name)
+    if key is None:
+        raise ReviewError(f"字段“{name}”无法识别；可用：{'、'.join(dict.fromkeys(FIELD_LABELS.values()))}")
+    if key == "unit_name":
+        key = "applicant"
+    value = raw.strip()
+    if key == "track":
+        track = _TRACK_WORDS.get(value)
+        if track is None:
+            raise ReviewError(f"申报类别“{value}”无法识别；可用：{'、'.join(t.label for t in Track)}")
+        return key, track.value
+    if key in INTEGER_FIELDS:
+        digits = value.replace(",", "").replace("，", "")
+        if not digits.isdigit():
+            raise ReviewError(f"{FIELD_LABELS[key]}应为整数，收到“{value}”")
+        return key, int(digits)
+    if key in NUMBER_FIELDS:
+        try:
+            number = float(value.replace(",", ""))
+        except ValueError:
+            raise ReviewError(f"{FIELD_LABELS[key]}应为数字，收到“{value}”") from None
+        return key, int(number) if number.is_integer() else number
+    if key == "credit_code":
+        value = re.sub(r"\s+", "", value).upper()
+    if not value:
+        raise ReviewError(f"{FIELD_LABELS[key]}不能为空")
+    return key, value
+
+
+def parse_assignments(text: str) -> list[tuple[str, object]]:
+    """“字段=值；字段=值” as typed in the 更正 column (； ; or a new line between them)."""
+    out = []
+    for part in re.split(r"[；;\n]+", text or ""):
+        if not part.strip():
+            continue
+        name, sep, value = part.replace("＝", "=").partition("=")
+        if not sep:
+            raise ReviewError(f"更正“{part.strip()}”应写成 字段=值")
+        out.append(parse_field(name, value))
+    return out
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d}"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_workbook(data: bytes) -> tuple[list[Change], list[str]]:
+    """The changes a clerk made in 待处理.xlsx, and a Chinese problem per row that could not be read."""
+    try:
+        # Not data_only: a note a clerk began with "=" is what they typed, not a formula's cached result.
+        wb = load_workbook(io.BytesIO(data))
+    except Exception as exc:          # openpyxl raises several unrelated types for a file that is no workbook
+        raise ReviewError(f"无法打开该文件（{type(exc).__name__}），请确认是 intake 生成的 待处理.xlsx") from None
+    if SHEET_ITEMS not in wb.sheetnames:
+        raise ReviewError(f"文件中没有“{SHEET_ITEMS}”工作表，请使用 intake review 生成的 待处理.xlsx")
+    changes: list[Change] = []
+    problems: list[str] = []
+    ws = wb[SHEET_ITEMS]
+    headers = [_cell(c.value) for c in ws[3]]
+    col = {h: i for i, h in enumerate(headers)}
+    for number, row in enumerate(ws.iter_rows(min_row=4, values_only=True), start=4):
+        values = [_cell(v) for v in row]
+        raw_target = values[col["编号"]] if "编号" in col and col["编号"] < len(values) else ""
+        if not raw_target:
+            continue
+        try:
+            target = parse_target(raw_target)
+            status = values[col["核定状态"]] if "核定状态" in col else ""
+            if status:
+                changes.append(Change(target, STATUS, parse_status(status, target)))
+            fixes = values[col[ITEM_COLUMNS[11][0]]] if ITEM_COLUMNS[11][0] in col else ""
+            if fixes:
+                if target.startswith("M"):
+                    raise ReviewError("邮件没有可更正的字段，请在备注中说明")
+                changes += [Change(target, k, v) for k, v in parse_assignments(fixes)]
+            note = values[col["备注"]] if "备注" in col else ""
+            if note:
+                changes.append(Change(target, NOTE, note))
+        except ReviewError as exc:
+            problems.append(f"“{SHEET_ITEMS}”第{number}行（{raw_target}）：{exc}")
+    if SHEET_PAPER in wb.sheetnames:
+        ws = wb[SHEET_PAPER]
+        headers = [_cell(c.value) for c in ws[3]]
+        col = {h: i for i, h in enumerate(headers)}
+        for row in ws.iter_rows(min_row=4, values_only=True):
+            values = [_cell(v) for v in row]
+            if not values or not values[0] or "收到日期" not in col:
+                continue
+            on = values[col["收到日期"]]
+            if not on:
+                continue
+            try:
+                copies = values[col["份数"]] if "份数" in col else ""
+                changes.append(Change(parse_target(values[0]), PAPER,
+                                      {"copies": int(copies) if copies.isdigit() else 0, "on": on}))
+            except ReviewError as exc:
+                problems.append(f"“{SHEET_PAPER}”（{values[0]}）：{exc}")
+    return changes, problems
+
+
+def new_changes(changes: Sequence[Change], result: Assessment, paper_copies: int) -> list[Change]:
+    """Only what differs from what the ledger already says: importing the same file twice records nothing."""
+    out = []
+    for c in changes:
+        if c.target.startswith("A"):
+            v = result.verdict(int(c.target[1:]))
+            if v is None:
+                out.append(c)
+                continue
+            if c.field == STATUS and v.decision is not None and v.decision.status == c.value and not v.decision.stale:
+                continue
+            if c.field == NOTE and v.notes and v.notes[-1].text == c.value:
+                continue
+            if c.field == PAPER and c.value.get("undo"):
+                if v.paper is None:
+                    continue
+            elif c.field == PAPER:
+                value = {**c.value, "copies": c.value.get("copies") or paper_copies}
+                if v.paper is not None and v.paper.on == value["on"] and v.paper.copies == value["copies"]:
+                    continue
+                c = Change(c.target, PAPER, value)
+            if c.field in FIELD_LABELS and _current(v, c.field) == c.value:
+                continue
+        else:
+            m = result.messages.get(int(c.target[1:]))
+            if m is not None and c.field == STATUS and m.decision is not None:
+                continue
+            if m is not None and c.field == NOTE and m.notes and m.notes[-1].text == c.value:
+                continue
+        out.append(c)
+    return out
+
+
+def _current(v: Verdict, key: str) -> object:
+    if key == "applicant":
+        return v.applicant
+    if key == "track":
+        return v.track.value
+    return v.fields.get(key)
+
+
+def status_snapshot(v: Verdict | None, config: Config) -> list[str]:
+    """The blocking flags a clerk's decision answers: a new one later re-opens the item."""
+    if v is None:
+        return []
+    return sorted({f.flag.value for f in v.findings} & {f.value for f in config.review_flags | config.rejected_flags})
+
+
+def mails_from_rows(rows: Sequence, counts: Mapping[int, int]) -> list[MailFacts]:
+    from .store import findings_from_json
+
+    return [MailFacts(r["id"], r["subject"] or "", r["sender"] or "", datetime.fromisoformat(r["received_at"]),
+                      r["outcome"] or "", r["reason"] or "", r["raw_path"], r["recommender"] or "",
+                      tuple(findings_from_json(r["findings"])), counts.get(r["id"], 0)) for r in rows]
+
+
+# ---------------------------------------------------------------- recording (through the ledger)
+
+def record(ledger, config: Config, changes: Sequence[Change], by: str, source: str = "cli") -> list[str]:
+    """Keep the clerk's changes in the ledger (who, when, from where); returns what was recorded, in
+    Chinese. Refuses the whole batch, recording nothing, when one change names an unknown number."""
+    from .reassess import assessment
+
+    result = assessment(config, ledger)
+    apps = {v.id for v in result.verdicts}
+    messages = set(result.messages)
+    for c in changes:
+        number = int(c.target[1:])
+        if c.target.startswith("A") and number not in apps or c.target.startswith("M") and number not in messages:
+            raise ReviewError(f"本轮次（{config.round.name}）没有编号为 {c.target} 的"
+                              f"{'申请' if c.target.startswith('A') else '邮件'}；编号见 intake review 的列表")
+        if c.field == PAPER and not c.target.startswith("A"):
+            raise ReviewError("纸质材料按申请登记，请使用申请编号（A…）")
+    done = []
+    for c in new_changes(changes, result, config.office.paper_copies):
+        value = c.value
+        if c.field == STATUS and c.target.startswith("A"):
+            value = {"status": c.value, "flags": status_snapshot(result.verdict(int(c.target[1:])), config)}
+        ledger.add_correction(config.round.name, c.target, c.field, value, by, source)
+        done.append(_described(c))
+    return done
+
+
+def _described(c: Change) -> str:
+    if c.field == STATUS:
+        label = HANDLED_LABEL if c.value == HANDLED else Status(c.value).label
+        return f"{c.target} 核定为“{label}”"
+    if c.field == NOTE:
+        return f"{c.target} 备注：{c.value}"
+    if c.field == PAPER:
+        return (f"{c.target} 纸质材料改为未收到" if c.value.get("undo")
+                else f"{c.target} 纸质材料已收到（{c.value.get('on')}，{c.value.get('copies')}份）")
+    return f"{c.target} {FIELD_LABELS[c.field]}更正为“{c.value}”"

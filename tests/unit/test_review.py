@@ -1,0 +1,211 @@
+"""The clerk's review list and the round summary from an assessment, and what a clerk types. Pure."""
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from openpyxl import load_workbook
+
+from pipeline import review, stats
+from pipeline.assess import Named
+from pipeline.model import Finding, Flag, Status, Track
+from test_assess import AFTER, BEFORE, EDU, JINAN, QINGDAO, Round
+
+BJ = timezone(timedelta(hours=8))
+
+
+def mails(rnd: Round, outcome_of=None) -> list[review.MailFacts]:
+    counts = {}
+    for a in rnd.apps:
+        counts[a.message] = counts.get(a.message, 0) + 1
+    return [review.MailFacts(m.id, f"邮件{m.id}", "x@example.cn", m.received_at, (outcome_of or {}).get(m.id, m.outcome),
+                             "无法识别" if (outcome_of or {}).get(m.id) == "review" else "", f"raw/{m.id}.eml",
+                             m.recommender, (), counts.get(m.id, 0)) for m in rnd.messages]
+
+
+@pytest.fixture
+def rnd(config) -> Round:
+    r = Round(config)
+    r.mail(JINAN, 10, named=(Named("丁学院", Track.RURAL, "推荐函"),),
+           apps=[("甲培训学院", Track.GENERAL), ("乙乡村学院", Track.RURAL)])
+    r.mail(JINAN, 12, apps=[("丙培训学院", Track.GENERAL)])                       # over the quota: A3
+    r.mail(JINAN, 13, apps=[("乙乡村学院", Track.RURAL)])                        # resubmission: A4 replaces A2
+    r.mail(JINAN, 13, 11, sha="sha3", apps=[("乙乡村学院", Track.RURAL)])       # same bytes as the third
+    r.mail(QINGDAO, 14)                                                          # to look at by hand
+    return r
+
+
+def test_the_list_says_what_why_and_what_to_do(rnd, config):
+    result = rnd.run(AFTER)
+    listing = review.build(result, mails(rnd, {5: "review"}), config, AFTER)
+    by_target = {i.target: i for i in listing.items if i.target}
+    assert set(by_target) >= {"A3", "M5"} and "A1" not in by_target and "A4" not in by_target
+    quota = by_target["A3"]
+    assert quota.category == "申请" and quota.status == "待核实"
+    assert quota.problems[0].startswith(f"超出推荐名额：{JINAN}已推荐2个省级继续教育基地（限1个）")
+    assert quota.actions[0].startswith("与推荐单位确认保留哪一个") and "--status accepted" in quota.actions[-1]
+    assert by_target["M5"].actions[0] == "查看原始邮件 raw/5.eml，人工处理"
+    missing = [i for i in listing.items if i.category == "缺申请表"]
+    assert [(i.recommender, i.what) for i in missing] == [(JINAN, "丁学院")]
+    assert "截止时间已过仍未收到" in missing[0].problems[0]
+    lists = [i for i in listing.items if i.category in ("附件3", "附件4")]
+    assert len(lists) == len(config.reconfirm_list) + len(config.audit_list)
+    assert all(i.problems[0].startswith("已逾期") for i in lists)
+    assert [(h.applicant, len(h.versions)) for h in listing.history] == [("乙乡村学院", 2)]
+    assert "A2" in listing.history[0].versions[0] and "现行" in listing.history[0].versions[1]
+    assert len(listing.duplicates) == 1 and listing.duplicates[0].startswith("M4")
+    assert [p.target for p in listing.paper_missing] == ["A1", "A3", "A4"]
+
+    printed = review.text(listing)
+    assert f"[A3] 申请：{JINAN} / 丙培训学院（省级继续教育基地） — 待核实" in printed
+    assert "纸质材料：0/3份已收到；尚未收到：A1 甲培训学院、A3 丙培训学院、A4 乙乡村学院" in printed
+
+
+def test_decided_items_leave_the_list_until_something_new_comes(rnd, config):
+    rnd.correct("A3", "status", {"status": "accepted", "flags": ["quota_exceeded"]})
+    rnd.correct("M5", "status", "handled")
+    listing = review.build(rnd.run(BEFORE), mails(rnd, {5: "review"}), config, BEFORE)
+    assert not {"A3", "M5"} & {i.target for i in listing.items}
+    rnd.mail(EDU, 15, apps=[("丙培训学院", Track.GENERAL)])        # now a 多头申报 case as well
+    listing = review.build(rnd.run(BEFORE), mails(rnd, {5: "review"}), config, BEFORE)
+    reopened = next(i for i in listing.items if i.target == "A3")
+    assert reopened.problems[0].startswith("人工核定（孙沛沛，") and "之后出现新问题" in reopened.problems[0]
+
+
+def test_workbook_round_trip_records_only_what_the_clerk_typed(rnd, config):
+    result = rnd.run(BEFORE)
+    listing = review.build(result, mails(rnd), config, BEFORE)
+    wb = load_workbook(io.BytesIO(review.review_xlsx(listing)))
+    assert wb.sheetnames == ["待处理", "纸质材料", "历次报送"]
+    ws = wb["待处理"]
+    header = [c.value for c in ws[3]]
+    assert header[-3:] == ["核定状态", "更正（字段=值，多项用；分隔）", "备注"]
+    assert ws.data_validations.dataValidation[0].formula1 == '"已受理,待核实,不予受理,已处理"'
+    # Untouched, the file means nothing new.
+    untouched, problems = review.read_workbook(review.review_xlsx(listing))
+    assert untouched == [] and problems == []
+
+    row = next(r for r in ws.iter_rows(min_row=4) if r[0].value == "A3")
+    row[header.index("核定状态")].value = "不予受理"
+    row[header.index("更正（字段=值，多项用；分隔）")].value = "年均培训人数=2,600；申报类别=乡村振兴专项\n信用代码=52370100 4930 01174x"
+    row[header.index("备注")].value = "=与济南市确认"
+    paper = wb["纸质材料"]
+    paper["F4"].value = datetime(2019, 9, 20)          # Excel turns a typed date into a date
+    buf = io.BytesIO()
+    wb.save(buf)
+    changes, problems = review.read_workbook(buf.getvalue())
+    assert problems == []
+    assert changes == [
+        review.Change("A3", "status", "rejected"),
+        review.Change("A3", "avg_trainees", 2600),
+        review.Change("A3", "track", "rural"),
+        review.Change("A3", "credit_code", "52370100493001174X"),
+        review.Change("A3", "note", "=与济南市确认"),
+        review.Change(paper["A4"].value, "paper", {"copies": 0, "on": "2019-09-20"}),
+    ]
+    fresh = review.new_changes(changes, result, config.office.paper_copies)
+    assert fresh[-1].value == {"copies": 3, "on": "2019-09-20"}        # the notice's 一式三份 by default
+
+
+def test_the_same_values_again_are_not_new(rnd, config):
+    rnd.correct("A1", "avg_trainees", 2600)
+    rnd.correct("A1", "note", "已核实")
+    rnd.correct("A1", "paper", {"copies": 3, "on": "2019-09-20"})
+    result = rnd.run(BEFORE)
+    same = [review.Change("A1", "avg_trainees", 2600), review.Change("A1", "note", "已核实"),
+            review.Change("A1", "paper", {"copies": 0, "on": "2019-09-20"}), review.Change("A1", "applicant", "甲培训学院")]
+    assert review.new_changes(same, result, 3) == []
+    other = [review.Change("A1", "avg_trainees", 2700), review.Change("A1", "paper", {"copies": 0, "on": "", "undo": True})]
+    assert review.new_changes(other, result, 3) == other
+
+
+def test_a_row_that_cannot_be_read_is_named(rnd, config):
+    listing = review.build(rnd.run(BEFORE), mails(rnd), config, BEFORE)
+    wb = load_workbook(io.BytesIO(review.review_xlsx(listing)))
+    ws = wb["待处理"]
+    ws.cell(row=4, column=11).value = "大概可以"
+    buf = io.BytesIO()
+    wb.save(buf)
+    changes, problems = review.read_workbook(buf.getvalue())
+    assert len(problems) == 1 and problems[0].startswith("“待处理”第4行") and "状态“大概可以”无法识别" in problems[0]
+    with pytest.raises(review.ReviewError, match="无法打开该文件"):
+        review.read_workbook(b"not a workbook")
+
+
+@pytest.mark.parametrize("text, expected", [("12", "A12"), (" a7 ", "A7"), ("M5", "M5"), ("m05", "M05")])
+def test_targets(text, expected):
+    assert review.parse_target(text) == expected
+
+
+@pytest.mark.parametrize("name, value, expected", [
+    ("近三年年均培训人数", "3,200", ("avg_trainees", 3200)),
+    ("avg_trainees", "3200", ("avg_trainees", 3200)),
+    ("申报单位名称", " 济南职业技术培训学院 ", ("applicant", "济南职业技术培训学院")),
+    ("unit_name", "甲", ("applicant", "甲")),
+    ("申报类别", "原省级继续教育基地重新确认", ("track", "reconfirm")),
+    ("track", "audit", ("track", "audit")),
+    ("教学场地面积", "8600.0", ("floor_area", 8600)),
+    ("年度继续教育经费投入", "12.5", ("funding", 12.5)),
+    ("联系电话：", "0531-88016235", ("contact_phone", "0531-88016235")),
+])
+def test_fields_as_a_clerk_types_them(name, value, expected):
+    assert review.parse_field(name, value) == expected
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("培训人数很多", "1", "字段“培训人数很多”无法识别"),
+    ("近三年年均培训人数", "约三千", "应为整数"),
+    ("申报类别", "国家级", "申报类别“国家级”无法识别"),
+    ("联系人", "  ", "联系人不能为空"),
+])
+def test_fields_that_cannot_be_recorded_say_why(name, value, message):
+    with pytest.raises(review.ReviewError, match=message):
+        review.parse_field(name, value)
+
+
+def test_statuses():
+    assert review.parse_status("已受理", "A1") == "accepted" and review.parse_status("rejected", "A1") == "rejected"
+    assert review.parse_status("已处理", "M3") == "handled"
+    with pytest.raises(review.ReviewError, match="邮件只能核定为“已处理”"):
+        review.parse_status("已受理", "M3")
+    with pytest.raises(review.ReviewError):
+        review.parse_status("handled", "A3")
+
+
+# ---------------------------------------------------------------- the round summary
+
+def test_round_summary_counts_quota_use_and_lists(rnd, config):
+    rnd.mail("直接报送", 16, apps=[(config.reconfirm_list[0], Track.RECONFIRM)])
+    rnd.correct("A1", "paper", {"copies": 3, "on": "2019-09-20"})
+    result = rnd.run(BEFORE)
+    rows = [{"id": m.id, "outcome": m.outcome, "recommender": m.recommender} for m in rnd.messages]
+    rows[4]["outcome"] = "review"
+    summary = stats.summarise(config, result, rows, BEFORE)
+    jinan = summary.lines[0]
+    assert jinan.name == JINAN and jinan.kind == "设区的市"
+    assert jinan.per_track == {Track.GENERAL: 2, Track.RURAL: 1, Track.RECONFIRM: 0, Track.AUDIT: 0}
+    assert jinan.quota == "2/3（省级基地1/1，乡村振兴专项1/2）" and jinan.over_quota == 1
+    assert jinan.missing_forms == 1 and jinan.paper_received == 1
+    assert summary.mail == {"收到邮件": 6, "申报邮件": 4, "重复邮件": 1, "忽略（非申报、自动回复等）": 0, "待人工查看": 1}
+    assert summary.superseded == 1
+    assert QINGDAO in summary.silent            # its only email went to a person: nothing of it counted yet
+    assert "淄博市人力资源和社会保障局" in summary.silent and JINAN not in summary.silent
+    text = stats.text(summary)
+    assert f"{JINAN}（设区的市）：3个（省级基地2，乡村振兴专项1）；名额2/3（省级基地1/1，乡村振兴专项1/2）；超出名额1个，缺申请表1个，待核实1个" in text
+    assert "直接报送：1个（重新确认1）；名额—" in text
+    assert f"附件3 原省级基地重新确认：1/{len(config.reconfirm_list)}家已申请；未申请重新确认：" in text
+    assert "（已逾期）" not in text
+
+    data = stats.stats_xlsx(summary)
+    wb = load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == ["统计", "问题", "名单", "未报送"]
+    ws = wb["统计"]
+    assert [c.value for c in ws[5]][:8] == [JINAN, "设区的市", 2, 1, 0, 0, 3, "2/3（省级基地1/1，乡村振兴专项1/2）"]
+    total = next(r for r in ws.iter_rows(min_row=5, values_only=True) if r[0] == "合计")
+    assert total[2:7] == (2, 1, 1, 0, 4)
+    problems = {r[0]: r[1] for r in wb["问题"].iter_rows(min_row=5, values_only=True)}
+    assert problems["超出推荐名额"] == 1 and problems["缺少申请表"] == 1
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        assert any(n.startswith("xl/charts/") for n in z.namelist())
