@@ -36,4 +36,9 @@ def test_sample_export(name, config):
     if os.environ.get("INTAKE_UPDATE_GOLDEN"):
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(json.dumps(got, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    assert got == json.loads(golden.read_text(encoding="utf-8"))
+    want = json.loads(golden.read_text(encoding="utf-8"))
+    # OCR confidences move in the last digits with the CPU's vector instructions: compared within 0.02,
+    # everything else exactly.
+    for app_got, app_want in zip(got["applications"], want["applications"]):
+        assert app_got.pop("field_confidence") == pytest.approx(app_want.pop("field_confidence"), abs=0.02)
+    assert got == want
