@@ -186,23 +186,31 @@ def run_pass(config: Config, progress: Callable[[int], None] | None = None,
             ledger.record_done(row, sub, sub.loose_documents, rec.name if rec else "未识别推荐单位",
                                rec.kind.value if rec else "", draft)
             # Only now, with the ledger committed, may the mailbox forget the message is new.
-            mailbox.mark_done(incoming)
+            _mark(mailbox, ledger, row, incoming)
             _count(result, sub)
             if progress:
                 progress(1)
+        # A crash between a commit and its mark, or a server that refused the mark: told now.
+        for row, uid in ledger.unmarked(mailbox.name, mailbox.validity):
+            _mark(mailbox, ledger, row, Incoming(mailbox.validity, uid, b"", datetime.now(timezone.utc)))
         try:
             # Quotas, 多头申报, resubmissions and duplicate emails need the whole round: before the
             # tables, and before any receipt leaves (a duplicate's is dropped, others learn of them).
             reassess(config, ledger)
-        except Exception as exc:
-            log.exception("round assessment failed")
-            result.review_items.append(f"全轮次检查（名额、多头申报、重复报送）未能完成（{type(exc).__name__}: {exc}）")
-        try:
-            report.build(config, ledger, letters_missing_only=True)
-        except Exception as exc:  # a broken template must not hold back the receipts
-            log.exception("tables and letters could not be rebuilt")
-            result.review_items.append(f"汇总表或回执文件未能生成（{type(exc).__name__}: {exc}），请检查 templates/")
-        result.receipts_sent = send_receipts(ledger, outbox, config)
+            ledger.release_receipts(config.round.name)
+        except Exception as exc:  # the receipts stay held; the next pass assesses the round again
+            log.exception("round assessment failed; receipts held until it succeeds")
+            result.review_items.append(f"全轮次检查（名额、多头申报、重复报送）未能完成（{type(exc).__name__}: {exc}），"
+                                       "回执暂缓发送")
+        if stop is not None and stop.is_set():
+            log.info("stopping: tables and receipts are left for the next pass")
+        else:
+            try:
+                report.build(config, ledger, letters_missing_only=True)
+            except Exception as exc:  # a broken template must not hold back the receipts
+                log.exception("tables and letters could not be rebuilt")
+                result.review_items.append(f"汇总表或回执文件未能生成（{type(exc).__name__}: {exc}），请检查 templates/")
+            result.receipts_sent = send_receipts(ledger, outbox, config)
     finally:
         ctx.ocr.close()
         mailbox.close()
@@ -229,6 +237,15 @@ class _Seen:
         return self.ledger.pending_uids(self.mailbox, validity)
 
 
+def _mark(mailbox, ledger: Ledger, row: int, incoming: Incoming) -> None:
+    try:
+        mailbox.mark_done(incoming)
+    except (ImapError, OSError) as exc:  # the ledger knows it is done; the mark is retried next pass
+        log.warning("message %s/%s processed but not marked in the mailbox: %s", incoming.validity, incoming.uid, exc)
+        return
+    ledger.set_marked(row)
+
+
 def _keep_raw(incoming: Incoming, sha: str, mailbox: str, ledger: Ledger, config: Config) -> int:
     month = incoming.received_at.astimezone(SHANGHAI).strftime("%Y-%m")
     path = config.output_dir / "raw" / month / f"{sha}.eml"
@@ -247,7 +264,8 @@ def _receipt_draft(sub: Submission, row: int, sha: str, ledger: Ledger, config: 
     raw = compose(letter, sub, rid, config, env)
     day = sub.received_at.astimezone(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
     sent_today = ledger.receipts_to(sub.message.sender, day, day + timedelta(days=1))
-    state, reason = "queued", ""
+    # Held until the round assessment after the message loop has seen it (see Ledger.release_receipts).
+    state, reason = "held", ""
     if sent_today >= config.max_receipts_per_sender_per_day:
         state, reason = "suppressed", f"该发件人当日回执已达{config.max_receipts_per_sender_per_day}封上限"
     return ReceiptDraft(rid, sub.message.sender, raw, json.dumps(asdict(letter), ensure_ascii=False), state, reason)
@@ -266,6 +284,9 @@ def send_receipts(ledger: Ledger, outbox, config: Config, now: datetime | None =
                 ledger.mark_receipt(receipt.row, "sent", "发送记录见已发送文件夹（重启后核对）")
                 continue
             outbox.send(receipt.receipt_id, receipt.raw)
+            # Recorded the moment the server accepted it; the Sent folder's copy comes after, so that a
+            # crash in between leaves a receipt marked sent rather than one sent twice.
+            ledger.mark_receipt(receipt.row, "sent")
         except SendFailed as exc:
             if exc.permanent:
                 ledger.mark_receipt(receipt.row, "failed", f"发信服务器拒绝：{exc}")
@@ -284,9 +305,9 @@ def send_receipts(ledger: Ledger, outbox, config: Config, now: datetime | None =
                                receipt.receipt_id, exc)
             ledger.mark_receipt(receipt.row, "sending", f"已发送文件夹暂不可读：{exc}", retry_at=now)
             break
-        ledger.mark_receipt(receipt.row, "sent")
         sent += 1
         outbox_log.info("receipt %s sent to %s", receipt.receipt_id, receipt.recipient)
+        outbox.keep_copy(receipt.receipt_id, receipt.raw)
     return sent
 
 

@@ -24,19 +24,43 @@ class Service:
         self.config = config
         self.stop = threading.Event()
         self.wake = threading.Event()   # mail arrived while a pass was running: go again
+        self.idle = threading.Event()   # no pass is running
+        self.idle.set()
+        self._lock = threading.Lock()
+        self._running = False
         # The timezone is explicit: the office's server may run in UTC, the deadline is Beijing time.
         self.scheduler = BlockingScheduler(timezone=SHANGHAI)
 
     def passes(self) -> None:
-        while not self.stop.is_set():
-            self.wake.clear()
-            try:
-                run_pass(self.config, stop=self.stop)
-            except Exception:  # the service outlives one bad pass; the next one retries
-                log.exception("pass failed")
+        with self._lock:
+            self._running = True
+            self.idle.clear()
+        try:
+            while not self.stop.is_set():
+                self.wake.clear()
+                try:
+                    run_pass(self.config, stop=self.stop)
+                except Exception:  # the service outlives one bad pass; the next one retries
+                    log.exception("pass failed")
+                    return
+                with self._lock:
+                    # Decided under the lock that new_mail() takes: mail announced from here on
+                    # finds no pass running and starts one itself.
+                    if not self.wake.is_set():
+                        self._running = False
+                        return
+        finally:
+            with self._lock:
+                self._running = False
+                self.idle.set()
+
+    def new_mail(self) -> None:
+        """IDLE announced mail: the running pass goes round once more, or a pass starts now."""
+        with self._lock:
+            self.wake.set()
+            if self._running:
                 return
-            if not self.wake.is_set():
-                return
+        self.scheduler.modify_job("pass", next_run_time=datetime.now(SHANGHAI))
 
     def retry_receipts(self) -> None:
         try:
@@ -62,8 +86,7 @@ class Service:
                         return
                     if box.wait_for_mail(IDLE_SECONDS) and not self.stop.is_set():
                         log.info("IDLE: new mail announced")
-                        self.wake.set()
-                        self.scheduler.modify_job("pass", next_run_time=datetime.now(SHANGHAI))
+                        self.new_mail()
                 except Exception as exc:
                     log.warning("IDLE watcher: %s; trying again in 30 s", exc)
                     box.close()
@@ -91,6 +114,9 @@ class Service:
             threading.Thread(target=self.watch, name="idle", daemon=True).start()
         log.info("intake running: a pass every %s on %s", self.config.poll_every, self.config.mailbox.display())
         self.scheduler.start()
+        # shutdown(wait=False) in the signal handler returns at once; the pass in hand finishes its
+        # message and records it before the process may end.
+        self.idle.wait()
         log.info("intake stopped")
 
 

@@ -59,7 +59,7 @@ MIGRATIONS: tuple[str, ...] = (
         recipient   TEXT NOT NULL,
         raw         BLOB NOT NULL,
         letter      TEXT NOT NULL,                          -- the 受理回执 content, JSON
-        state       TEXT NOT NULL,                          -- queued | sent | suppressed
+        state       TEXT NOT NULL,                          -- held | queued | sending | sent | suppressed | failed
         reason      TEXT,
         attempts    INTEGER NOT NULL DEFAULT 0,
         created_at  TEXT NOT NULL,
@@ -102,6 +102,12 @@ MIGRATIONS: tuple[str, ...] = (
         at      TEXT NOT NULL,
         data    TEXT NOT NULL           -- JSON: named applicants without a form, the 附件3/附件4 lists
     );
+    """,
+    # 4: when the mailbox was told (flag or move): a crash between the ledger's commit and the mark
+    # leaves a message done but unmarked, which the next pass marks. Older ledgers marked as they went.
+    """
+    ALTER TABLE messages ADD COLUMN marked_at TEXT;
+    UPDATE messages SET marked_at = processed_at WHERE state = 'done';
     """,
 )
 
@@ -225,6 +231,16 @@ class Ledger:
                        (_now(), row["id"], "rekeyed", f"UIDVALIDITY now {validity}, UID {uid}"))
             return True
 
+    def unmarked(self, mailbox: str, validity: str) -> list[tuple[int, str]]:
+        """Done, but the mailbox was never told: (row, uid) to flag or move now."""
+        return [(r[0], r[1]) for r in self.db.execute(
+            "SELECT id, uid FROM messages WHERE mailbox=? AND validity=? AND state='done' AND marked_at IS NULL"
+            " ORDER BY id", (mailbox, validity))]
+
+    def set_marked(self, row: int) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE messages SET marked_at=? WHERE id=?", (_now(), row))
+
     def record_fetched(self, round_name: str, mailbox: str, validity: str, uid: str, sha256: str,
                        raw_path: str, received_at: datetime) -> int:
         """The raw bytes are on disk; note the message before anything can go wrong with it."""
@@ -301,7 +317,8 @@ class Ledger:
         """Receipts queued or sent to one address for messages delivered within one day."""
         return self.db.execute(
             "SELECT count(*) FROM receipts r JOIN messages m ON m.id = r.message"
-            " WHERE r.recipient=? AND r.state IN ('queued','sending','sent') AND m.received_at >= ? AND m.received_at < ?",
+            " WHERE r.recipient=? AND r.state IN ('held','queued','sending','sent') AND m.received_at >= ?"
+            " AND m.received_at < ?",
             (recipient, day_start.isoformat(), day_end.isoformat())).fetchone()[0]
 
     def due_receipts(self, now: datetime) -> list[QueuedReceipt]:
@@ -383,14 +400,22 @@ class Ledger:
         """Receipts not yet handed to the outbox: the round assessment may still add to what they say."""
         return self.db.execute(
             "SELECT r.id, r.message, r.letter, r.raw FROM receipts r JOIN messages m ON m.id = r.message"
-            " WHERE m.round=? AND r.state='queued' ORDER BY r.id", (round_name,)).fetchall()
+            " WHERE m.round=? AND r.state IN ('held','queued') ORDER BY r.id", (round_name,)).fetchall()
 
-    def refresh_receipt(self, row: int, letter: str, raw: bytes, state: str = "queued", reason: str = "") -> bool:
-        """Rewrite a receipt that is still queued; one that an attempt has begun on stays as it is."""
+    def refresh_receipt(self, row: int, letter: str, raw: bytes, state: str | None = None, reason: str = "") -> bool:
+        """Rewrite a receipt that is still held or queued (state None: keep it); one that an attempt has
+        begun on stays as it is."""
         with self.transaction() as db:
-            cur = db.execute("UPDATE receipts SET letter=?, raw=?, state=?, reason=? WHERE id=? AND state='queued'",
-                             (letter, raw, state, reason, row))
+            cur = db.execute("UPDATE receipts SET letter=?, raw=?, state=COALESCE(?, state), reason=? WHERE id=?"
+                             " AND state IN ('held','queued')", (letter, raw, state, reason, row))
             return cur.rowcount == 1
+
+    def release_receipts(self, round_name: str) -> int:
+        """New receipts wait ('held') until the round assessment has seen them: a duplicate email's must
+        never leave, and the others must say what the whole round found (超出名额, 多头申报)."""
+        with self.transaction() as db:
+            return db.execute("UPDATE receipts SET state='queued' WHERE state='held' AND message IN"
+                              " (SELECT id FROM messages WHERE round=?)", (round_name,)).rowcount
 
 
 def findings_from_json(text: str) -> list[Finding]:

@@ -23,8 +23,44 @@ log = logging.getLogger("intake.mail")
 
 # RFC 2177: servers may drop an IDLE after 30 minutes; re-issue it before that.
 IDLE_SECONDS = 29 * 60
-_INTERNALDATE = re.compile(rb'INTERNALDATE "\s*([^"]+)"')
-_UID = re.compile(rb"UID (\d+)")
+_INTERNALDATE = re.compile(rb'INTERNALDATE "\s*([^"]+)"', re.I)
+_UID = re.compile(rb"\bUID (\d+)", re.I)
+
+
+def _response_lines(data) -> Iterator[bytes]:
+    for part in data:
+        if isinstance(part, tuple):
+            yield part[0]
+        elif isinstance(part, bytes):
+            yield part
+
+
+def _ok(answer, what: str):
+    typ, data = answer
+    if typ != "OK":
+        raise ImapError(f"{what}: {typ} {data}")
+    return data
+
+
+def _internaldate(text: bytes) -> datetime:
+    return datetime.strptime(text.decode().strip(), "%d-%b-%Y %H:%M:%S %z")
+
+
+def body_of(data: list, uid: int) -> bytes | None:
+    """The message's bytes out of a FETCH answer. The UID may come before the literal or after it
+    ("* 3 FETCH (BODY[] {n}…  UID 7)"), and unsolicited FETCH responses about other messages may be
+    mixed in."""
+    bodies = []
+    for i, part in enumerate(data):
+        if isinstance(part, tuple) and b"BODY[]" in part[0].upper():
+            after = data[i + 1] if i + 1 < len(data) and isinstance(data[i + 1], bytes) else b""
+            found = _UID.search(part[0]) or _UID.search(after)
+            bodies.append((int(found.group(1)) if found else None, part[1]))
+    mine = [body for who, body in bodies if who == uid]
+    if mine:
+        return mine[0]
+    unnamed = [body for who, body in bodies if who is None]
+    return unnamed[0] if len(unnamed) == 1 else None
 
 
 class ImapError(Exception):
@@ -40,6 +76,11 @@ class _VerifiedTLS:
     def open_socket(self):
         sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        # A connection that died silently (a NAT or firewall forgetting it) would otherwise hold an IDLE
+        # for the system's default of two hours before anyone noticed.
+        for option, value in (("TCP_KEEPIDLE", 60), ("TCP_KEEPINTVL", 30), ("TCP_KEEPCNT", 4)):
+            if hasattr(socket, option):
+                sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
         return sock
 
     def ssl_wrap_socket(self):
@@ -64,6 +105,29 @@ def quote(name: str) -> str:
     return '"' + wire.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def capabilities(conn: imaplib2.IMAP4) -> tuple[str, ...]:
+    typ, data = conn.capability()
+    if typ != "OK" or not data or not data[-1]:
+        return tuple(conn.capabilities)
+    last = data[-1].decode("ascii", "replace") if isinstance(data[-1], bytes) else str(data[-1])
+    return tuple(last.upper().split())
+
+
+def uid_sets(uids: list[int], per_set: int = 200) -> Iterator[str]:
+    """UIDs as compact sets ("3:7,9,12:15") of at most per_set UIDs each: a set of thousands of UIDs is
+    "command line too long" for some servers."""
+    uids = sorted(set(uids))
+    for start in range(0, len(uids), per_set):
+        chunk, parts, i = uids[start:start + per_set], [], 0
+        while i < len(chunk):
+            j = i
+            while j + 1 < len(chunk) and chunk[j + 1] == chunk[j] + 1:
+                j += 1
+            parts.append(str(chunk[i]) if i == j else f"{chunk[i]}:{chunk[j]}")
+            i = j + 1
+        yield ",".join(parts)
+
+
 def connect(url: MailURL, password: str, timeout: float) -> imaplib2.IMAP4:
     """Connect, secure, log in and identify; raises ImapError saying which step failed."""
     step = "connect"
@@ -82,6 +146,9 @@ def connect(url: MailURL, password: str, timeout: float) -> imaplib2.IMAP4:
                 conn.starttls()
         step = "login"
         conn.login(url.user, password)
+        # imaplib2 keeps the list the server gave before login; many servers (Dovecot, Coremail) only
+        # announce MOVE, UIDPLUS, ID or IDLE to a logged-in client.
+        conn.capabilities = capabilities(conn)
         if "ID" in conn.capabilities:
             # NetEase/Coremail answer SELECT with "Unsafe Login" unless the client identifies itself.
             step = "ID"
@@ -99,6 +166,7 @@ class ImapMailbox:
         self.name = url.display()
         self.conn: imaplib2.IMAP4 | None = None
         self.validity = ""
+        self._created: set[str] = set()
 
     # -- connection ----------------------------------------------------------------------------
 
@@ -162,19 +230,17 @@ class ImapMailbox:
         self._ensure()
         validity = self.validity
         last = seen.last_uid(validity)
-        # Only what arrived after the ledger's last UID, as a range (a UID set of thousands is "too long"
-        # for some servers): an idle poll never lists the whole mailbox.
+        # Only what arrived after the ledger's last UID, as a range: an idle poll never lists the mailbox.
         found = [u for u in self._search(f"{last + 1}:*") if u > last]
         pending = [int(u) for u in seen.pending(validity)]
-        for uid in sorted(set(found) | set(pending)):
-            if seen.is_done(validity, str(uid)):
-                continue
-            item = self._call(lambda conn, uid=uid: self._fetch(conn, uid))
-            if item is None:
+        todo = [uid for uid in sorted(set(found) | set(pending)) if not seen.is_done(validity, str(uid))]
+        dates = self._internaldates(todo)
+        for uid in todo:
+            raw = self._call(lambda conn, uid=uid: self._body(conn, uid)) if uid in dates else None
+            if raw is None:
                 log.info("IMAP UID %s vanished before it was fetched", uid)
                 continue
-            raw, received = item
-            yield Incoming(validity, str(uid), raw, received)
+            yield Incoming(validity, str(uid), raw, dates[uid])
 
     def _search(self, uid_range: str) -> list[int]:
         # Never a CHARSET or Chinese text here: many servers reject it. Subjects are matched client-side.
@@ -183,42 +249,62 @@ class ImapMailbox:
             raise ImapError(f"UID SEARCH {uid_range}: {data}")
         return sorted(int(x) for x in b" ".join(d for d in data if d).split())
 
+    def _internaldates(self, uids: list[int]) -> dict[int, datetime]:
+        """The delivery time of each UID, asked for in batches: the metadata is small, the bodies are
+        fetched one at a time so that a pass holds one message in memory, however large."""
+        dates: dict[int, datetime] = {}
+        for uid_set in uid_sets(uids):
+            typ, data = self._call(lambda conn, s=uid_set: conn.uid("FETCH", s, "(UID INTERNALDATE)"))
+            if typ != "OK":
+                raise ImapError(f"UID FETCH {uid_set} (INTERNALDATE): {data}")
+            for line in _response_lines(data):
+                uid, date = _UID.search(line), _INTERNALDATE.search(line)
+                if uid and date:
+                    dates[int(uid.group(1))] = _internaldate(date.group(1))
+                elif uid:
+                    # Never seen, but a server that leaves it out must not stop every pass.
+                    log.warning("IMAP UID %s came without INTERNALDATE; using the time of fetching", uid.group(1))
+                    dates[int(uid.group(1))] = datetime.now(timezone.utc)
+        return dates
+
     @staticmethod
-    def _fetch(conn: imaplib2.IMAP4, uid: int) -> tuple[bytes, datetime] | None:
-        typ, data = conn.uid("FETCH", str(uid), "(UID INTERNALDATE BODY.PEEK[])")
+    def _body(conn: imaplib2.IMAP4, uid: int) -> bytes | None:
+        typ, data = conn.uid("FETCH", str(uid), "(UID BODY.PEEK[])")
         if typ != "OK":
             raise ImapError(f"UID FETCH {uid}: {data}")
-        for part in data:
-            if isinstance(part, tuple) and _UID.search(part[0]) and int(_UID.search(part[0]).group(1)) == uid:
-                date = _INTERNALDATE.search(part[0])
-                if not date:
-                    raise ImapError(f"UID FETCH {uid}: no INTERNALDATE")
-                return part[1], datetime.strptime(date.group(1).decode(), "%d-%b-%Y %H:%M:%S %z")
-        return None
+        return body_of(data, uid)
 
     # -- marking -------------------------------------------------------------------------------
 
     def mark_done(self, incoming: Incoming) -> None:
+        """Flag or move a message whose ledger transaction committed; raises ImapError if the server
+        refused (the ledger then keeps it unmarked, and the next pass tries again)."""
+        if self.options.mark == "none":
+            return
         if incoming.validity != self.validity:
             return  # the mailbox was renumbered; next pass matches it by content
         uid = incoming.uid
         if self.options.mark == "move":
             self._call(lambda conn: self._move(conn, uid))
         else:
-            self._call(lambda conn: conn.uid("STORE", uid, "+FLAGS.SILENT", f"({self.options.mark_flag})"))
+            _ok(self._call(lambda conn: conn.uid("STORE", uid, "+FLAGS.SILENT", f"({self.options.mark_flag})")),
+                f"flagging UID {uid} {self.options.mark_flag}")
 
     def _move(self, conn: imaplib2.IMAP4, uid: str) -> None:
         target = quote(self.options.move_to)
-        conn.create(target)  # "already exists" is fine
+        if target not in self._created:
+            conn.create(target)  # "already exists" is the usual answer, and fine
+            self._created.add(target)
+        what = f"moving UID {uid} to {self.options.move_to}"
         if "MOVE" in conn.capabilities:
-            typ, data = conn.uid("MOVE", uid, target)
-        else:
-            typ, data = conn.uid("COPY", uid, target)
-            if typ == "OK":
-                conn.uid("STORE", uid, "+FLAGS.SILENT", r"(\Deleted)")
-                conn.uid("EXPUNGE", uid) if "UIDPLUS" in conn.capabilities else conn.expunge()
-        if typ != "OK":
-            raise ImapError(f"moving UID {uid} to {self.options.move_to}: {data}")
+            _ok(conn.uid("MOVE", uid, target), what)
+            return
+        _ok(conn.uid("COPY", uid, target), what)
+        _ok(conn.uid("STORE", uid, "+FLAGS.SILENT", r"(\Deleted)"), what)
+        if "UIDPLUS" in conn.capabilities:
+            _ok(conn.uid("EXPUNGE", uid), what)
+        # Without UIDPLUS the only EXPUNGE there is would also remove every other message a person
+        # marked \Deleted in this folder: the original stays, marked, for the clerk's mail client.
 
     # -- waiting -------------------------------------------------------------------------------
 
@@ -227,18 +313,17 @@ class ImapMailbox:
         return self.options.idle and "IDLE" in self._ensure().capabilities
 
     def wait_for_mail(self, seconds: float) -> bool:
-        """Block in IDLE until the server announces new mail or seconds pass; True on new mail."""
+        """Block in IDLE until the server announces new mail or seconds pass; True on new mail.
+
+        An EXISTS that came while no IDLE was running (during the pass it started) counts as new mail
+        at once: dropping it would leave that message for the next poll."""
         seconds = min(seconds, IDLE_SECONDS)
         conn = self._ensure()
-        conn.response("EXISTS")  # forget counts from before the wait
+        typ, data = conn.response("EXISTS")
+        if data and data[0]:
+            return True
         done = threading.Event()
-        result: dict[str, object] = {}
-
-        def callback(args) -> None:
-            result["args"] = args
-            done.set()
-
-        conn.idle(timeout=seconds, callback=callback)
+        conn.idle(timeout=seconds, callback=lambda args: done.set())
         done.wait(seconds + self.options.timeout)
         typ, data = conn.response("EXISTS")
         return bool(data and data[0])
@@ -250,28 +335,67 @@ class SentFolder:
     def __init__(self, url: MailURL, password: str, options: MailOptions):
         self.url, self.password, self.options = url, password, options
         self.conn: imaplib2.IMAP4 | None = None
+        self.folder = ""
 
     def _ensure(self) -> imaplib2.IMAP4:
         if self.conn is None:
-            self.conn = connect(self.url, self.password, self.options.timeout)
-            self.conn.create(quote(self.options.sent_folder))
+            conn = connect(self.url, self.password, self.options.timeout)
+            try:
+                self.folder = self.folder or self._find(conn)
+            except ImapError:
+                conn.logout()
+                raise
+            self.conn = conn
         return self.conn
+
+    def _find(self, conn: imaplib2.IMAP4, create: bool = True) -> str:
+        """The configured folder if it exists; else the one the server marks \\Sent (RFC 6154: Coremail and
+        NetEase call it 已发送); created only if there is neither."""
+        wanted = self.options.sent_folder
+        typ, data = conn.list('""', "*")
+        # A name with unusual characters comes as a literal: ("(\\HasNoChildren) "/" {9}", b"name").
+        lines = [part[0].rsplit(b"{", 1)[0] + b'"' + part[1] + b'"' if isinstance(part, tuple) else part
+                 for part in data if part] if typ == "OK" else []
+        listed = [_listed(line) for line in lines]
+        listed = [item for item in listed if item]
+        if any(name == wanted for name, _ in listed):
+            return wanted
+        special = next((name for name, flags in listed if "\\SENT" in flags), None)
+        if special:
+            log.info("Sent folder %r not found; using the server's own %r", wanted, special)
+            return special
+        if not create:
+            return ""
+        _ok(conn.create(quote(wanted)), f"CREATE {wanted}")
+        return wanted
+
+    def _run(self, action: Callable[[imaplib2.IMAP4], object], what: str):
+        """One reconnect on a dropped connection; every failure becomes an ImapError."""
+        for attempt in (1, 2):
+            try:
+                return action(self._ensure())
+            except ImapError:
+                raise
+            except (OSError, imaplib2.IMAP4.abort) as exc:
+                self.close()
+                if attempt == 2:
+                    raise ImapError(f"{what}: {type(exc).__name__}: {exc}") from exc
+            except imaplib2.IMAP4.error as exc:
+                raise ImapError(f"{what}: {exc}") from exc
 
     def append(self, raw: bytes) -> None:
         # imaplib2's Time2Internaldate mishandles a plain timestamp: give it an aware datetime.
-        typ, data = self._ensure().append(quote(self.options.sent_folder), r"(\Seen)",
-                                          datetime.now(timezone.utc), raw)
-        if typ != "OK":
-            raise ImapError(f"APPEND to {self.options.sent_folder}: {data}")
+        self._run(lambda conn: _ok(conn.append(quote(self.folder), r"(\Seen)", datetime.now(timezone.utc), raw),
+                                   f"APPEND to {self.folder}"), "APPEND")
 
     def contains(self, message_id: str) -> bool:
-        conn = self._ensure()
-        typ, data = conn.select(quote(self.options.sent_folder), readonly=True)
-        if typ != "OK":
-            raise ImapError(f"SELECT {self.options.sent_folder}: {data}")
-        # A Message-ID is ASCII: safe in SEARCH without a CHARSET.
-        typ, data = conn.uid("SEARCH", "HEADER", "Message-ID", f'"{message_id}"')
-        return typ == "OK" and bool(b"".join(d for d in data if d).strip())
+        def search(conn: imaplib2.IMAP4) -> bool:
+            _ok(conn.select(quote(self.folder), readonly=True), f"SELECT {self.folder}")
+            # A Message-ID is ASCII: safe in SEARCH without a CHARSET.
+            data = _ok(conn.uid("SEARCH", "HEADER", "Message-ID", f'"{message_id}"'), "SEARCH Sent")
+            return bool(b"".join(d for d in data if d).strip())
+
+        return self._run(search, "searching the Sent folder")
 
     def close(self) -> None:
         if self.conn is not None:
@@ -282,16 +406,44 @@ class SentFolder:
             self.conn = None
 
 
+_LIST = re.compile(rb'^\((?P<flags>[^)]*)\)\s+(?:"(?:[^"\\]|\\.)*"|NIL)\s+(?P<name>.+)$')
+
+
+def _listed(line: bytes) -> tuple[str, str] | None:
+    """A LIST answer as (Unicode folder name, upper-case flags)."""
+    found = _LIST.match(line.strip())
+    if not found:
+        return None
+    name = found.group("name").strip()
+    if name.startswith(b'"') and name.endswith(b'"'):
+        name = re.sub(rb'\\(.)', rb"\1", name[1:-1])
+    try:
+        return utf7.decode(name.decode("ascii")), found.group("flags").decode("ascii", "replace").upper()
+    except (UnicodeError, ValueError):
+        return None
+
+
 def probe(url: MailURL, password: str, options: MailOptions) -> str:
-    """For `intake check`: name resolution, connection, TLS, login, folder — the first failing step."""
+    """For `intake check`: name resolution, connection, TLS, login, folder, marking, Sent folder — the
+    first failing step raises; nothing on the server is changed."""
     try:
         socket.getaddrinfo(url.host, url.port)
     except OSError as exc:
         raise ImapError(f"DNS: {url.host}: {exc}") from exc
     box = ImapMailbox(url, password, options)
     try:
-        box.conn = box._open()
-        idle = "IDLE" in box.conn.capabilities
-        return f"UIDVALIDITY {box.validity}, IDLE {'yes' if idle else 'no'}"
+        box.conn = conn = box._open()
+        caps = set(conn.capabilities)
+        notes = [f"UIDVALIDITY {box.validity}"] + [f"{c} {'yes' if c in caps else 'no'}" for c in ("IDLE", "MOVE", "ID")]
+        if options.mark == "flag":
+            _typ, data = conn.response("PERMANENTFLAGS")
+            flags = b" ".join(d for d in data or () if isinstance(d, bytes))
+            if flags and b"\\*" not in flags and options.mark_flag.encode().lower() not in flags.lower():
+                raise ImapError(f"flag: the server keeps no keyword {options.mark_flag} on messages "
+                                f"(PERMANENTFLAGS {flags.decode(errors='replace')}); use mark: move")
+        if options.sent_folder:
+            sent = SentFolder(url, password, options)._find(conn, create=False)
+            notes.append(f"Sent {sent!r}" if sent else f"Sent {options.sent_folder!r} (to be created)")
+        return ", ".join(notes)
     finally:
         box.close()

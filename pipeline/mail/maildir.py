@@ -32,6 +32,7 @@ class MaildirMailbox:
         self.path = path
         self.mark_seen = mark_seen
         self.name = f"maildir:{path}"
+        self.validity = MAILDIR_VALIDITY
 
     def _files(self) -> Iterator[tuple[str, Path]]:
         for sub in ("new", "cur"):
@@ -107,6 +108,9 @@ class MaildirOutbox:
         # Named after the receipt's stable id: writing it twice leaves one file, never two receipts.
         if not self.already_sent(receipt_id):
             deliver(self.path, raw, key=self._key(receipt_id))
+
+    def keep_copy(self, receipt_id: str, raw: bytes) -> None:
+        pass  # the Maildir is its own record
 
     def close(self) -> None:
         pass

@@ -62,9 +62,14 @@ class SmtpOutbox:
             refused = smtp.sendmail(self.sender, recipients, raw)
         except smtplib.SMTPRecipientsRefused as exc:
             raise SendFailed(_answers(exc.recipients), permanent=_all_permanent(exc.recipients)) from exc
-        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
-            answer = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-            raise SendFailed(f"{exc.smtp_code} {answer}", permanent=500 <= exc.smtp_code < 600) from exc
+        except smtplib.SMTPSenderRefused as exc:
+            # The office's own address refused (NetEase: "553 Mail from must equal authorized user"): a
+            # configuration fault, the same for every receipt. Retried, so that fixing office.email or
+            # the login sends them all; never recorded against the receipt as final.
+            raise SendFailed(f"发件地址被拒绝（请检查 office.email 与发信账号）：{exc.smtp_code} {_text(exc.smtp_error)}",
+                             permanent=False) from exc
+        except smtplib.SMTPDataError as exc:
+            raise SendFailed(f"{exc.smtp_code} {_text(exc.smtp_error)}", permanent=500 <= exc.smtp_code < 600) from exc
         except (OSError, smtplib.SMTPException) as exc:
             raise SendFailed(f"{type(exc).__name__}: {exc}", permanent=False) from exc
         finally:
@@ -75,20 +80,27 @@ class SmtpOutbox:
                 pass
         if refused:
             log.warning("receipt %s: some recipients refused: %s", receipt_id, _answers(refused))
-        if self.sent_folder is not None:
-            try:
-                self.sent_folder.append(raw)
-            except Exception as exc:  # it did go out; a missing copy must not make it go out twice
-                log.warning("receipt %s sent, but no copy could be kept in the Sent folder: %s", receipt_id, exc)
+
+    def keep_copy(self, receipt_id: str, raw: bytes) -> None:
+        """After the receipt is recorded as sent: its copy in the Sent folder, searched before any resend."""
+        if self.sent_folder is None:
+            return
+        try:
+            self.sent_folder.append(re.sub(rb"\r?\n", b"\r\n", raw))
+        except Exception as exc:  # it did go out; a missing copy must not make it go out twice
+            log.warning("receipt %s sent, but no copy could be kept in the Sent folder: %s", receipt_id, exc)
 
     def close(self) -> None:
         if self.sent_folder is not None:
             self.sent_folder.close()
 
 
+def _text(answer) -> str:
+    return answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
+
+
 def _answers(recipients: dict) -> str:
-    return "; ".join(f"{addr}: {code} {msg.decode(errors='replace') if isinstance(msg, bytes) else msg}"
-                     for addr, (code, msg) in recipients.items())
+    return "; ".join(f"{addr}: {code} {_text(msg)}" for addr, (code, msg) in recipients.items())
 
 
 def _all_permanent(recipients: dict) -> bool:

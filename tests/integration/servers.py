@@ -1,6 +1,7 @@
 """Real servers on loopback for the tests: a private Dovecot IMAP instance and an aiosmtpd SMTP server."""
 from __future__ import annotations
 
+import asyncio
 import getpass
 import imaplib
 import os
@@ -32,18 +33,20 @@ def _binary(name: str) -> str:
     return found
 
 
-def make_certificate(folder: Path) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and localhost, made by openssl."""
+def make_certificate(folder: Path, names: str = "IP:127.0.0.1,DNS:localhost") -> tuple[Path, Path]:
+    """A self-signed certificate for the given subjectAltName (127.0.0.1 and localhost), made by openssl."""
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run([_binary("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-subj", "/CN=" + names.split(",")[0].split(":", 1)[1], "-addext", f"subjectAltName={names}",
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
     return cert, key
 
 
 @dataclass
 class Dovecot:
-    tls: bool = False
+    tls: bool | str = False        # True: imaps on port; "starttls": plain port offering STARTTLS
+    cert_names: str = "IP:127.0.0.1,DNS:localhost"
+    special_use: dict[str, str] = field(default_factory=dict)   # folder → RFC 6154 flag, e.g. 已发送: \Sent
     port: int = field(default_factory=free_port)
     # Dovecot's own users must traverse every folder above its files; pytest's tmp_path is 0700.
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="intake-dovecot-")))
@@ -63,10 +66,17 @@ class Dovecot:
         ssl_lines = "ssl = no"
         listener = f"inet_listener imap {{\n    address = 127.0.0.1\n    port = {self.port}\n  }}"
         if self.tls:
-            self.cert, key = make_certificate(r)
+            self.cert, key = make_certificate(r, self.cert_names)
             ssl_lines = f"ssl = required\nssl_cert = <{self.cert}\nssl_key = <{key}"
-            listener = (f"inet_listener imap {{\n    port = 0\n  }}\n"
-                        f"  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {self.port}\n    ssl = yes\n  }}")
+            if self.tls == "starttls":  # and no imaps listener on the default port 993
+                listener += "\n  inet_listener imaps {\n    port = 0\n  }"
+            else:
+                listener = (f"inet_listener imap {{\n    port = 0\n  }}\n"
+                            f"  inet_listener imaps {{\n    address = 127.0.0.1\n    port = {self.port}\n    ssl = yes\n  }}")
+        # Folders with a special use, as Coremail and NetEase have 已发送 marked \Sent.
+        mailboxes = "".join(f'  mailbox "{name}" {{\n    auto = create\n    special_use = {flag}\n  }}\n'
+                            for name, flag in self.special_use.items())
+        namespace = f"namespace inbox {{\n  inbox = yes\n{mailboxes}}}" if mailboxes else ""
         self.conf.write_text(f"""
 base_dir = {r}/run
 state_dir = {r}/state
@@ -97,6 +107,7 @@ service imap-login {{
 service anvil {{
   chroot =
 }}
+{namespace}
 """)
         if os.geteuid() == 0:
             for sub in ("mail", "home"):
@@ -117,6 +128,9 @@ service anvil {{
     def stop(self) -> None:
         if getattr(self, "proc", None) is None:
             return
+        # The master's own end leaves logged-in imap processes serving their clients: a real server's
+        # restart (a reboot, an upgrade) drops them, so drop them first.
+        subprocess.run([_binary("doveadm"), "-c", str(self.conf), "kick", "*"], capture_output=True, timeout=10)
         self.proc.terminate()
         try:
             self.proc.wait(10)
@@ -197,8 +211,17 @@ class Inbox:
     def __init__(self):
         self.messages: list[tuple[str, list[str], bytes]] = []
         self.refuse: dict[str, str] = {}
+        self.refuse_sender = ""               # an answer to MAIL FROM, e.g. NetEase's 553
+        self.hold_after: int | None = None    # accept this many messages, then hold the next DATA
+        self.holding = threading.Event()      # set while a DATA is held
         self.lock = threading.Lock()
         self.received = threading.Event()
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.refuse_sender:
+            return self.refuse_sender
+        envelope.mail_from = address
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -207,6 +230,12 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.hold_after is not None and len(self.messages) >= self.hold_after:
+            # Never answered: the client waits for "250" as it would for a server stuck mid-DATA.
+            self.holding.set()
+            while self.hold_after is not None:
+                await asyncio.sleep(0.05)
+            return "451 4.3.0 try again later"
         with self.lock:
             self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
         self.received.set()
