@@ -66,17 +66,23 @@ def _one_pass(ctx: click.Context, cfg: config_mod.Config):
 
     try:
         if sys.stderr.isatty():
-            with click.progressbar(length=0, label="处理邮件", file=sys.stderr, show_pos=True) as bar:
-                result = run_pass(cfg, progress=bar.update)
+            with click.progressbar(length=1, label="处理邮件", file=sys.stderr, show_pos=True) as bar:
+                def advance(done: int, total: int) -> None:
+                    bar.length = max(total, done)   # known once the mailbox has listed what is new
+                    bar.update(done - bar.pos)
+
+                result = run_pass(cfg, progress=advance)
         else:
             result = run_pass(cfg)
     except (ImapError, FileNotFoundError) as exc:
         click.echo(f"无法读取邮箱 / cannot read the mailbox: {exc}", err=True)
         ctx.exit(1)
+    duplicates = f"（其中重复邮件 {result.duplicates} 封）" if result.duplicates else ""
     click.echo(f"本次处理：收取邮件 {result.fetched} 封，申报 {result.submissions} 封，"
-               f"忽略 {result.ignored} 封，待人工查看 {result.review} 封，发送回执 {result.receipts_sent} 封。")
+               f"忽略 {result.ignored} 封{duplicates}，无法自动处理 {result.review} 封，"
+               f"发送回执 {result.receipts_sent} 封。")
     if result.review_items:
-        click.echo("需要核对：")
+        click.echo(f"需要核对（{len(result.review_items)} 项，详见 intake review）：")
         for item in result.review_items:
             click.echo(f"  - {item}")
     click.echo(f"输出目录：{cfg.output_dir / cfg.round.name}")

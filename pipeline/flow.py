@@ -28,7 +28,7 @@ from .reassess import reassess
 from .receipt import compose, letter_for, mail_templates, receipt_id
 from .route import Directory, ignore_reason
 from .rules import SHANGHAI, check
-from .store import Ledger, ReceiptDraft
+from .store import Ledger, ReceiptDraft, findings_from_json
 from .subject import parse_subject
 
 log = logging.getLogger("intake.flow")
@@ -147,8 +147,9 @@ def process(raw: bytes, received_at: datetime, ctx: Context) -> Submission:
 class PassReport:
     fetched: int = 0
     submissions: int = 0
-    ignored: int = 0
-    review: int = 0
+    ignored: int = 0          # auto-replies, bounces, lists, spam, not submissions, duplicate emails
+    duplicates: int = 0       # of the ignored: the same email again
+    review: int = 0           # messages intake could not handle at all
     receipts_sent: int = 0
     review_items: list[str] = field(default_factory=list)
 
@@ -157,7 +158,7 @@ class PassReport:
                 f"review={self.review} receipts_sent={self.receipts_sent}")
 
 
-def run_pass(config: Config, progress: Callable[[int], None] | None = None,
+def run_pass(config: Config, progress: Callable[[int, int], None] | None = None,
              stop: threading.Event | None = None) -> PassReport:
     """One whole pass: fetch, process, file, regenerate tables and letters, send receipts.
 
@@ -168,6 +169,7 @@ def run_pass(config: Config, progress: Callable[[int], None] | None = None,
     outbox = open_outbox(config)
     env = mail_templates(config.templates_dir)
     result = PassReport()
+    done: list[int] = []   # ledger rows of this pass's messages
     try:
         for incoming in mailbox.fetch_new(_Seen(ledger, mailbox.name)):
             if stop is not None and stop.is_set():
@@ -187,9 +189,9 @@ def run_pass(config: Config, progress: Callable[[int], None] | None = None,
                                rec.kind.value if rec else "", draft)
             # Only now, with the ledger committed, may the mailbox forget the message is new.
             _mark(mailbox, ledger, row, incoming)
-            _count(result, sub)
+            done.append(row)
             if progress:
-                progress(1)
+                progress(len(done), mailbox.found)
         # A crash between a commit and its mark, or a server that refused the mark: told now.
         for row, uid in ledger.unmarked(mailbox.name, mailbox.validity):
             _mark(mailbox, ledger, row, Incoming(mailbox.validity, uid, b"", datetime.now(timezone.utc)))
@@ -202,6 +204,7 @@ def run_pass(config: Config, progress: Callable[[int], None] | None = None,
             log.exception("round assessment failed; receipts held until it succeeds")
             result.review_items.append(f"全轮次检查（名额、多头申报、重复报送）未能完成（{type(exc).__name__}: {exc}），"
                                        "回执暂缓发送")
+        _summarise(result, ledger, config.round.name, done)
         if stop is not None and stop.is_set():
             log.info("stopping: tables and receipts are left for the next pass")
         else:
@@ -311,15 +314,32 @@ def send_receipts(ledger: Ledger, outbox, config: Config, now: datetime | None =
     return sent
 
 
-def _count(result: PassReport, sub: Submission) -> None:
-    if sub.outcome is Outcome.SUBMISSION:
-        result.submissions += 1
-        for app in sub.applications:
-            if app.status is not Status.ACCEPTED:
-                result.review_items.append(f"{app.applicant}：{'；'.join(f.text() for f in app.findings)}")
-    elif sub.outcome is Outcome.IGNORED:
-        result.ignored += 1
-    else:
-        result.review += 1
-        subject = sub.message.subject if sub.message else "?"
-        result.review_items.append(f"邮件《{subject}》：{sub.reason}")
+def _summarise(result: PassReport, ledger: Ledger, round_name: str, rows: list[int]) -> None:
+    """What this pass brought in, as the round assessment sees it: a duplicate email is ignored, not a
+    submission; an application's problems include 超出名额 and 多头申报."""
+    from .export import message_reason
+
+    mine = set(rows)
+    duplicates = set()
+    applications = [a for a in ledger.applications(round_name) if a["message"] in mine]
+    with_applications = {a["message"] for a in applications}
+    for m in ledger.messages(round_name):
+        if m["id"] not in mine:
+            continue
+        if m["duplicate_of"] is not None:
+            duplicates.add(m["id"])
+            result.ignored += 1
+        elif m["outcome"] == Outcome.SUBMISSION.value:
+            result.submissions += 1
+            if m["id"] not in with_applications:  # e.g. only a cloud-storage link: nothing else would mention it
+                result.review_items.append(f"邮件《{m['subject']}》：{message_reason(m) or '未识别出申报单位'}")
+        elif m["outcome"] == Outcome.IGNORED.value:
+            result.ignored += 1
+        else:
+            result.review += 1
+            result.review_items.append(f"邮件《{m['subject']}》：{message_reason(m)}")
+    for a in applications:
+        if a["message"] not in duplicates and (a["assessed_status"] or a["status"]) != Status.ACCEPTED.value:
+            findings = findings_from_json(a["assessed_findings"] or a["findings"])
+            result.review_items.append(f"{a['applicant']}：{'；'.join(f.text() for f in findings) or '需人工核对'}")
+    result.duplicates = len(duplicates)

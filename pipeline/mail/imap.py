@@ -166,6 +166,7 @@ class ImapMailbox:
         self.name = url.display()
         self.conn: imaplib2.IMAP4 | None = None
         self.validity = ""
+        self.found = 0   # new messages the running fetch_new has to hand over
         self._created: set[str] = set()
 
     # -- connection ----------------------------------------------------------------------------
@@ -234,6 +235,7 @@ class ImapMailbox:
         found = [u for u in self._search(f"{last + 1}:*") if u > last]
         pending = [int(u) for u in seen.pending(validity)]
         todo = [uid for uid in sorted(set(found) | set(pending)) if not seen.is_done(validity, str(uid))]
+        self.found = len(todo)
         dates = self._internaldates(todo)
         for uid in todo:
             raw = self._call(lambda conn, uid=uid: self._body(conn, uid)) if uid in dates else None

@@ -33,6 +33,7 @@ class MaildirMailbox:
         self.mark_seen = mark_seen
         self.name = f"maildir:{path}"
         self.validity = MAILDIR_VALIDITY
+        self.found = 0   # new messages the running fetch_new has to hand over
 
     def _files(self) -> Iterator[tuple[str, Path]]:
         for sub in ("new", "cur"):
@@ -46,9 +47,9 @@ class MaildirMailbox:
     def fetch_new(self, seen: LedgerView) -> Iterator[Incoming]:
         if not (self.path / "new").is_dir() and not (self.path / "cur").is_dir():
             raise FileNotFoundError(f"no Maildir at {self.path} (new/ and cur/ missing)")
-        for key, file in self._files():
-            if seen.is_done(MAILDIR_VALIDITY, key):
-                continue
+        todo = [(key, file) for key, file in self._files() if not seen.is_done(MAILDIR_VALIDITY, key)]
+        self.found = len(todo)
+        for key, file in todo:
             try:
                 raw = file.read_bytes()
                 # Dovecot uses the file's mtime as the delivery time; so do we.

@@ -30,6 +30,7 @@ class LedgerView(Protocol):
 class Mailbox(Protocol):
     name: str
     validity: str   # known once fetch_new has started
+    found: int      # how many messages the running fetch_new hands over, for a progress bar
 
     def fetch_new(self, seen: LedgerView) -> Iterator[Incoming]: ...
     def mark_done(self, incoming: Incoming) -> None: ...

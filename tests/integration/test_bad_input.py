@@ -114,3 +114,18 @@ def test_receipts_per_sender_per_day_are_capped(config):
     with Ledger(config.ledger_path) as ledger:
         states = [r[0] for r in ledger.db.execute("SELECT state FROM receipts ORDER BY id")]
     assert states.count("suppressed") == 2
+
+
+def test_the_same_email_twice_in_one_pass_is_one_submission(config):
+    from pipeline.demo import samples
+
+    name, raw = next((n, r) for n, r in samples() if n.startswith("02-"))
+    # Sent twice (the sender's client retried): the same bytes, two files in the mailbox.
+    deliver(config.mailbox.path, raw, key="twice-1", received_at=WHEN)
+    deliver(config.mailbox.path, raw, key="twice-2", received_at=WHEN.replace(minute=5))
+    result = run_pass(config)
+    assert (result.fetched, result.submissions, result.ignored, result.duplicates) == (2, 1, 1, 1)
+    assert result.receipts_sent == 1
+    # each problem is listed once, not once per copy
+    assert len(result.review_items) == len(set(result.review_items))
+    assert len(list((config.outbox.path / "new").iterdir())) == 1

@@ -206,7 +206,7 @@ def test_imap_server_restarted_mid_pass_loses_nothing(dovecot, smtp, tmp_path, c
     cfg = load(environ_for(tmp_path, dovecot, smtp))
     restarts = []
 
-    def restart_after_the_first_message(_count: int) -> None:
+    def restart_after_the_first_message(done: int, total: int) -> None:
         if not restarts:  # between two messages of the pass: the connection in hand dies
             dovecot.restart()
             restarts.append(_done(cfg))
