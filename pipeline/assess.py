@@ -5,19 +5,23 @@ resubmissions (a later email for the same recommender and applicant replaces the
 quotas per recommender and track (通知三（一）), 多头申报 (四（三）), applicants a 推荐函 or 汇总表 names
 whose 申请表 never came, and the 附件3/附件4 lists (三（三）、三（四）). The clerk's corrections and
 decisions are applied here too, so that every output agrees with them.
+
+Who filed an application (its *filer*) is the recommender, except for a sender that matched none:
+then it is that sender's address, so that two unknown senders never replace each other's applications
+nor count as one recommender in the 多头申报 check.
 """
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from .config import Config
 from .model import Finding, Flag, RecommenderKind, Status, Track
-from .read.text import norm_name
-from .rules import FIELD_FLAGS, credit_code_valid, field_findings, on_list, shanghai_text, status_for
+from .rules import (FIELD_FLAGS, SHANGHAI, credit_code_valid, field_findings, name_key, on_list, shanghai_text,
+                    status_for)
 
 # The form's fields as a clerk names them (SPEC: the application form's keys), for corrections.
 FIELD_LABELS: dict[str, str] = {
@@ -50,7 +54,24 @@ NUMBER_FIELDS = frozenset({"floor_area", "funding"})
 PAPER = "paper"
 NOTE = "note"
 STATUS = "status"
-HANDLED = "handled"           # a message-level review item the clerk has dealt with
+HANDLED = "handled"           # a message-level or round-level review item the clerk has dealt with
+# What the ledger stores as the recommender of an email whose sender matched none (pipeline/flow.py).
+UNKNOWN_RECOMMENDER = "未识别推荐单位"
+# Round-level review items, numbered so that `intake review set` can take them: R<n> is the n-th unit
+# of the 附件3 list, S<n> the n-th of the 附件4 list (审验), F<message>-<k> the k-th applicant that email's
+# 推荐函/汇总表 names without a 申请表. All follow from the configured lists and the stored emails alone,
+# so they stay the same from pass to pass.
+RECONFIRM_ITEM = "R"
+AUDIT_ITEM = "S"
+FORM_ITEM = "F"
+
+
+def filer_label(recommender: str, kind: str, sender: str, message: int) -> str:
+    """The filer of an email, as every table and list names it: its recommender, or for a sender
+    that matched none, that sender (SPEC: unknown_sender)."""
+    if kind or recommender != UNKNOWN_RECOMMENDER:
+        return recommender
+    return f"{UNKNOWN_RECOMMENDER}（{sender or f'无发件地址，邮件M{message}'}）"
 
 
 # ---------------------------------------------------------------- what the ledger knows
@@ -78,6 +99,8 @@ class MessageFacts:
     filler: str = ""            # 填表人 or the letter's 联系人
     phone: str = ""
     has_letter: bool = False    # a 推荐函 came with it
+    sender: str = ""            # bare address: the filer when the recommender is unknown
+    filled_on: str = ""         # 填报日期 as its 汇总表 (or 推荐函) gives it, if read
 
 
 @dataclass(frozen=True)
@@ -150,6 +173,7 @@ class Verdict:
     decision: Decision | None = None
     notes: tuple[Note, ...] = ()
     paper: Paper | None = None
+    quota_place: bool = False               # takes one of its recommender's places (通知三（一）)
 
     @property
     def current(self) -> bool:
@@ -167,6 +191,13 @@ class MissingForm:
     track: Track | None
     source: str
     message: int
+    index: int = 1              # its place in that email's named applicants, from 1
+    decision: Decision | None = None
+    notes: tuple[Note, ...] = ()
+
+    @property
+    def target(self) -> str:
+        return f"{FORM_ITEM}{self.message}-{self.index}"
 
 
 @dataclass(frozen=True)
@@ -176,6 +207,9 @@ class ListEntry:
     name: str
     state: str                  # applied | late | missing
     application: int | None = None
+    target: str = ""            # R<n> / S<n>: its place on the list
+    decision: Decision | None = None
+    notes: tuple[Note, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -184,6 +218,7 @@ class MessageVerdict:
     duplicate_of: int | None = None
     decision: Decision | None = None
     notes: tuple[Note, ...] = ()
+    recommender: str = ""       # its filer (see filer_label)
 
 
 @dataclass(frozen=True)
@@ -196,6 +231,7 @@ class Assessment:
     overdue: bool                           # the deadline has passed: what is missing now is missing for good
     contacts: Mapping[str, tuple[str, str]]  # recommender → (填表人, 联系电话) from its letters and tables
     unknown_targets: tuple[Correction, ...] = ()
+    filled_on: Mapping[str, str] = field(default_factory=dict)  # recommender → 填报日期 for its 附件2
 
     @property
     def current(self) -> tuple[Verdict, ...]:
@@ -208,29 +244,40 @@ class Assessment:
     def verdict(self, app_id: int) -> Verdict | None:
         return next((v for v in self.verdicts if v.id == app_id), None)
 
+    def round_item(self, target: str) -> MissingForm | ListEntry | None:
+        """A round-level review item by its number (R<n>, S<n>, F<message>-<k>)."""
+        return next((x for x in (*self.missing_forms, *self.reconfirm, *self.audit) if x.target == target), None)
+
 
 # ---------------------------------------------------------------- the assessment
 
 def assess(messages: Sequence[MessageFacts], applications: Sequence[AppFacts],
            corrections: Sequence[Correction], config: Config, now: datetime) -> Assessment:
+    # Every list and table names an unknown sender's email by its address: see filer_label.
+    messages = [replace(m, recommender=filer_label(m.recommender, m.recommender_kind, m.sender, m.id))
+                for m in messages]
+    filers = {m.id: m.recommender for m in messages}
+    applications = [a if a.recommender_kind else replace(a, recommender=filers.get(a.message, a.recommender))
+                    for a in applications]
     ordered = sorted(messages, key=lambda m: (m.received_at, m.id))
     duplicates = _duplicates(sorted(messages, key=lambda m: m.id))
     by_target = _by_target(corrections)
-    known = {f"A{a.id}" for a in applications} | {f"M{m.id}" for m in messages}
+    overdue = now > config.round.deadline
 
     apps = sorted((a for a in applications if a.message not in duplicates),
                   key=lambda a: (a.received_at, a.message, a.id))
     corrected = [_corrected(a, by_target.get(f"A{a.id}", {})) for a in apps]
-    superseded = _resubmissions(corrected, config)
+    superseded = _resubmissions([a for a, _ in corrected], by_target, config)
     live = [a for a, _ in corrected if a.id not in superseded]
     live_messages = [m for m in ordered if m.id not in duplicates]
+    taking_part = [a for a in live if _takes_part(a, by_target, config)]
 
     round_found: dict[int, list[Finding]] = defaultdict(list)
-    for app_id, finding in _quotas(live, by_target, config):
+    quota_findings, placed = _quotas(taking_part, config)
+    for app_id, finding in quota_findings:
         round_found[app_id].append(finding)
-    for app_id, finding in _multiple_recommenders([a for a in live if not _rejected(a, by_target, config)]):
+    for app_id, finding in _multiple_recommenders(taking_part):
         round_found[app_id].append(finding)
-    missing = _missing_forms(live_messages, [a for a, _ in corrected])
     resolved = _forms_present([a for a, _ in corrected])
     letters = _letters(live_messages)
 
@@ -238,20 +285,26 @@ def assess(messages: Sequence[MessageFacts], applications: Sequence[AppFacts],
     for app, fixes in corrected:
         base = _still_valid(app, fixes, resolved, letters, config)
         if app.id in superseded:
-            new_id, when = superseded[app.id]
-            base.append(Finding(Flag.SUPERSEDED, f"以{shanghai_text(when)}送达的邮件中的申请（编号A{new_id}）为准，"
-                                                 "本条不再计入汇总表和推荐名额"))
+            base.append(_superseded_finding(app, superseded[app.id]))
         findings = tuple(dict.fromkeys(base + round_found.get(app.id, [])))
         computed = status_for(findings, config)
-        decision = _decision(by_target.get(f"A{app.id}", {}).get(STATUS), findings, config)
-        status = Status(decision.status) if decision and not decision.stale else computed
         targets = by_target.get(f"A{app.id}", {})
+        decision = _decision(targets.get(STATUS), findings, config)
+        if decision is None:
+            status = computed
+        elif not decision.stale:
+            status = Status(decision.status)
+        else:
+            # What the clerk saw stays answered (a late one accepted stays accepted as to lateness);
+            # the flags that came since decide until the clerk looks again.
+            status = status_for([f for f in findings if f.flag not in decision.flags], config)
         verdicts.append(Verdict(
             id=app.id, message=app.message, received_at=app.received_at, recommender=app.recommender,
             recommender_kind=app.recommender_kind, applicant=app.applicant, track=app.track, fields=app.fields,
             findings=findings, status=status, computed_status=computed,
-            superseded_by=superseded[app.id][0] if app.id in superseded else None,
+            superseded_by=superseded[app.id].id if app.id in superseded else None,
             corrected=fixes, decision=decision, notes=_notes(targets.get(NOTE)), paper=_paper(targets.get(PAPER)),
+            quota_place=app.id in placed,
         ))
 
     message_verdicts = {}
@@ -259,19 +312,28 @@ def assess(messages: Sequence[MessageFacts], applications: Sequence[AppFacts],
         targets = by_target.get(f"M{m.id}", {})
         status = targets.get(STATUS)
         decision = Decision(HANDLED, status[-1].by, status[-1].at, frozenset()) if status else None
-        message_verdicts[m.id] = MessageVerdict(m.id, duplicates.get(m.id), decision, _notes(targets.get(NOTE)))
+        message_verdicts[m.id] = MessageVerdict(m.id, duplicates.get(m.id), decision, _notes(targets.get(NOTE)),
+                                                m.recommender)
 
+    missing = tuple(_with_round_decision(mf, by_target.get(mf.target, {}), overdue)
+                    for mf in _missing_forms(live_messages, [a for a, _ in corrected]))
     current = [v for v in verdicts if v.current]
+    reconfirm = _list_state(config.reconfirm_list, Track.RECONFIRM, RECONFIRM_ITEM, current, by_target, overdue, config)
+    audit = _list_state(config.audit_list, Track.AUDIT, AUDIT_ITEM, current, by_target, overdue, config)
+    known = ({f"A{a.id}" for a in applications} | {f"M{m.id}" for m in messages}
+             | {e.target for e in reconfirm + audit}
+             | {f"{FORM_ITEM}{m.id}-{k}" for m in messages for k in range(1, len(m.named) + 1)})
     return Assessment(
         verdicts=tuple(verdicts),
         messages=message_verdicts,
         missing_forms=missing,
-        reconfirm=_list_state(config.reconfirm_list, Track.RECONFIRM, current, config),
-        audit=_list_state(config.audit_list, Track.AUDIT, current, config),
-        overdue=now > config.round.deadline,
+        reconfirm=reconfirm,
+        audit=audit,
+        overdue=overdue,
         contacts=_contacts(live_messages),
         unknown_targets=tuple(c for cs in by_target.values() for fs in cs.values() for c in fs
                               if c.target not in known),
+        filled_on=_filled_on(live_messages),
     )
 
 
@@ -319,72 +381,104 @@ def _corrected(app: AppFacts, targets: Mapping[str, list[Correction]]) -> tuple[
     return replace(app, applicant=applicant, track=track, fields=fields), fixes
 
 
-def _resubmissions(apps: Sequence[tuple[AppFacts, dict]], config: Config) -> dict[int, tuple[int, datetime]]:
-    """Per (recommender, applicant) the latest application stands; the others are superseded.
+def _resubmissions(apps: Sequence[AppFacts], targets, config: Config) -> dict[int, AppFacts]:
+    """Per filer and unit the latest application stands; the others are superseded (old id → the
+    one that stands).
+
+    A 重新确认 or 审验 is the unit's own procedure (通知三（三）、三（四）: the base may send it itself,
+    and its city may forward it too): it is one application whoever sent it, so those of one track
+    meet across filers, and the later one replaces the earlier, never a 多头申报 case. A clerk
+    would rather see one base once, with the history kept, than two review items for one form.
+
     A late email does not replace one that came in time: 逾期不再受理, so it could only lose the
-    applicant a valid application. An entry with no 申请表 (a 推荐函 that lists the unit) never
-    replaces one with a form, whichever came first."""
-    by_recommender: dict[str, list[AppFacts]] = defaultdict(list)
-    for app, _ in apps:
-        by_recommender[app.recommender].append(app)
-    out: dict[int, tuple[int, datetime]] = {}
-    for group in (g for mine in by_recommender.values() for g, _ in _same_units(mine)):
+    applicant a valid application; once the clerk has accepted it, it counts like a timely one.
+    An entry with no 申请表 (a 推荐函 that lists the unit) never replaces one with a form, whichever
+    came first."""
+    out: dict[int, AppFacts] = {}
+    scopes = (lambda a: a.recommender, lambda a: None if a.track.in_quota else a.track.value)
+    for group, _ in _same_units(apps, scopes):
+        late = [a for a in group if _late(a, config) and _clerk_status(a, targets) != Status.ACCEPTED.value]
+        timely = [a for a in group if all(a.id != x.id for x in late)]
         # A late one stays as its own row, rejected, beside the timely one.
-        for chain in ([a for a in group if not _late(a, config)], [a for a in group if _late(a, config)]):
+        for chain in (timely, late):
             if not chain:
                 continue
             head = ([a for a in chain if a.has_form] or chain)[-1]
             for old in chain:
                 if old is not head:
-                    out[old.id] = (head.id, head.received_at)
+                    out[old.id] = head
     return out
+
+
+def _superseded_finding(old: AppFacts, head: AppFacts) -> Finding:
+    detail = f"以{shanghai_text(head.received_at)}送达的邮件中的申请（编号A{head.id}）为准"
+    if head.recommender != old.recommender:
+        detail += (f"，该申请由{head.recommender}报送；{head.track.label}不占推荐名额，"
+                   "同一单位无论由谁报送只保留一份")
+    return Finding(Flag.SUPERSEDED, detail + "，本条不再计入汇总表和推荐名额")
 
 
 def _late(app: AppFacts, config: Config) -> bool:
     return app.received_at > config.round.deadline
 
 
-def _rejected(app: AppFacts, targets: Mapping[str, Mapping[str, list[Correction]]], config: Config) -> bool:
+def _clerk_status(app: AppFacts, targets: Mapping[str, Mapping[str, list[Correction]]]) -> str | None:
     status = targets.get(f"A{app.id}", {}).get(STATUS)
-    if status and _status_value(status[-1]) == Status.REJECTED.value:
+    return _status_value(status[-1]) if status else None
+
+
+def _takes_part(app: AppFacts, targets: Mapping[str, Mapping[str, list[Correction]]], config: Config) -> bool:
+    """Whether an application competes for its recommender's places and meets the others in the
+    多头申报 check. The clerk's decision comes first: accepted, it counts like any timely application
+    even when it came late (a mail system's delay the clerk has checked); rejected, it never counts.
+    Without a decision, a rejecting flag (late) keeps it out."""
+    decided = _clerk_status(app, targets)
+    if decided == Status.REJECTED.value:
+        return False
+    if decided == Status.ACCEPTED.value:
         return True
-    return bool({f.flag for f in app.findings} & config.rejected_flags)
+    return not ({f.flag for f in app.findings} & config.rejected_flags)
 
 
-def _quotas(live: Sequence[AppFacts], targets, config: Config) -> Iterable[tuple[int, Finding]]:
-    """通知三（一）: in order of delivery, the first ones within the limits count; the later ones exceed.
-    An exceeding application takes no place, so a later one in another track may still fit."""
+def _quotas(apps: Sequence[AppFacts], config: Config) -> tuple[list[tuple[int, Finding]], set[int]]:
+    """通知三（一）: in order of delivery, the first ones within the limits take a place; the later ones
+    exceed. An exceeding application takes no place, so a later one in another track may still fit.
+    Returns the findings and the applications that hold a place."""
     by_recommender: dict[str, list[AppFacts]] = defaultdict(list)
-    for app in live:
-        if app.track.in_quota and not _rejected(app, targets, config):
+    for app in apps:
+        if app.track.in_quota:
             by_recommender[app.recommender].append(app)
-    for recommender, apps in by_recommender.items():
+    found: list[tuple[int, Finding]] = []
+    placed: set[int] = set()
+    for recommender, mine in by_recommender.items():
         try:
-            quota = config.quotas.get(RecommenderKind(apps[0].recommender_kind))
+            quota = config.quotas.get(RecommenderKind(mine[0].recommender_kind))
         except ValueError:
             quota = None
         if quota is None:
             continue
         per_track_total = defaultdict(int)
-        for app in apps:
+        for app in mine:
             per_track_total[app.track] += 1
         used, used_track = 0, defaultdict(int)
-        for app in apps:
+        for app in mine:
             limit = quota.per_track.get(app.track)
             if limit is not None and used_track[app.track] >= limit:
-                yield app.id, Finding(Flag.QUOTA_EXCEEDED,
-                                      f"{recommender}已推荐{per_track_total[app.track]}个{app.track.label}"
-                                      f"（限{limit}个），按送达先后本单位列第{used_track[app.track] + 1}个")
+                found.append((app.id, Finding(Flag.QUOTA_EXCEEDED,
+                                              f"{recommender}已推荐{per_track_total[app.track]}个{app.track.label}"
+                                              f"（限{limit}个），按送达先后本单位列第{used_track[app.track] + 1}个")))
                 used_track[app.track] += 1
                 continue
             if used >= quota.total:
-                yield app.id, Finding(Flag.QUOTA_EXCEEDED,
-                                      f"{recommender}已推荐{len(apps)}个备选单位（限{quota.total}个），"
-                                      f"按送达先后本单位列第{used + 1}个")
+                found.append((app.id, Finding(Flag.QUOTA_EXCEEDED,
+                                              f"{recommender}已推荐{len(mine)}个备选单位（限{quota.total}个），"
+                                              f"按送达先后本单位列第{used + 1}个")))
                 used += 1
                 continue
             used += 1
             used_track[app.track] += 1
+            placed.add(app.id)
+    return found, placed
 
 
 def _credit_key(app: AppFacts) -> str:
@@ -392,10 +486,12 @@ def _credit_key(app: AppFacts) -> str:
     return code if credit_code_valid(code) else ""
 
 
-def _same_units(apps: Sequence[AppFacts]) -> list[tuple[list[AppFacts], set[str]]]:
+def _same_units(apps: Sequence[AppFacts], scopes: Sequence[Callable[[AppFacts], str | None]] = (lambda a: "",)
+                ) -> list[tuple[list[AppFacts], set[str]]]:
     """The applications grouped by unit: the same normalised name or the same valid 统一社会信用代码
-    (one form read with the code, another without, still meet by name). Each group keeps its order
-    and says what joined it."""
+    (one form read with the code, another without, still meet by name), within a scope (two meet when
+    some scope gives both the same value; None: not in that scope). Each group keeps its order and
+    says what joined it."""
     parent = {a.id: a.id for a in apps}
 
     def root(x: int) -> int:
@@ -405,18 +501,20 @@ def _same_units(apps: Sequence[AppFacts]) -> list[tuple[list[AppFacts], set[str]
         return x
 
     basis: dict[int, set[str]] = defaultdict(set)
-    for key, label in ((lambda a: norm_name(a.applicant), "单位名称相同"), (_credit_key, "统一社会信用代码相同")):
-        first: dict[str, int] = {}
-        for a in apps:
-            k = key(a)
-            if not k:
-                continue
-            if k in first:
-                parent[root(a.id)] = root(first[k])
-                basis[a.id].add(label)
-                basis[first[k]].add(label)
-            else:
-                first[k] = a.id
+    for scope in scopes:
+        for key, label in ((lambda a: name_key(a.applicant), "单位名称相同"), (_credit_key, "统一社会信用代码相同")):
+            first: dict[tuple[str, str], int] = {}
+            for a in apps:
+                where, k = scope(a), key(a)
+                if where is None or not k:
+                    continue
+                if (where, k) in first:
+                    other = first[(where, k)]
+                    parent[root(a.id)] = root(other)
+                    basis[a.id].add(label)
+                    basis[other].add(label)
+                else:
+                    first[(where, k)] = a.id
     groups: dict[int, list[AppFacts]] = defaultdict(list)
     for a in apps:
         groups[root(a.id)].append(a)
@@ -438,7 +536,7 @@ def _multiple_recommenders(live: Sequence[AppFacts]) -> Iterable[tuple[int, Find
 
 
 def _same_unit(a: str, b: str) -> bool:
-    ka, kb = norm_name(a), norm_name(b)
+    ka, kb = name_key(a), name_key(b)
     return bool(ka and kb) and (ka == kb or (min(len(ka), len(kb)) >= 4 and (ka in kb or kb in ka)))
 
 
@@ -459,12 +557,12 @@ def _missing_forms(messages: Sequence[MessageFacts], apps: Sequence[AppFacts]) -
         present[a.recommender].append(a.applicant)
     out, seen = [], set()
     for m in messages:
-        for named in m.named:
-            key = (m.recommender, norm_name(named.name))
+        for index, named in enumerate(m.named, start=1):
+            key = (m.recommender, name_key(named.name))
             if key in seen or any(_same_unit(named.name, have) for have in present.get(m.recommender, [])):
                 continue
             seen.add(key)
-            out.append(MissingForm(m.recommender, named.name, named.track, named.source, m.id))
+            out.append(MissingForm(m.recommender, named.name, named.track, named.source, m.id, index))
     return tuple(out)
 
 
@@ -540,18 +638,70 @@ def _paper(cs: list[Correction] | None) -> Paper | None:
     return Paper(int(v["copies"]), str(v.get("on", "")), cs[-1].by, cs[-1].at)
 
 
-def _list_state(names: Sequence[str], track: Track, current: Sequence[Verdict], config: Config) -> tuple[ListEntry, ...]:
+def _list_state(names: Sequence[str], track: Track, prefix: str, current: Sequence[Verdict],
+                targets: Mapping[str, Mapping[str, list[Correction]]], overdue: bool,
+                config: Config) -> tuple[ListEntry, ...]:
     out = []
-    for name in names:
+    for number, name in enumerate(names, start=1):
         mine = [v for v in current if v.track is track and on_list(v.applicant, (name,))]
-        timely = [v for v in mine if v.received_at <= config.round.deadline]
+        # A late one the clerk accepted (人工核定) has applied as much as a timely one.
+        timely = [v for v in mine if v.received_at <= config.round.deadline or _accepted(v)]
         if timely:
-            out.append(ListEntry(name, "applied", timely[-1].id))
+            entry = ListEntry(name, "applied", timely[-1].id)
         elif mine:
-            out.append(ListEntry(name, "late", mine[-1].id))
+            entry = ListEntry(name, "late", mine[-1].id)
         else:
-            out.append(ListEntry(name, "missing"))
+            entry = ListEntry(name, "missing")
+        out.append(_with_round_decision(replace(entry, target=f"{prefix}{number}"),
+                                        targets.get(f"{prefix}{number}", {}), overdue))
     return tuple(out)
+
+
+def _accepted(v: Verdict) -> bool:
+    return v.decision is not None and not v.decision.stale and v.decision.status == Status.ACCEPTED.value
+
+
+def round_item_state(item: MissingForm | ListEntry, overdue: bool) -> str:
+    """What a clerk's 已处理 on a round-level item answered: its state and whether the deadline had
+    passed. When either changes (a reminder before the deadline, then still nothing after it), the
+    item is back on the list."""
+    state = item.state if isinstance(item, ListEntry) else "missing"
+    return f"{state}/{'overdue' if overdue else 'open'}"
+
+
+def _with_round_decision(item, targets: Mapping[str, list[Correction]], overdue: bool):
+    status = targets.get(STATUS)
+    decision = None
+    if status:
+        c = status[-1]
+        seen = c.value.get("seen") if isinstance(c.value, dict) else None
+        decision = Decision(HANDLED, c.by, c.at, frozenset(),
+                            stale=seen is not None and seen != round_item_state(item, overdue))
+    return replace(item, decision=decision, notes=_notes(targets.get(NOTE)))
+
+
+_DATE = re.compile(r"(\d{4})\s*[年./-]\s*(\d{1,2})\s*[月./-]\s*(\d{1,2})\s*日?")
+
+
+def _date_text(text: str) -> str:
+    """A date as the official form writes it (2019年9月10日), whichever way it was typed."""
+    m = _DATE.search(text)
+    return f"{m.group(1)}年{int(m.group(2))}月{int(m.group(3))}日" if m else text.strip()
+
+
+def _filled_on(messages: Sequence[MessageFacts]) -> dict[str, str]:
+    """附件2's 填报日期 per recommender: the date its latest 汇总表 (or 推荐函) gives where it was read,
+    else the day its latest email came (Asia/Shanghai) — never the day the table is rebuilt."""
+    delivered: dict[str, str] = {}
+    written: dict[str, str] = {}
+    for m in messages:                       # in order of delivery: the latest wins
+        if m.outcome != "submission":
+            continue
+        local = m.received_at.astimezone(SHANGHAI)
+        delivered[m.recommender] = f"{local.year}年{local.month}月{local.day}日"
+        if m.filled_on.strip():
+            written[m.recommender] = _date_text(m.filled_on)
+    return {**delivered, **written}
 
 
 def _contacts(messages: Sequence[MessageFacts]) -> dict[str, tuple[str, str]]:

@@ -1,9 +1,10 @@
 """inbox_rules.yaml plus the environment, turned into typed, validated configuration."""
 from __future__ import annotations
 
+import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,46 @@ from .mail.urls import MAILBOX_SCHEMES, OUTBOX_SCHEMES, MailURL, parse_mail_url
 from .model import Flag, Recommender, RecommenderKind, Track
 
 DEFAULT_FILE = "inbox_rules.yaml"
+
+# Which flags block an application when inbox_rules.yaml's `statuses:` leaves a list out (SPEC: the
+# rules table and "Status of an application"). The shipped inbox_rules.yaml writes these same lists out
+# so the office sees them; tests/unit/test_config.py fails if the two ever differ. Every other flag
+# (subject_nonconforming, trainees_below_minimum, superseded) is informational unless the file lists it.
+DEFAULT_REJECTED: tuple[Flag, ...] = (Flag.LATE,)
+DEFAULT_NEEDS_REVIEW: tuple[Flag, ...] = (
+    Flag.UNKNOWN_SENDER,
+    Flag.MISSING_RECOMMENDATION_LETTER,
+    Flag.MISSING_APPLICATION_FORM,
+    Flag.QUOTA_EXCEEDED,
+    Flag.DUPLICATE_APPLICANT,
+    Flag.NOT_ON_RECONFIRM_LIST,
+    Flag.NOT_ON_AUDIT_LIST,
+    Flag.INVALID_CREDIT_CODE,
+    Flag.LOW_CONFIDENCE,
+    Flag.UNREADABLE_ATTACHMENT,
+    Flag.CLOUD_ATTACHMENT_LINK,
+)
+
+# Every key the file may hold, per section: a key outside these is a typo (statuses.need_review would
+# otherwise load silently and block nothing), so it is an error that suggests the close valid one.
+KNOWN_KEYS: dict[str, tuple[str, ...]] = {
+    "(top level)": ("round", "office", "mailbox", "outbox", "output_dir", "templates_dir", "schedule", "receipts",
+                    "attachments", "ocr", "recommenders", "quotas", "lists", "statuses", "outputs"),
+    "round": ("name", "deadline", "subject_suffix", "min_trainees"),
+    "office": ("name", "email", "address", "postcode", "phone", "contacts", "paper_copies"),
+    "mailbox": ("url", "mark", "mark_flag", "move_to", "sent_folder", "idle", "timeout", "retries"),
+    "outbox": ("url",),
+    "schedule": ("poll_every",),
+    "receipts": ("max_per_sender_per_day", "retry_every"),
+    "attachments": ("max_total_size", "max_entries", "max_ratio", "max_depth", "converters", "convert_timeout"),
+    "ocr": ("enabled", "workers", "dpi", "min_confidence", "max_pages"),
+    "recommenders[]": ("name", "kind", "senders", "aliases"),
+    "quotas": ("city", "department", "enterprise"),
+    "quotas.*": ("total", "general", "rural"),
+    "lists": ("reconfirm", "audit"),
+    "statuses": ("rejected", "needs_review"),
+    "outputs": ("pdf", "pdf_timeout"),
+}
 
 
 class ConfigError(Exception):
@@ -139,18 +180,21 @@ def load(path: str | os.PathLike | None = None, environ: Mapping[str, str] = os.
 def from_mapping(data: Any, base: Path, environ: Mapping[str, str] = os.environ,
                  source: str = DEFAULT_FILE) -> Config:
     r = _Reader(source)
-    data = r.mapping(data, "(top level)")
-    rnd = r.mapping(data.get("round"), "round")
-    office = r.mapping(data.get("office", {}), "office")
-    quotas_raw = r.mapping(data.get("quotas"), "quotas")
-    lists = r.mapping(data.get("lists", {}), "lists")
-    statuses = r.mapping(data.get("statuses", {}), "statuses")
+    data = r.section(data, "(top level)")
+    rnd = r.section(data.get("round"), "round")
+    office = r.section(data.get("office", {}), "office")
+    quotas_raw = r.section(data.get("quotas"), "quotas")
+    lists = r.section(data.get("lists", {}), "lists")
+    statuses = r.section(data.get("statuses", {}), "statuses")
+    schedule = r.section(data.get("schedule", {}), "schedule")
+    outputs = r.section(data.get("outputs", {}), "outputs")
 
-    mailbox_raw = r.mapping(data.get("mailbox"), "mailbox")
+    mailbox_raw = r.section(data.get("mailbox"), "mailbox")
     mailbox = r.url(environ.get("INTAKE_MAILBOX_URL") or mailbox_raw.get("url"), "mailbox.url", MAILBOX_SCHEMES, base)
-    receipts = r.mapping(data.get("receipts", {}), "receipts")
-    outbox = r.url(environ.get("INTAKE_OUTBOX_URL") or r.mapping(data.get("outbox"), "outbox").get("url"),
+    receipts = r.section(data.get("receipts", {}), "receipts")
+    outbox = r.url(environ.get("INTAKE_OUTBOX_URL") or r.section(data.get("outbox"), "outbox").get("url"),
                    "outbox.url", OUTBOX_SCHEMES, base)
+    rejected_flags, review_flags = r.statuses(statuses)
     output_dir = r.path(environ.get("INTAKE_OUTPUT_DIR") or data.get("output_dir", "./output"), "output_dir", base)
 
     return Config(
@@ -174,8 +218,7 @@ def from_mapping(data: Any, base: Path, environ: Mapping[str, str] = os.environ,
         outbox=outbox,
         output_dir=output_dir,
         templates_dir=r.path(data.get("templates_dir", "./templates"), "templates_dir", base),
-        poll_every=r.duration(r.mapping(data.get("schedule", {}), "schedule").get("poll_every", "5m"),
-                              "schedule.poll_every"),
+        poll_every=r.duration(schedule.get("poll_every", "5m"), "schedule.poll_every"),
         max_receipts_per_sender_per_day=r.integer(receipts.get("max_per_sender_per_day", 5),
                                                   "receipts.max_per_sender_per_day"),
         receipt_retry_every=r.duration(receipts.get("retry_every", "1m"), "receipts.retry_every"),
@@ -184,15 +227,14 @@ def from_mapping(data: Any, base: Path, environ: Mapping[str, str] = os.environ,
         quotas=r.quotas(quotas_raw),
         reconfirm_list=r.names(lists.get("reconfirm", []), "lists.reconfirm"),
         audit_list=r.names(lists.get("audit", []), "lists.audit"),
-        rejected_flags=r.flags(statuses.get("rejected", ["late"]), "statuses.rejected"),
-        review_flags=r.flags(statuses.get("needs_review", []), "statuses.needs_review"),
+        rejected_flags=rejected_flags,
+        review_flags=review_flags,
         mailbox_password=environ.get("INTAKE_MAILBOX_PASSWORD", ""),
         outbox_password=environ.get("INTAKE_OUTBOX_PASSWORD", ""),
-        ocr=r.ocr_options(r.mapping(data.get("ocr", {}), "ocr")),
-        attachments=r.attachment_limits(r.mapping(data.get("attachments", {}), "attachments")),
-        pdf=r.boolean(r.mapping(data.get("outputs", {}), "outputs").get("pdf", True), "outputs.pdf"),
-        pdf_timeout=r.duration(r.mapping(data.get("outputs", {}), "outputs").get("pdf_timeout", "3m"),
-                               "outputs.pdf_timeout"),
+        ocr=r.ocr_options(r.section(data.get("ocr", {}), "ocr")),
+        attachments=r.attachment_limits(r.section(data.get("attachments", {}), "attachments")),
+        pdf=r.boolean(outputs.get("pdf", True), "outputs.pdf"),
+        pdf_timeout=r.duration(outputs.get("pdf_timeout", "3m"), "outputs.pdf_timeout"),
     )
 
 
@@ -210,10 +252,44 @@ class _Reader:
             raise self.fail(key, f"a mapping of keys, got {_shown(value)}")
         return value
 
+    def section(self, value: Any, key: str, known: str | None = None) -> dict:
+        """A mapping whose keys must all be known (KNOWN_KEYS[known or key])."""
+        value = self.mapping(value, key)
+        self.known_keys(value, key, KNOWN_KEYS[known or key])
+        return value
+
+    def known_keys(self, value: dict, key: str, allowed: Iterable[str]) -> None:
+        allowed = tuple(allowed)
+        for name in value:
+            if name in allowed:
+                continue
+            where = str(name) if key == "(top level)" else f"{key}.{name}"
+            close = difflib.get_close_matches(str(name), allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise self.fail(where, f"a known key ({', '.join(allowed)}), not {str(name)!r}{hint}")
+
+    def statuses(self, value: dict) -> tuple[frozenset[Flag], frozenset[Flag]]:
+        """statuses.rejected and statuses.needs_review; a list left out takes its default from SPEC."""
+        rejected = self.flags(value.get("rejected", [f.value for f in DEFAULT_REJECTED]), "statuses.rejected")
+        review = self.flags(value.get("needs_review", [f.value for f in DEFAULT_NEEDS_REVIEW]),
+                            "statuses.needs_review")
+        both = sorted(f.value for f in rejected & review)
+        if both:
+            raise self.fail("statuses.needs_review", f"flags not also listed under statuses.rejected; "
+                                                      f"{', '.join(both)} is in both")
+        return rejected, review
+
     def text(self, value: Any, key: str, allow_empty: bool = False) -> str:
         if not isinstance(value, str) or (not allow_empty and not value.strip()):
             raise self.fail(key, f"a non-empty text, got {_shown(value)}")
         return value.strip()
+
+    def keyword(self, value: Any, key: str) -> str:
+        """An IMAP keyword is an ASCII atom (RFC 3501): no spaces, brackets, quotes, no Chinese."""
+        text = self.text(value, key)
+        if not re.fullmatch(r"\$?[A-Za-z0-9_.\-]+", text):
+            raise self.fail(key, f"an IMAP keyword of ASCII letters, digits, _ . - (e.g. $IntakeDone), got {_shown(value)}")
+        return text
 
     def boolean(self, value: Any, key: str) -> bool:
         if not isinstance(value, bool):
@@ -267,7 +343,7 @@ class _Reader:
             raise self.fail("mailbox.timeout", f"a number of seconds > 0, got {_shown(timeout)}")
         return MailOptions(
             mark=mark,
-            mark_flag=self.text(value.get("mark_flag", d.mark_flag), "mailbox.mark_flag"),
+            mark_flag=self.keyword(value.get("mark_flag", d.mark_flag), "mailbox.mark_flag"),
             move_to=self.text(value.get("move_to", d.move_to), "mailbox.move_to"),
             sent_folder=self.text(value.get("sent_folder", d.sent_folder), "mailbox.sent_folder", allow_empty=True),
             idle=idle,
@@ -337,7 +413,7 @@ class _Reader:
         out, seen = [], set()
         for i, item in enumerate(value):
             where = f"{key}[{i}]"
-            item = self.mapping(item, where)
+            item = self.section(item, where, "recommenders[]")
             name = self.text(item.get("name"), f"{where}.name")
             if name in seen:
                 raise self.fail(f"{where}.name", f"a name not used twice, {name!r} is")
@@ -359,15 +435,12 @@ class _Reader:
         out = {}
         for kind in (RecommenderKind.CITY, RecommenderKind.DEPARTMENT, RecommenderKind.ENTERPRISE):
             key = f"quotas.{kind.value}"
-            q = self.mapping(value.get(kind.value), key)
+            q = self.section(value.get(kind.value), key, "quotas.*")
             total = self.integer(q.get("total"), f"{key}.total")
             per_track = {}
             for track in (Track.GENERAL, Track.RURAL):
                 if track.value in q:
                     per_track[track] = self.integer(q[track.value], f"{key}.{track.value}")
-            unknown = set(q) - {"total", "general", "rural"}
-            if unknown:
-                raise self.fail(f"{key}.{sorted(unknown)[0]}", "only total, general and rural")
             out[kind] = Quota(total, per_track)
         return out
 

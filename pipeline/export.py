@@ -3,13 +3,28 @@
 Statuses and flags are the round assessment's (quotas, 多头申报, resubmissions, the clerk's decisions),
 fields carry the clerk's corrections. Beyond the contract: ``id`` and ``superseded_by`` (the id of
 the application that replaced this one) on applications, ``duplicate_of`` on messages.
+
+``messages[].reason`` says in Chinese why a message was ignored or went to a person, and, for a
+submission, the problems of the email as a whole (逾期报送, 网盘链接, 标题不规范, 附件无法打开…), which
+no application may carry when the email brought none.
+
+``documents[].method`` is text, ocr or docx for a document that was read. One whose content could not
+be read at all (a corrupt or encrypted file, a scan OCR found nothing in) is ``"none"``, with kind
+``"unread"``: an extension of the contract's text|ocr|docx|form, kept because any of those would claim
+a reading that never happened; the original is filed at ``path`` and the application is flagged.
 """
 from __future__ import annotations
 
 import json
 
 from .reassess import DUPLICATE_REASON
-from .store import Ledger
+from .store import Ledger, findings_from_json
+
+
+def message_reason(row) -> str:
+    """Why a message ended as it did, and what was wrong with it as a whole, in Chinese."""
+    parts = [row["reason"] or ""] + [f.text() for f in findings_from_json(row["findings"])]
+    return "；".join(dict.fromkeys(p for p in parts if p))
 
 
 def export(ledger: Ledger, round_name: str) -> dict:
@@ -23,7 +38,7 @@ def export(ledger: Ledger, round_name: str) -> dict:
             "from": m["sender"],
             "received_at": m["received_at"],
             "outcome": "ignored" if m["id"] in duplicate else m["outcome"],
-            "reason": DUPLICATE_REASON if m["id"] in duplicate else (m["reason"] or ""),
+            "reason": DUPLICATE_REASON if m["id"] in duplicate else message_reason(m),
             "receipt_sent": m["receipt_state"] == "sent",
             "duplicate_of": message_ids.get(m["duplicate_of"]),
         }

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 
 from . import report
 from .assemble import assemble
+from .assess import UNKNOWN_RECOMMENDER
 from .config import Config
 from .filing import inside, write_atomic
 from .mail import mime
@@ -83,7 +84,7 @@ def file(sub: Submission, ctx: Context) -> Submission:
     out = ctx.config.output_dir
     stamp = sub.received_at.astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
     if sub.outcome is Outcome.SUBMISSION:
-        root = [ctx.config.round.name, sub.recommender.name if sub.recommender else "未识别推荐单位"]
+        root = [ctx.config.round.name, sub.recommender.name if sub.recommender else UNKNOWN_RECOMMENDER]
     else:
         root = [ctx.config.round.name, "待人工查看"]
     placed: dict[int, Document] = {}
@@ -185,7 +186,7 @@ def run_pass(config: Config, progress: Callable[[int, int], None] | None = None,
             sub = process(incoming.raw, incoming.received_at, ctx)
             draft = _receipt_draft(sub, row, sha, ledger, config, env)
             rec = sub.recommender
-            ledger.record_done(row, sub, sub.loose_documents, rec.name if rec else "未识别推荐单位",
+            ledger.record_done(row, sub, sub.loose_documents, rec.name if rec else UNKNOWN_RECOMMENDER,
                                rec.kind.value if rec else "", draft)
             # Only now, with the ledger committed, may the mailbox forget the message is new.
             _mark(mailbox, ledger, row, incoming)

@@ -49,7 +49,7 @@ def _time(text: str) -> datetime:
 
 def _message_facts(row) -> MessageFacts:
     named: list[Named] = []
-    filler = phone = ""
+    filler = phone = filled_on = ""
     if row["outcome"] == "submission":
         docs = json.loads(row["documents"] or "[]")
         # The 汇总表's 填表人 before the 推荐函's 联系人: the header line of 附件2 asks for the former.
@@ -61,11 +61,13 @@ def _message_facts(row) -> MessageFacts:
             named += _named({"applicants": doc.get("listed") or [], **fields}, source)
             filler = filler or _first_text(fields, "filler", "contact")
             phone = phone or _first_text(fields, "filler_phone", "phone", "contact_phone")
+            filled_on = filled_on or _first_text(fields, "filled_on", "date")
     return MessageFacts(
         id=row["id"], message_id=row["message_id"] or "", sha256=row["sha256"], received_at=_time(row["received_at"]),
         outcome=row["outcome"] or "", recommender=row["recommender"] or "", recommender_kind=row["recommender_kind"] or "",
         subject=row["subject"] or "", named=tuple(named), filler=filler, phone=phone,
-        has_letter=any(d.get("kind") == "letter" for d in json.loads(row["documents"] or "[]")))
+        has_letter=any(d.get("kind") == "letter" for d in json.loads(row["documents"] or "[]")),
+        sender=row["sender"] or "", filled_on=filled_on)
 
 
 def _first_text(fields: dict, *keys: str) -> str:
@@ -133,11 +135,21 @@ def round_data(result: Assessment) -> dict:
     """The round-level lists, as stored and exported."""
     return {
         "missing_forms": [{"recommender": m.recommender, "applicant": m.name, "source": m.source,
-                           "track": m.track.value if m.track else None} for m in result.missing_forms],
-        "reconfirm": [dataclasses.asdict(e) for e in result.reconfirm],
-        "audit": [dataclasses.asdict(e) for e in result.audit],
+                           "track": m.track.value if m.track else None, "target": m.target,
+                           "handled": _handled(m)} for m in result.missing_forms],
+        "reconfirm": [_list_entry(e) for e in result.reconfirm],
+        "audit": [_list_entry(e) for e in result.audit],
         "overdue": result.overdue,
     }
+
+
+def _handled(item) -> bool:
+    return item.decision is not None and not item.decision.stale
+
+
+def _list_entry(e) -> dict:
+    return {"name": e.name, "state": e.state, "application": e.application, "target": e.target,
+            "handled": _handled(e)}
 
 
 # ---------------------------------------------------------------- receipts not yet sent

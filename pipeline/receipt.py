@@ -10,9 +10,16 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from .config import Config
-from .model import Document, Submission
+from .model import Document, Flag, Submission
 from .render import ReceiptItem, ReceiptLetter
 from .rules import SHANGHAI, shanghai_text
+from .subject import without_reply_prefixes
+
+
+def receipt_subject(subject: str) -> str:
+    """受理回执：<the subject without its Re:/Fwd:/回复:/转发:/答复: prefixes>: the receipt answers the
+    submission itself, not the reply chain it came in."""
+    return f"受理回执：{without_reply_prefixes(subject or '').strip() or '（无标题）'}"
 
 
 def receipt_id(sha256: str, config: Config) -> str:
@@ -64,6 +71,8 @@ def letter_for(sub: Submission, number: int, config: Config, issued: datetime) -
         deadline_text=_date_text(config.round.deadline),
         issued_on=_date_text(issued),
         other_documents=tuple(_doc_text(d) for d in sub.loose_documents),
+        late_note=(f"本邮件于{shanghai_text(sub.received_at)}送达，已超过截止时间（{shanghai_text(config.round.deadline)}）。"
+                   if any(f.flag is Flag.LATE for f in sub.findings) else ""),
     )
 
 
@@ -80,7 +89,7 @@ def compose(letter: ReceiptLetter, sub: Submission, rid: str, config: Config, en
     mail = EmailMessage()
     mail["From"] = formataddr((config.office.name, config.office.email))
     mail["To"] = formataddr((m.sender_name, m.sender)) if m.sender_name else m.sender
-    mail["Subject"] = f"受理回执：{m.subject or '（无标题）'}"
+    mail["Subject"] = receipt_subject(m.subject)
     mail["Date"] = format_datetime(datetime.now(SHANGHAI))
     mail["Message-ID"] = rid
     mail["In-Reply-To"] = m.message_id

@@ -17,7 +17,10 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
 
+from .model import Status
+
 SUMMARY_TITLE = "山东省专业技术人员继续教育基地申报汇总表"
+PROVINCE_TITLE = SUMMARY_TITLE + "（全省汇总）"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,27 @@ class ReceiptLetter:
     deadline_text: str
     issued_on: str
     other_documents: tuple[str, ...] = ()   # letters and tables received with the email
+    # The email came after the deadline: "本邮件于…送达，已超过截止时间（…）。" (empty when in time).
+    late_note: str = ""
+
+    @property
+    def rejected(self) -> bool:
+        """Nothing of the email is accepted: every applicant 不予受理, or (none read) the email came late.
+        Then the receipt says so and asks for no paper copies (通知四（六）：逾期不再受理)."""
+        if self.items:
+            return all(i.status == Status.REJECTED.label for i in self.items)
+        return bool(self.late_note)
+
+    @property
+    def rejection(self) -> str:
+        if self.late_note:
+            return f"{self.late_note}按通知要求，逾期不再受理，本邮件所报材料不予受理，无需邮寄纸质材料。"
+        return "本邮件所报申请均不予受理（原因见上），无需邮寄纸质材料。"
+
+    @property
+    def paper_due(self) -> str:
+        """When the paper copies are due: by the deadline, or at once for a late one the office accepted."""
+        return "请尽快" if self.late_note else f"请于{self.deadline_text}前"
 
 
 # ---------------------------------------------------------------- text hygiene
@@ -153,6 +177,11 @@ _SHEET_FORBIDDEN = re.compile(r"[:/\\?*\[\]]")
 
 def _is_province(sheet: SummarySheet) -> bool:
     return not sheet.recommender or any(r.recommender for r in sheet.rows)
+
+
+def sheet_title(sheet: SummarySheet) -> str:
+    """A1 of a worksheet: the form's title, naming whose table it is."""
+    return f"{SUMMARY_TITLE}（{sheet.recommender}）" if sheet.recommender else PROVINCE_TITLE
 
 
 def _header_line(sheet: SummarySheet) -> str:
@@ -289,13 +318,14 @@ def _fill_sheet(ws, sheet: SummarySheet, title: str) -> None:
 
 
 def summary_xlsx(sheets: Sequence[SummarySheet], title: str) -> bytes:
-    """附件2 as a workbook: one worksheet per sheet, every applicant-supplied value stored as text."""
+    """附件2 as a workbook: one worksheet per sheet, every applicant-supplied value stored as text.
+    title is the workbook's; each worksheet's own title names its recommender (sheet_title)."""
     wb = Workbook()
     wb.remove(wb.active)
     wb.properties.title = _clean(title)
     wb.properties.creator = "intake"
     for sheet, name in zip(sheets, _sheet_names(sheets)):
-        _fill_sheet(wb.create_sheet(title=name), sheet, title)
+        _fill_sheet(wb.create_sheet(title=name), sheet, sheet_title(sheet))
     if not sheets:
         _fill_sheet(wb.create_sheet(title="汇总表"),
                     SummarySheet(round_name="", recommender="", filler="", phone="", filled_on="", rows=()),

@@ -9,21 +9,19 @@ from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
-from .assess import Assessment, MissingForm, Verdict
+from .assess import UNKNOWN_RECOMMENDER, Assessment, MissingForm, Verdict
 from .config import Config
 from .filing import inside, write_atomic
 from .model import Finding, Flag, Status
 from .office import to_pdf
 from .reassess import assessment
-from .render import (ReceiptItem, ReceiptLetter, SummaryRow, SummarySheet, receipt_letter_docx, summary_docx,
-                     summary_xlsx)
+from .render import (PROVINCE_TITLE, ReceiptItem, ReceiptLetter, SummaryRow, SummarySheet, receipt_letter_docx,
+                     summary_docx, summary_xlsx)
 from .rules import SHANGHAI
 from .store import Ledger
 
 log = logging.getLogger("intake.report")
 
-UNKNOWN_RECOMMENDER = "未识别推荐单位"
-PROVINCE_TITLE = "山东省专业技术人员继续教育基地申报汇总表（全省汇总）"
 
 
 def remarks(v: Verdict) -> str:
@@ -66,7 +64,13 @@ def _placeholder(seq: int, m: MissingForm, overdue: bool, with_recommender: bool
 
 def sheets(config: Config, result: Assessment, today: str) -> tuple[SummarySheet, dict[str, SummarySheet]]:
     """The province-wide sheet and one sheet per recommender, in order of first submission. Only the
-    standing applications: a superseded one has left the tables (its history is in the review list)."""
+    standing applications: a superseded one has left the tables (its history is in the review list).
+
+    附件2 is the form a recommender stamps (推荐单位（盖章）, 填表人): only the configured recommenders get
+    one. Bases and institutions that sent their own reconfirmation or 审验表 (直接报送), and senders
+    that matched no recommender, have no such table to stamp; they are in the province table, under
+    their own heading in its 推荐单位 column. 填报日期 is the recommender's own (assess._filled_on),
+    the province table's the day it is generated."""
     groups: dict[str, list] = defaultdict(list)
     for v in sorted(result.current, key=lambda v: (v.received_at, v.message, v.id)):
         groups[v.recommender].append(v)
@@ -78,10 +82,14 @@ def sheets(config: Config, result: Assessment, today: str) -> tuple[SummarySheet
                      else _placeholder(i, x, result.overdue, with_recommender)
                      for i, x in enumerate(items, start=start))
 
+    stamped = {r.name for r in config.recommenders}
     per = {}
     for name, items in groups.items():
+        if name not in stamped:
+            continue
         filler, phone = result.contacts.get(name, ("", ""))
-        per[name] = SummarySheet(config.round.name, name, filler, phone, today, rows(items, False))
+        per[name] = SummarySheet(config.round.name, name, filler, phone, result.filled_on.get(name, today),
+                                 rows(items, False))
     everyone = [x for items in groups.values() for x in items]
     province = SummarySheet(config.round.name, "", "", "", today, rows(everyone, True))
     return province, per

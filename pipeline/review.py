@@ -18,8 +18,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .assess import (FIELD_LABELS, HANDLED, INTEGER_FIELDS, NOTE, NUMBER_FIELDS, PAPER, STATUS, Assessment,
-                     Verdict)
+from .assess import (AUDIT_ITEM, FIELD_LABELS, FORM_ITEM, HANDLED, INTEGER_FIELDS, NOTE, NUMBER_FIELDS, PAPER,
+                     RECONFIRM_ITEM, STATUS, Assessment, ListEntry, MissingForm, Verdict, round_item_state)
 from .config import Config
 from .model import Finding, Flag, Status, Track
 from .render import text_cell
@@ -31,7 +31,7 @@ ACTIONS: dict[Flag, str] = {
     Flag.MISSING_RECOMMENDATION_LETTER: "请推荐单位补发推荐函",
     Flag.MISSING_APPLICATION_FORM: "请推荐单位补发申请表",
     Flag.LATE: "逾期报送，按通知不予受理；如确属邮件系统延误，可人工核定（intake review set {id} --status accepted --note 原因）",
-    Flag.QUOTA_EXCEEDED: "与推荐单位确认保留哪一个；不保留的核定为不予受理（intake review set 编号 --status rejected），名额随之重算",
+    Flag.QUOTA_EXCEEDED: "与推荐单位确认保留哪一个；不保留的核定为不予受理（intake review set {id} --status rejected），名额随之重算",
     Flag.DUPLICATE_APPLICANT: "与涉及的推荐单位联系，确认由哪一方推荐；其余核定为不予受理",
     Flag.NOT_ON_RECONFIRM_LIST: "核对附件3名单；若仅名称写法不同，更正申报单位名称（intake review set {id} 申报单位名称=…）",
     Flag.NOT_ON_AUDIT_LIST: "核对附件4名单；若仅名称写法不同，更正申报单位名称（intake review set {id} 申报单位名称=…）",
@@ -41,6 +41,14 @@ ACTIONS: dict[Flag, str] = {
     Flag.CLOUD_ATTACHMENT_LINK: "请发件人将材料作为邮件附件直接发送",
 }
 DECIDE = "核实后核定：intake review set {id} --status accepted（或 rejected）"
+DONE = "处理完毕后：intake review set {id} --status handled --note 处理情况"
+# What the office does about a unit of the 附件3/附件4 list that has not applied (通知三（三）、三（四）、四（六）).
+LIST_ACTIONS = {
+    ("附件3", "before"): "提醒该基地于截止时间前申请重新确认；未按时申请的，不再保留省级继续教育基地资格",
+    ("附件3", "after"): "逾期未申请重新确认：按通知三（三），不再保留省级继续教育基地资格；报处领导，并告知该基地",
+    ("附件4", "before"): "提醒该机构于截止时间前报送《山东省专业技术人员培训机构审验表》（附件5）",
+    ("附件4", "after"): "逾期未报送审验表（附件5）：按通知“逾期不再受理”，不予审验；报处领导确定处理意见，并告知该机构",
+}
 STATUS_WORDS: dict[str, str] = {
     "accepted": Status.ACCEPTED.value, "已受理": Status.ACCEPTED.value, "受理": Status.ACCEPTED.value,
     "needs_review": Status.NEEDS_REVIEW.value, "待核实": Status.NEEDS_REVIEW.value,
@@ -70,12 +78,14 @@ class MailFacts:
     recommender: str
     findings: tuple[Finding, ...]
     applications: int
+    receipt_state: str = ""     # held | queued | sending | sent | suppressed | failed; "" without a receipt
+    receipt_reason: str = ""    # the SMTP server's answer when it refused or could not be reached
 
 
 @dataclass(frozen=True)
 class Item:
-    target: str                 # A<n> | M<n> | "" (a round-level entry nobody can be asked about by number)
-    category: str               # 申请 | 邮件 | 缺申请表 | 附件3 | 附件4
+    target: str                 # A<n> | M<n> | R<n> / S<n> (附件3/附件4) | F<message>-<k> (named without a form)
+    category: str               # 申请 | 邮件 | 回执 | 缺申请表 | 附件3 | 附件4
     recommender: str
     what: str                   # the applicant, or the email's subject
     track: str
@@ -126,6 +136,13 @@ def _actions(findings: Sequence[Finding], target: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def _reopened(item: MissingForm | ListEntry) -> tuple[str, ...]:
+    d = item.decision
+    if d is None or not d.stale:
+        return ()
+    return (f"已于{d.at[:10]}处理（{d.by}），之后情况有变（如截止时间已过），请再处理",)
+
+
 def _decision_label(v: Verdict) -> str:
     if v.decision is None:
         return ""
@@ -146,10 +163,17 @@ def build(result: Assessment, mails: Sequence[MailFacts], config: Config, now: d
             problems += tuple(f.text() for f in m.findings)
             actions = (f"查看原始邮件 {m.raw_path}，人工处理",) if m.outcome == "review" else ()
             actions += _actions(blocking, f"M{m.id}")[:-1]
-            actions += (f"处理完毕后：intake review set M{m.id} --status handled --note 处理情况",)
-            items.append(Item(f"M{m.id}", "邮件", m.recommender, m.subject or "（无标题）", "",
+            actions += (DONE.format(id=f"M{m.id}"),)
+            items.append(Item(f"M{m.id}", "邮件", verdict.recommender or m.recommender, m.subject or "（无标题）", "",
                               shanghai_text(m.received_at), "待人工查看", problems, actions,
                               tuple(n.text for n in verdict.notes)))
+        elif m.receipt_state == "failed":
+            # Refused for good (no such mailbox, blocked): the sender does not know the office has the mail.
+            items.append(Item(f"M{m.id}", "回执", verdict.recommender or m.recommender, m.subject or "（无标题）", "",
+                              shanghai_text(m.received_at), "回执未能发出",
+                              (f"回执邮件被拒收：{m.receipt_reason}",),
+                              (f"核对发件人地址 {m.sender}，电话或另行邮件告知已收到",
+                               DONE.format(id=f"M{m.id}")), tuple(n.text for n in verdict.notes)))
     for v in sorted(result.current, key=lambda v: (v.received_at, v.id)):
         stale = v.decision is not None and v.decision.stale
         if v.status is Status.ACCEPTED and not stale:
@@ -165,24 +189,33 @@ def build(result: Assessment, mails: Sequence[MailFacts], config: Config, now: d
     from .report import missing_form_finding
 
     for mf in result.missing_forms:
+        if mf.decision is not None and not mf.decision.stale:
+            continue
         message = by_id.get(mf.message)
-        items.append(Item("", "缺申请表", mf.recommender, mf.name, mf.track.label if mf.track else "",
+        action = (f"请{mf.recommender}补发“{mf.name}”的申请表" if not result.overdue
+                  else "截止时间已过，告知推荐单位该单位未完成申报")
+        items.append(Item(mf.target, "缺申请表", mf.recommender, mf.name, mf.track.label if mf.track else "",
                           shanghai_text(message.received_at) if message else "", "未收到申请表",
-                          (missing_form_finding(mf, result.overdue).text(),),
-                          (f"请{mf.recommender}补发“{mf.name}”的申请表" if not result.overdue
-                           else "截止时间已过，告知推荐单位该单位未完成申报",)))
-    for category, entries, missing_text, action in (
-            ("附件3", result.reconfirm, "未申请重新确认", "提醒该基地按时申请重新确认；未按时申请的，不再保留省级继续教育基地资格"),
-            ("附件4", result.audit, "未报送审验表", "提醒该机构报送《山东省专业技术人员培训机构审验表》（附件5）")):
+                          _reopened(mf) + (missing_form_finding(mf, result.overdue).text(),),
+                          (action, DONE.format(id=mf.target)), tuple(n.text for n in mf.notes)))
+    for category, entries, missing_text in (("附件3", result.reconfirm, "未申请重新确认"),
+                                            ("附件4", result.audit, "未报送审验表")):
         for e in entries:
-            if e.state == "applied":
+            if e.state == "applied" or (e.decision is not None and not e.decision.stale):
                 continue
-            text = "已逾期，" + missing_text if result.overdue and e.state == "missing" else (
-                "逾期申请" if e.state == "late" else missing_text)
-            items.append(Item(f"A{e.application}" if e.application else "", category, "", e.name,
+            if e.state == "late":
+                late = result.verdict(e.application)
+                text = (f"逾期申请（A{e.application}，{shanghai_text(late.received_at)}送达）" if late
+                        else "逾期申请")
+                actions = (f"逾期不再受理；如确属邮件系统延误，可人工核定（intake review set A{e.application}"
+                           " --status accepted --note 原因）",)
+            else:
+                text = "已逾期，" + missing_text if result.overdue else missing_text
+                actions = (LIST_ACTIONS[(category, "after" if result.overdue else "before")],)
+            items.append(Item(e.target, category, "", e.name,
                               Track.RECONFIRM.label if category == "附件3" else Track.AUDIT.label, "",
-                              "逾期" if result.overdue or e.state == "late" else "未申请", (text,),
-                              ("按通知三（三）不再保留资格，报处领导" if result.overdue and category == "附件3" else action,)))
+                              "逾期" if result.overdue or e.state == "late" else "未申请", _reopened(e) + (text,),
+                              actions + (DONE.format(id=e.target),), tuple(n.text for n in e.notes)))
 
     paper = tuple(PaperLine(f"A{v.id}", v.recommender, v.applicant, v.track.label, v.status.label,
                             v.paper.on or v.paper.at[:10] if v.paper else "", v.paper.copies if v.paper else 0)
@@ -203,6 +236,9 @@ def build(result: Assessment, mails: Sequence[MailFacts], config: Config, now: d
         f"M{m} 《{by_id[m].subject}》 {shanghai_text(by_id[m].received_at)} 与 M{o}（{shanghai_text(by_id[o].received_at)}）相同，未再处理"
         for m, o in sorted(result.duplicates.items()) if m in by_id and o in by_id)
     warnings = tuple(f"更正记录指向不存在的编号 {c.target}（{c.field}，{c.by}）" for c in result.unknown_targets)
+    waiting = [m for m in mails if m.receipt_state == "queued" and m.receipt_reason]
+    if waiting:  # the SMTP server is down or refuses the office's login: every receipt waits
+        warnings += (f"{len(waiting)}封回执暂未发出，将自动重试（{waiting[-1].receipt_reason}）",)
     return ReviewList(config.round.name, f"{now:%Y-%m-%d %H:%M}", tuple(items), paper, tuple(history), duplicates,
                       warnings)
 
@@ -227,7 +263,8 @@ def text(review: ReviewList) -> str:
     out.append(f"纸质材料：{len(review.paper) - len(missing)}/{len(review.paper)}份已收到"
                + ("；尚未收到：" + "、".join(f"{p.target} {p.applicant}" for p in missing) if missing else ""))
     if missing:
-        out.append("    收到后登记：intake review paper 编号")
+        out.append(f"    收到后登记：intake review paper {' '.join(p.target for p in missing[:3])}"
+                   + (" …" if len(missing) > 3 else ""))
     if review.history:
         out.append("")
         out.append("重新报送记录：")
@@ -334,7 +371,7 @@ class Change:
     value: object
 
 
-_TARGET = re.compile(r"\s*([AaMm]?)\s*(\d+)\s*")
+_TARGET = re.compile(r"\s*([AaMmRrSs]?)\s*(\d+)\s*|\s*([Ff])\s*(\d+)\s*[-－—]\s*(\d+)\s*")
 _LABEL_TO_KEY = {label: key for key, label in reversed(FIELD_LABELS.items())}
 _LABEL_TO_KEY.update({"申报单位": "applicant", "单位名称": "applicant", "年均培训人数": "avg_trainees",
                       "信用代码": "credit_code", "类别": "track"})
@@ -346,17 +383,25 @@ _TRACK_WORDS = {**{t.value: t for t in Track}, **{t.label: t for t in Track},
 def parse_target(text: str) -> str:
     m = _TARGET.fullmatch(str(text or ""))
     if not m:
-        raise ReviewError(f"编号“{text}”无法识别：申请写 A12（或 12），邮件写 M5")
+        raise ReviewError(f"编号“{text}”无法识别：申请写 A12（或 12），邮件写 M5，附件3/附件4名单写 R2/S3，"
+                          "缺申请表写 F7-2（见 intake review 的列表）")
+    if m.group(3):
+        return f"{FORM_ITEM}{m.group(4)}-{m.group(5)}"
     return (m.group(1).upper() or "A") + m.group(2)
+
+
+def is_application(target: str) -> bool:
+    return target.startswith("A")
 
 
 def parse_status(text: str, target: str) -> str:
     value = STATUS_WORDS.get(str(text).strip())
     if value is None:
         raise ReviewError(f"状态“{text}”无法识别：可用 已受理/待核实/不予受理（accepted/needs_review/rejected）"
-                          + ("，邮件用 已处理（handled）" if target.startswith("M") else ""))
-    if target.startswith("M") != (value == HANDLED):
-        raise ReviewError("邮件只能核定为“已处理”（handled）；申请核定为 已受理/待核实/不予受理")
+                          + ("，邮件或名单事项用 已处理（handled）" if not is_application(target) else ""))
+    if is_application(target) == (value == HANDLED):
+        raise ReviewError("邮件、缺申请表和名单事项只能核定为“已处理”（handled）；申请核定为 已受理/待核实/不予受理"
+                          if not is_application(target) else "申请核定为 已受理/待核实/不予受理；“已处理”用于邮件和名单事项")
     return value
 
 
@@ -441,8 +486,8 @@ def read_workbook(data: bytes) -> tuple[list[Change], list[str]]:
                 changes.append(Change(target, STATUS, parse_status(status, target)))
             fixes = values[col[ITEM_COLUMNS[11][0]]] if ITEM_COLUMNS[11][0] in col else ""
             if fixes:
-                if target.startswith("M"):
-                    raise ReviewError("邮件没有可更正的字段，请在备注中说明")
+                if not is_application(target):
+                    raise ReviewError("只有申请（A…）有可更正的字段，其他事项请在备注中说明")
                 changes += [Change(target, k, v) for k, v in parse_assignments(fixes)]
             note = values[col["备注"]] if "备注" in col else ""
             if note:
@@ -492,11 +537,17 @@ def new_changes(changes: Sequence[Change], result: Assessment, paper_copies: int
                 c = Change(c.target, PAPER, value)
             if c.field in FIELD_LABELS and _current(v, c.field) == c.value:
                 continue
-        else:
+        elif c.target.startswith("M"):
             m = result.messages.get(int(c.target[1:]))
             if m is not None and c.field == STATUS and m.decision is not None:
                 continue
             if m is not None and c.field == NOTE and m.notes and m.notes[-1].text == c.value:
+                continue
+        else:
+            item = result.round_item(c.target)
+            if item is not None and c.field == STATUS and item.decision is not None and not item.decision.stale:
+                continue
+            if item is not None and c.field == NOTE and item.notes and item.notes[-1].text == c.value:
                 continue
         out.append(c)
     return out
@@ -522,7 +573,8 @@ def mails_from_rows(rows: Sequence, counts: Mapping[int, int]) -> list[MailFacts
 
     return [MailFacts(r["id"], r["subject"] or "", r["sender"] or "", datetime.fromisoformat(r["received_at"]),
                       r["outcome"] or "", r["reason"] or "", r["raw_path"], r["recommender"] or "",
-                      tuple(findings_from_json(r["findings"])), counts.get(r["id"], 0)) for r in rows]
+                      tuple(findings_from_json(r["findings"])), counts.get(r["id"], 0),
+                      r["receipt_state"] or "", r["receipt_reason"] or "") for r in rows]
 
 
 # ---------------------------------------------------------------- recording (through the ledger)
@@ -533,23 +585,37 @@ def record(ledger, config: Config, changes: Sequence[Change], by: str, source: s
     from .reassess import assessment
 
     result = assessment(config, ledger)
-    apps = {v.id for v in result.verdicts}
-    messages = set(result.messages)
     for c in changes:
-        number = int(c.target[1:])
-        if c.target.startswith("A") and number not in apps or c.target.startswith("M") and number not in messages:
-            raise ReviewError(f"本轮次（{config.round.name}）没有编号为 {c.target} 的"
-                              f"{'申请' if c.target.startswith('A') else '邮件'}；编号见 intake review 的列表")
-        if c.field == PAPER and not c.target.startswith("A"):
+        if not _exists(c.target, result):
+            raise ReviewError(f"本轮次（{config.round.name}）没有编号为 {c.target} 的{_KINDS[c.target[0]]}；"
+                              "编号见 intake review 的列表")
+        if c.field == PAPER and not is_application(c.target):
             raise ReviewError("纸质材料按申请登记，请使用申请编号（A…）")
+        if c.field not in (STATUS, NOTE, PAPER) and not is_application(c.target):
+            raise ReviewError(f"{c.target} 没有可更正的字段；可用 --status handled 或 --note")
     done = []
     for c in new_changes(changes, result, config.office.paper_copies):
         value = c.value
-        if c.field == STATUS and c.target.startswith("A"):
+        if c.field == STATUS and is_application(c.target):
             value = {"status": c.value, "flags": status_snapshot(result.verdict(int(c.target[1:])), config)}
+        elif c.field == STATUS and not c.target.startswith("M"):
+            # What the clerk dealt with: when it changes (the deadline passes), the item comes back.
+            value = {"status": c.value, "seen": round_item_state(result.round_item(c.target), result.overdue)}
         ledger.add_correction(config.round.name, c.target, c.field, value, by, source)
         done.append(_described(c))
     return done
+
+
+_KINDS = {"A": "申请", "M": "邮件", RECONFIRM_ITEM: "附件3名单单位", AUDIT_ITEM: "附件4名单机构",
+          FORM_ITEM: "缺申请表事项"}
+
+
+def _exists(target: str, result: Assessment) -> bool:
+    if target.startswith("A"):
+        return result.verdict(int(target[1:])) is not None
+    if target.startswith("M"):
+        return int(target[1:]) in result.messages
+    return result.round_item(target) is not None
 
 
 def _described(c: Change) -> str:

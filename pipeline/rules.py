@@ -119,8 +119,14 @@ def field_findings(applicant: str, track: Track, f, config: Config) -> list[Find
     return found
 
 
+def name_key(name: str) -> str:
+    """How two unit names are compared: full/half width, spaces, brackets, and the case of Latin
+    letters ("ABC培训中心" typed on one form, "abc培训中心" on another, is one unit)."""
+    return norm_name(name).casefold()
+
+
 def on_list(name: str, names: tuple[str, ...]) -> bool:
-    return norm_name(name) in {norm_name(n) for n in names}
+    return name_key(name) in {name_key(n) for n in names}
 
 
 def status_for(findings, config: Config) -> Status:

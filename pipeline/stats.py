@@ -72,7 +72,8 @@ def summarise(config: Config, result: Assessment, messages: Sequence, now: datet
     kinds = {r.name: r.kind.value for r in config.recommenders}
     order = [r.name for r in config.recommenders]
     current = result.current
-    sent = [m["recommender"] for m in messages
+    # An unknown sender's email is its own filer (assess.filer_label), as in every other list.
+    sent = [_filer(result, m) for m in messages
             if m["outcome"] == "submission" and m["id"] not in result.duplicates and m["recommender"]]
     names = list(dict.fromkeys([v.recommender for v in sorted(current, key=lambda v: (v.received_at, v.id))]
                                + [m.recommender for m in result.missing_forms] + sent))
@@ -115,13 +116,18 @@ def _quota_text(config: Config, kind: str, mine) -> str:
         quota = None
     if quota is None:
         return "—"
-    counted = [v for v in mine if v.track.in_quota and v.status is not Status.REJECTED
-               and Flag.QUOTA_EXCEEDED not in v.flags]
+    # The places the assessment gave: a late one the clerk accepted holds one, a rejected one none.
+    counted = [v for v in mine if v.quota_place]
     text = f"{len(counted)}/{quota.total}"
     if quota.per_track:
         parts = [f"{SHORT_TRACK[t]}{sum(1 for v in counted if v.track is t)}/{n}" for t, n in quota.per_track.items()]
         text += f"（{'，'.join(parts)}）"
     return text
+
+
+def _filer(result: Assessment, row) -> str:
+    verdict = result.messages.get(row["id"])
+    return verdict.recommender if verdict is not None and verdict.recommender else row["recommender"]
 
 
 # ---------------------------------------------------------------- printed

@@ -293,7 +293,8 @@ class Ledger:
 
     def messages(self, round_name: str) -> list[sqlite3.Row]:
         return self.db.execute(
-            "SELECT m.*, r.state AS receipt_state, r.receipt_id AS receipt_id FROM messages m"
+            "SELECT m.*, r.state AS receipt_state, r.receipt_id AS receipt_id, r.reason AS receipt_reason"
+            " FROM messages m"
             " LEFT JOIN receipts r ON r.message = m.id WHERE m.round=? AND m.state='done'"
             " ORDER BY m.received_at, m.id", (round_name,)).fetchall()
 

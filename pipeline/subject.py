@@ -16,13 +16,15 @@ _RELATED = ("继续教育基地", "继教基地", "基地申报", "基地认定"
 _WHO_TAIL = re.compile(r"(关于.*|推荐|申报|省级|专业技术人员|的)+$")
 
 
-def parse_subject(raw: str, suffix: str = "继续教育基地申报") -> SubjectInfo:
-    text = unicodedata.normalize("NFKC", raw or "")
-    while True:
-        stripped = _PREFIX.sub("", text, count=1)
-        if stripped == text:
-            break
+def without_reply_prefixes(text: str) -> str:
+    """The subject the sender first wrote: "回复: 转发: Re:" and the like taken off, however many."""
+    while (stripped := _PREFIX.sub("", text, count=1)) != text:
         text = stripped
+    return text
+
+
+def parse_subject(raw: str, suffix: str = "继续教育基地申报") -> SubjectInfo:
+    text = without_reply_prefixes(unicodedata.normalize("NFKC", raw or ""))
     hint = next((track for track, word in _TRACK_WORDS if word in text), None)
     cleaned = _HINT_GROUP.sub("", text)
     cleaned = re.sub(r"\s+", "", _BRACKETS.sub("", cleaned))

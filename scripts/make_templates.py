@@ -404,11 +404,16 @@ def receipt_template() -> Document:
     _para(doc, ["{%p endfor %}"], FANGSONG, body, line=line)
     _para(doc, ["{%p endif %}"], FANGSONG, body, line=line)
 
-    _para(doc, ["请于", "{{ letter.deadline_text }}",
-                "前将推荐函、申报汇总表及申请表（一式", "{{ letter.paper_copies }}",
+    # A rejected (late) email is told so, and is not asked for paper copies (通知四（六）：逾期不再受理).
+    _para(doc, ["{%p if letter.rejected %}"], FANGSONG, body, line=line)
+    _para(doc, ["{{ letter.rejection }}"], FANGSONG, body, indent_chars=2, line=line, before=6)
+    _para(doc, ["{%p else %}"], FANGSONG, body, line=line)
+    _para(doc, ["{{ letter.paper_due }}",
+                "将推荐函、申报汇总表及申请表（一式", "{{ letter.paper_copies }}",
                 "份）等书面材料邮寄至", "{{ letter.office_address }}",
                 "，邮编", "{{ letter.postcode }}", "。"],
           FANGSONG, body, indent_chars=2, line=line, before=6)
+    _para(doc, ["{%p endif %}"], FANGSONG, body, line=line)
     _para(doc, ["联系人：", "{{ letter.contacts }}", "　联系电话：", "{{ letter.phone }}"],
           FANGSONG, body, indent_chars=2, line=line)
 

@@ -265,6 +265,10 @@ def test_a_permanent_refusal_ends_in_review_with_the_servers_answer(dovecot, smt
     with Ledger(cfg.ledger_path) as ledger:
         state, reason = ledger.db.execute("SELECT state, reason FROM receipts").fetchone()
     assert state == "failed" and "550" in reason and "mailbox unavailable" in reason
+    listing = subprocess.run([sys.executable, "-m", "pipeline", "review", "--no-file"], capture_output=True, text=True,
+                             env={**os.environ, **environ_for(tmp_path, dovecot, smtp)})
+    assert listing.returncode == 0, listing.stderr
+    assert "回执邮件被拒收" in listing.stdout and "550 5.1.1 mailbox unavailable" in listing.stdout
 
 
 def test_a_receipt_left_mid_send_by_a_crash_is_not_sent_twice(dovecot, smtp, tmp_path):

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 
 from conftest import deliver_samples, make_config, make_environ
 from pipeline.demo import samples
+from pipeline.receipt import receipt_subject
 
 ROUND = "2019年省级专业技术人员继续教育基地申报"
 
@@ -140,14 +141,19 @@ def test_receipts_in_the_outbox(first_pass, tmp_path):
         assert mail["In-Reply-To"] in mail["References"]
         original = originals[mail["In-Reply-To"]]
         assert mail["To"].addresses[0].addr_spec == original["from"]
-        assert mail["Subject"] == f"受理回执：{original['subject']}"
+        assert mail["Subject"] == receipt_subject(original["subject"])
+        assert not mail["Subject"].startswith("受理回执：Re")
         body = mail.get_body(("plain",)).get_content()
-        for app in export["applications"]:
-            if app["message_id"] == mail["In-Reply-To"]:
-                assert app["applicant"] in body
-        assert "解放东路16号" in body and "一式3份" in body
+        apps = [a for a in export["applications"] if a["message_id"] == mail["In-Reply-To"]]
+        assert all(a["applicant"] in body for a in apps)
+        if all(a["status"] == "rejected" for a in apps):
+            # 逾期不再受理: the sender is told so, and not asked to post paper copies
+            assert "不予受理" in body and "解放东路16号" not in body
+        else:
+            assert "解放东路16号" in body and "一式3份" in body
     heze = next(m for m in mails if m["In-Reply-To"] == "<sample-07.heze@mail.heze.example.cn>")
     assert "逾期报送" in heze.get_body(("plain",)).get_content()
+    assert "无需邮寄纸质材料" in heze.get_body(("plain",)).get_content()
     html = next(m for m in mails if "rsj@jinan" in str(m["To"])).get_body(("html",)).get_content()
     assert "<table" in html and "济南职业技术培训学院" in html
 

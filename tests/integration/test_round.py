@@ -3,7 +3,6 @@ resubmissions, quotas, 多头申报, the receipts that say so, and the clerk's r
 from __future__ import annotations
 
 import email
-import io
 import json
 import os
 import subprocess
@@ -16,10 +15,11 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from docx import Document as open_docx
 from openpyxl import load_workbook
 
 from conftest import deliver_samples, make_config, make_environ
-from pipeline.demo import delivery_time, samples
+from pipeline.demo import samples
 from pipeline.mail.maildir import deliver
 from pipeline.rules import credit_code_check_char
 
@@ -253,3 +253,78 @@ def test_review_list_set_import_paper_and_report(first, environ, root):
     # 省级基地, 乡村振兴, 重新确认, 审验, 合计: the standing applications, the rejected one included…
     assert line[2:7] == (2, 2, 0, 0, 4)
     assert line[9:12] == (3, 0, 1)                # …which the 已受理/待核实/不予受理 columns tell apart
+
+
+# ---------------------------------------------------------------- a late email, a reply subject, unknown senders
+
+@pytest.fixture(scope="module")
+def second_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("round-late")
+
+
+@pytest.fixture(scope="module")
+def second(second_root):
+    environ = make_environ(second_root)
+    cfg = make_config(environ)
+    deliver_samples(cfg, {"07-heze-late.eml", "08-energy-enterprise.eml"})
+    # Two senders no recommender uses, both filing the same unit: neither may replace the other.
+    for i, sender in enumerate(("张老师 <zhang@163.example.com>", "李老师 <li@qq.example.com>")):
+        when = datetime(2019, 9, 15 + i, 9, 0, tzinfo=BJ)
+        deliver(cfg.mailbox.path, submission(sender, "山东理工职业学院继续教育学院继续教育基地申报", when,
+                                             [("申请表-山东理工职业学院继续教育学院.pdf", "form-sdut-continuing-edu.pdf")],
+                                             f"<unknown-{i}@example.com>"), key=f"unknown-{i}", received_at=when)
+    intake(environ, "poll", "--once")
+    return environ, export(environ)
+
+
+def test_a_late_emails_receipt_says_it_is_not_accepted_and_wants_no_paper(second, second_root):
+    _, data = second
+    heze = next(m for m in data["messages"] if m["message_id"] == "<sample-07.heze@mail.heze.example.cn>")
+    assert heze["reason"].startswith("逾期报送：邮件于2019年9月23日")        # the message-level problem, in Chinese
+    receipt = next(m for m in outbox(second_root) if m["In-Reply-To"] == heze["message_id"])
+    body = receipt.get_body(("plain",)).get_content()
+    assert "逾期不再受理，本邮件所报材料不予受理，无需邮寄纸质材料" in body
+    assert "邮寄至" not in body and "请于2019年9月22日前" not in body
+    letter, = (second_root / "output" / ROUND / "菏泽市人力资源和社会保障局" / "受理回执").glob("*.docx")
+    text = "\n".join(p.text for p in open_docx(letter).paragraphs)
+    assert "逾期不再受理" in text and "邮寄至" not in text
+
+
+def test_the_receipt_subject_drops_the_reply_prefix(second, second_root):
+    receipt = next(m for m in outbox(second_root) if m["In-Reply-To"] == "<sample-08.energy@mail.energy.example.cn>")
+    assert receipt["Subject"] == "受理回执：山东能源集团继续教育基地申报材料"
+
+
+def test_two_unknown_senders_keep_their_own_applications(second):
+    _, data = second
+    both = apps_of(data, SDUT)
+    assert len(both) == 2 and all(a["superseded_by"] is None for a in both)
+    assert all(a["status"] == "needs_review" and "unknown_sender" in a["flags"] for a in both)
+
+
+def test_the_clerk_accepts_the_late_one_and_it_counts_like_a_timely_one(second):
+    environ, data = second
+    late, = apps_of(data, "郓城乡村振兴人才培训学校")
+    assert late["status"] == "rejected"
+    intake(environ, "review", "set", f"A{late['id']}", "--status", "accepted", "--note", "邮件系统延误，已核实")
+    accepted, = apps_of(export(environ), "郓城乡村振兴人才培训学校")
+    assert accepted["status"] == "accepted"
+    report = intake(environ, "report").stdout
+    assert "菏泽市人力资源和社会保障局（设区的市）：1个（乡村振兴专项1）；名额1/3（省级基地0/1，乡村振兴专项1/2）" in report
+
+
+def test_round_level_items_are_numbered_and_a_clerk_can_close_them(second):
+    environ, _ = second
+    listing = intake(environ, "review", "--no-file").stdout
+    assert "[S1] 附件4：" in listing and "[R1] 附件3：" in listing
+    assert "逾期未报送审验表（附件5）" in listing and "提醒该机构" not in listing     # long after 2019's deadline
+    proc = intake(environ, "review", "set", "s1", "--status", "已处理", "--note", "已报处领导", "--by", "鄢鸣")
+    assert "S1 核定为“已处理”" in proc.stdout
+    assert "[S1]" not in intake(environ, "review", "--no-file").stdout
+    intake(environ, "poll", "--once")                   # a later pass keeps the clerk's answer
+    listing = intake(environ, "review", "--no-file").stdout
+    assert "[S1]" not in listing and "[S2] 附件4：" in listing
+    wrong = intake(environ, "review", "set", "S99", "--status", "handled", ok=False)
+    assert wrong.returncode == 2 and "没有编号为 S99 的附件4名单机构" in wrong.stderr
+    wrong = intake(environ, "review", "set", "R1", "avg_trainees=3000", ok=False)
+    assert wrong.returncode == 2 and "没有可更正的字段" in wrong.stderr

@@ -7,9 +7,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pipeline.assess import AppFacts, Correction, MessageFacts, Named, assess
+from dataclasses import replace
+
+from pipeline import stats
+from pipeline.assess import UNKNOWN_RECOMMENDER, AppFacts, Correction, MessageFacts, Named, assess
 from pipeline.model import Finding, Flag, Status, Track
-from pipeline.rules import field_findings
+from pipeline.rules import field_findings, status_for
 
 BJ = timezone(timedelta(hours=8))
 JINAN = "济南市人力资源和社会保障局"
@@ -33,13 +36,14 @@ class Round:
 
     def mail(self, recommender: str, day: int, hour: int = 10, *, month: int = 9, message_id: str | None = None,
              sha: str | None = None, named: tuple[Named, ...] = (), apps=(), letter: bool = False,
-             listed_only=()) -> MessageFacts:
+             listed_only=(), sender: str = "", filled_on: str = "") -> MessageFacts:
         """apps: (applicant, track[, fields[, findings]]) with a 申请表; listed_only: (applicant, track)
         a 推荐函 in this email lists without a 申请表 (the reading makes a form-less application of it)."""
         mid = len(self.messages) + 1
         m = MessageFacts(mid, message_id or f"<m{mid}@example.cn>", sha or f"sha{mid}",
                          datetime(2019, month, day, hour, tzinfo=BJ), "submission", recommender,
-                         KIND.get(recommender, ""), named=named, has_letter=letter)
+                         KIND.get(recommender, ""), named=named, has_letter=letter,
+                         sender=sender or f"rsj{mid}@example.cn", filled_on=filled_on)
         self.messages.append(m)
         for applicant, track in listed_only:
             self.apps.append(AppFacts(next(self._ids), mid, m.received_at, recommender, m.recommender_kind,
@@ -51,6 +55,8 @@ class Round:
             findings = tuple(rest[1]) if len(rest) > 1 else ()
             if m.received_at > self.config.round.deadline:
                 findings += (Finding(Flag.LATE, "逾期"),)
+            if not m.recommender_kind:
+                findings += (Finding(Flag.UNKNOWN_SENDER, f"发件人 {m.sender} 不在推荐单位名单中"),)
             findings += tuple(field_findings(applicant, track, fields, self.config))
             self.apps.append(AppFacts(next(self._ids), mid, m.received_at, recommender, m.recommender_kind,
                                       applicant, track, fields, findings))
@@ -345,3 +351,134 @@ def test_notes_and_paper_are_kept_with_who_and_when(rnd):
     assert [c.target for c in result.unknown_targets] == ["A99"]
     rnd.correct("A1", "paper", {"copies": 0, "on": "", "undo": True})
     assert rnd.run().verdicts[0].paper is None
+
+
+# ---------------------------------------------------------------- the clerk accepts a late one
+
+def late_accepted(rnd, app_id: int) -> None:
+    rnd.correct(f"A{app_id}", "status", {"status": "accepted", "flags": ["late"]})
+
+
+def test_a_late_application_the_clerk_accepts_takes_its_place_by_delivery_time(rnd, config):
+    rnd.mail(JINAN, 10, apps=[("甲乡村学院", Track.RURAL)])
+    rnd.mail(JINAN, 11, apps=[("乙乡村学院", Track.RURAL)])
+    rnd.mail(JINAN, 25, apps=[("丙乡村学院", Track.RURAL), ("丁培训学院", Track.GENERAL)])    # late
+    assert {v.applicant: v.status for v in rnd.run(AFTER).current} == {
+        "甲乡村学院": Status.ACCEPTED, "乙乡村学院": Status.ACCEPTED,
+        "丙乡村学院": Status.REJECTED, "丁培训学院": Status.REJECTED}
+    late_accepted(rnd, 3)
+    late_accepted(rnd, 4)
+    v = by_name(rnd.run(AFTER))
+    # 丁 takes the general place like a timely application; 丙 came third for two rural places.
+    assert v["丁培训学院"].status is Status.ACCEPTED and v["丁培训学院"].quota_place
+    assert details(v["丙乡村学院"], Flag.QUOTA_EXCEEDED)[0].startswith(f"{JINAN}已推荐3个{Track.RURAL.label}（限2个）")
+    assert not v["丙乡村学院"].quota_place
+    # The acceptance answered the lateness, not the quota: back to the clerk, not rejected.
+    assert v["丙乡村学院"].decision.stale and v["丙乡村学院"].status is Status.NEEDS_REVIEW
+    # The round statistics count the same places the assessment gave.
+    line = stats.summarise(config, rnd.run(AFTER), [], AFTER).lines[0]
+    assert line.quota == "3/3（省级基地1/1，乡村振兴专项2/2）" and line.over_quota == 1
+
+
+def test_a_late_application_the_clerk_accepts_meets_the_others_in_the_multiple_recommender_check(rnd):
+    rnd.mail(QINGDAO, 12, apps=[("甲培训学院", Track.GENERAL)])
+    rnd.mail(JINAN, 24, apps=[("甲培训学院", Track.GENERAL)])        # late
+    assert Flag.DUPLICATE_APPLICANT not in rnd.run(AFTER).verdict(1).flags
+    late_accepted(rnd, 2)
+    result = rnd.run(AFTER)
+    assert all(Flag.DUPLICATE_APPLICANT in result.verdict(i).flags for i in (1, 2))
+
+
+def test_a_late_resubmission_the_clerk_accepts_replaces_the_timely_one(rnd):
+    rnd.mail(JINAN, 10, apps=[("甲培训学院", Track.GENERAL, {"avg_trainees": 2500})])
+    rnd.mail(JINAN, 23, apps=[("甲培训学院", Track.GENERAL, {"avg_trainees": 2600})])
+    late_accepted(rnd, 2)
+    result = rnd.run(AFTER)
+    assert result.verdict(1).superseded_by == 2
+    [current] = result.current
+    assert current.id == 2 and current.status is Status.ACCEPTED and current.quota_place
+
+
+def test_a_rejected_or_exceeding_application_holds_no_place_in_the_statistics(rnd, config):
+    rnd.mail(JINAN, 10, apps=[("甲", Track.GENERAL)])
+    rnd.mail(JINAN, 11, apps=[("乙", Track.GENERAL), ("丙", Track.RURAL)])
+    rnd.correct("A3", "status", {"status": "rejected", "flags": []})
+    result = rnd.run()
+    assert [v.quota_place for v in result.current] == [True, False, False]
+    assert stats.summarise(config, result, [], BEFORE).lines[0].quota == "1/3（省级基地1/1，乡村振兴专项0/2）"
+
+
+# ---------------------------------------------------------------- unknown senders
+
+def test_two_unknown_senders_never_replace_each_other(rnd):
+    rnd.mail(UNKNOWN_RECOMMENDER, 10, sender="zhangsan@163.com", apps=[("甲培训学院", Track.GENERAL)])
+    rnd.mail(UNKNOWN_RECOMMENDER, 12, sender="lisi@qq.com", apps=[("甲培训学院", Track.GENERAL)])
+    result = rnd.run()
+    first, second = result.verdicts
+    assert first.current and second.current
+    assert first.recommender == f"{UNKNOWN_RECOMMENDER}（zhangsan@163.com）"
+    assert second.recommender == f"{UNKNOWN_RECOMMENDER}（lisi@qq.com）"
+    # Two different filers for one unit: the clerk is told, and both wait for the clerk anyway.
+    assert "lisi@qq.com" in details(first, Flag.DUPLICATE_APPLICANT)[0]
+    assert first.status is Status.NEEDS_REVIEW and second.status is Status.NEEDS_REVIEW
+    assert result.messages[2].recommender == second.recommender
+
+
+def test_one_unknown_sender_resubmitting_replaces_its_own_application(rnd):
+    rnd.mail(UNKNOWN_RECOMMENDER, 10, sender="zhangsan@163.com", apps=[("甲培训学院", Track.GENERAL)])
+    rnd.mail(UNKNOWN_RECOMMENDER, 12, sender="zhangsan@163.com", apps=[("甲培训学院", Track.GENERAL)])
+    old, new = rnd.run().verdicts
+    assert old.superseded_by == new.id and Flag.DUPLICATE_APPLICANT not in new.flags
+    assert new.status is Status.NEEDS_REVIEW and Flag.UNKNOWN_SENDER in new.flags
+
+
+# ---------------------------------------------------------------- names and 附件3 bases sent twice
+
+def test_names_differing_only_in_the_case_of_latin_letters_are_one_unit(rnd):
+    rnd.mail(JINAN, 10, apps=[("山东ABC职业培训中心", Track.GENERAL)])
+    rnd.mail(QINGDAO, 11, apps=[("山东abc职业培训中心", Track.GENERAL)])
+    assert all(Flag.DUPLICATE_APPLICANT in v.flags for v in rnd.run().verdicts)
+
+
+def test_a_base_reconfirmed_by_itself_and_through_its_city_is_one_reconfirmation(rnd, config):
+    base = config.reconfirm_list[2]
+    rnd.mail("直接报送", 12, apps=[(base, Track.RECONFIRM)])
+    rnd.mail(QINGDAO, 14, apps=[(base, Track.RECONFIRM)])
+    result = rnd.run()
+    own, forwarded = result.verdicts
+    assert own.superseded_by == forwarded.id and forwarded.current
+    assert not any(Flag.DUPLICATE_APPLICANT in v.flags for v in result.verdicts)
+    assert forwarded.status is Status.ACCEPTED and not forwarded.quota_place
+    assert f"由{QINGDAO}报送" in own.findings[0].detail
+    assert [e.state for e in result.reconfirm if e.name == base] == ["applied"]
+
+
+def test_a_base_sent_for_reconfirmation_and_by_a_city_as_a_new_base_is_still_a_multiple_application(rnd, config):
+    base = config.reconfirm_list[2]
+    rnd.mail("直接报送", 12, apps=[(base, Track.RECONFIRM)])
+    rnd.mail(QINGDAO, 14, apps=[(base, Track.GENERAL)])
+    result = rnd.run()
+    assert all(v.current and Flag.DUPLICATE_APPLICANT in v.flags for v in result.verdicts)
+
+
+# ---------------------------------------------------------------- condition 五 as the office decides
+
+def test_trainees_below_minimum_informs_by_default_and_blocks_when_the_office_says_so(rnd, config):
+    rnd.mail(JINAN, 10, apps=[("甲培训学院", Track.GENERAL, {"avg_trainees": 1500}),
+                              ("乙乡村学院", Track.RURAL, {"avg_trainees": 800})])
+    general, rural = rnd.run().verdicts
+    assert general.flags == (Flag.TRAINEES_BELOW_MINIMUM,) and general.status is Status.ACCEPTED
+    strict = replace(config, review_flags=config.review_flags | {Flag.TRAINEES_BELOW_MINIMUM})
+    assert status_for(general.findings, strict) is Status.NEEDS_REVIEW
+    general, rural = assess(rnd.messages, rnd.apps, [], strict, BEFORE).verdicts
+    assert general.status is Status.NEEDS_REVIEW and rural.status is Status.ACCEPTED and not rural.flags
+
+
+# ---------------------------------------------------------------- 填报日期
+
+def test_filled_on_is_the_recommenders_own_date_else_its_latest_delivery(rnd):
+    rnd.mail(JINAN, 10, filled_on="2019.9.8", apps=[("甲", Track.GENERAL)])
+    rnd.mail(JINAN, 12, apps=[("乙", Track.RURAL)])
+    rnd.mail(QINGDAO, 11, apps=[("丙", Track.RURAL)])
+    rnd.mail(QINGDAO, 13, 23, apps=[("丁", Track.RURAL)])
+    assert rnd.run(AFTER).filled_on == {JINAN: "2019年9月8日", QINGDAO: "2019年9月13日"}

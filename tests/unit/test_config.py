@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.config import ConfigError, from_mapping, load
-from pipeline.model import RecommenderKind, Track
+from pipeline.config import DEFAULT_NEEDS_REVIEW, DEFAULT_REJECTED, ConfigError, from_mapping, load
+from pipeline.model import Flag, RecommenderKind, Track
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "inbox_rules.yaml"
@@ -68,6 +68,8 @@ def test_intake_config_names_the_file(tmp_path):
     (lambda d: d["quotas"].pop("enterprise"), "quotas.enterprise"),
     (lambda d: d["statuses"].update(rejected=["too_late"]), "statuses.rejected"),
     (lambda d: d["lists"].update(audit="全部"), "lists.audit"),
+    (lambda d: d["mailbox"].update(mark_flag="已处理"), "mailbox.mark_flag"),   # not an IMAP atom
+    (lambda d: d["mailbox"].update(mark_flag="$Intake Done"), "mailbox.mark_flag"),
 ])
 def test_a_wrong_file_names_the_key(mutate, key):
     data = base()
@@ -96,3 +98,72 @@ def test_cli_exits_2_with_one_clear_message(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert "round.deadline" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------- statuses: defaults and typos
+
+def test_status_defaults_are_what_the_shipped_file_documents():
+    shipped = base()["statuses"]
+    # The file writes the defaults out in full: the two may never drift apart.
+    assert shipped["rejected"] == [f.value for f in DEFAULT_REJECTED]
+    assert shipped["needs_review"] == [f.value for f in DEFAULT_NEEDS_REVIEW]
+    data = base()
+    del data["statuses"]
+    cfg = from_mapping(data, ROOT, environ={})
+    assert cfg.rejected_flags == {Flag.LATE}
+    assert cfg.review_flags == set(DEFAULT_NEEDS_REVIEW) == load(RULES, environ={}).review_flags
+    # SPEC: these block for review; condition 五, the subject and a resubmission only inform.
+    assert {Flag.UNKNOWN_SENDER, Flag.QUOTA_EXCEEDED, Flag.DUPLICATE_APPLICANT, Flag.CLOUD_ATTACHMENT_LINK} <= \
+        cfg.review_flags
+    assert not {Flag.TRAINEES_BELOW_MINIMUM, Flag.SUBJECT_NONCONFORMING, Flag.SUPERSEDED} & \
+        (cfg.review_flags | cfg.rejected_flags)
+
+
+def test_one_status_list_left_out_keeps_its_default_and_the_other_as_written():
+    data = base()
+    data["statuses"] = {"needs_review": ["unknown_sender", "trainees_below_minimum"]}
+    cfg = from_mapping(data, ROOT, environ={})
+    assert cfg.rejected_flags == {Flag.LATE}
+    assert cfg.review_flags == {Flag.UNKNOWN_SENDER, Flag.TRAINEES_BELOW_MINIMUM}
+
+
+def test_a_flag_both_rejected_and_for_review_is_refused():
+    data = base()
+    data["statuses"]["rejected"] = ["late", "quota_exceeded"]
+    with pytest.raises(ConfigError) as err:
+        from_mapping(data, ROOT, environ={})
+    assert err.value.key == "statuses.needs_review" and "quota_exceeded" in str(err.value)
+
+
+@pytest.mark.parametrize("mutate, key, suggestion", [
+    (lambda d: d["statuses"].update(need_review=d["statuses"].pop("needs_review")), "statuses.need_review",
+     "needs_review"),
+    (lambda d: d.update(statuse=d.pop("statuses")), "statuse", "statuses"),
+    (lambda d: d["round"].update(min_trainee=1000), "round.min_trainee", "min_trainees"),
+    (lambda d: d["recommenders"][3].update(sender=["a@b.cn"]), "recommenders[3].sender", "senders"),
+    (lambda d: d["ocr"].update(min_confidance=0.5), "ocr.min_confidance", "min_confidence"),
+    (lambda d: d["quotas"]["city"].update(rual=2), "quotas.city.rual", "rural"),
+    (lambda d: d["mailbox"].update(colour="red"), "mailbox.colour", None),
+])
+def test_an_unknown_key_is_named_with_the_close_valid_one(mutate, key, suggestion):
+    data = base()
+    mutate(data)
+    with pytest.raises(ConfigError) as err:
+        from_mapping(data, ROOT, environ={})
+    assert err.value.key == key
+    if suggestion:
+        assert f"did you mean '{suggestion}'" in str(err.value)
+    else:
+        assert "did you mean" not in str(err.value) and "mark_flag" in str(err.value)   # lists the valid keys
+
+
+def test_cli_exits_2_on_a_misspelt_key_with_one_message(tmp_path):
+    text = RULES.read_text(encoding="utf-8").replace("  needs_review:\n", "  need_review:\n")
+    assert "need_review:" in text
+    bad = tmp_path / "inbox_rules.yaml"
+    bad.write_text(text, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "--config", str(bad), "check"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0
+    assert "statuses.need_review" in proc.stderr and "did you mean 'needs_review'" in proc.stderr

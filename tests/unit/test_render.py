@@ -215,6 +215,29 @@ def test_receipt_letter_text_and_items():
     assert "{{" not in _all_xml(data) and "{%" not in _all_xml(data)
 
 
+LATE = dataclasses.replace(
+    LETTER, received_at="2019年9月23日 08:05",
+    items=(ReceiptItem("郓城乡村振兴人才培训学校", Track.RURAL.label, ("申请表（申请表.pdf）",), Status.REJECTED.label, ()),),
+    message_problems=("逾期报送：邮件于2019年9月23日 08:05送达，截止时间为2019年9月22日 23:59",),
+    late_note="本邮件于2019年9月23日 08:05送达，已超过截止时间（2019年9月22日 23:59）。")
+
+
+def test_receipt_letter_of_a_late_email_says_it_is_not_accepted_and_asks_for_no_paper():
+    text = _body_text(_open_docx(receipt_letter_docx(LATE, TEMPLATES / "receipt_letter.docx")))
+    assert ("本邮件于2019年9月23日 08:05送达，已超过截止时间（2019年9月22日 23:59）。按通知要求，逾期不再受理，"
+            "本邮件所报材料不予受理，无需邮寄纸质材料。") in text
+    assert "邮寄至" not in text and "请于" not in text
+    texts = [p.text for p in _open_docx(receipt_letter_docx(LATE, TEMPLATES / "receipt_letter.docx")).paragraphs]
+    assert not any(t.startswith("{%") for t in texts)
+
+
+def test_receipt_letter_of_a_late_email_the_office_accepted_asks_for_paper_at_once():
+    accepted = dataclasses.replace(LATE, items=(dataclasses.replace(LATE.items[0], status=Status.ACCEPTED.label),))
+    assert not accepted.rejected
+    text = _body_text(_open_docx(receipt_letter_docx(accepted, TEMPLATES / "receipt_letter.docx")))
+    assert "请尽快将推荐函、申报汇总表及申请表（一式3份）等书面材料邮寄至" in text and "不予受理，无需" not in text
+
+
 def test_receipt_letter_fonts():
     data = receipt_letter_docx(LETTER, TEMPLATES / "receipt_letter.docx")
     styles = _part(data, "word/styles.xml")
@@ -277,7 +300,7 @@ def test_summary_xlsx_values_are_text_never_formulas():
 
     wb = _workbook(data)
     ws = wb["济南市人力资源和社会保障局"]
-    assert ws["A1"].value == "山东省专业技术人员继续教育基地申报汇总表"
+    assert ws["A1"].value == "山东省专业技术人员继续教育基地申报汇总表（济南市人力资源和社会保障局）"
     assert "A1:I1" in {str(r) for r in ws.merged_cells.ranges}
     assert ws["A2"].value == ("推荐单位（盖章）：济南市人力资源和社会保障局　　填表人：孙丽"
                               "　　联系电话：0531-51705678　　填报日期：2019年9月20日")
@@ -303,10 +326,19 @@ def test_summary_xlsx_values_are_text_never_formulas():
     assert ws["B6"].quotePrefix                   # =HYPERLINK… stays text after an edit in Excel
 
     prov = wb.worksheets[0]
-    assert prov.title == "全省汇总"
+    assert prov.title == "全省汇总" and prov["A1"].value == "山东省专业技术人员继续教育基地申报汇总表（全省汇总）"
     assert [c.value for c in prov[3]][:3] == ["序号", "推荐单位", "申报单位名称"]
     assert [c.value for c in prov["B"][3:]] == [r.recommender for r in PROVINCE.rows]
     assert prov["A2"].value == f"申报批次：{ROUND}　　生成日期：2019年9月23日 08:00"
+
+
+def test_summary_xlsx_every_sheet_title_names_its_recommender():
+    others = [dataclasses.replace(SHEET, recommender=name) for name in ("青岛市人力资源和社会保障局", "山东省教育厅")]
+    wb = _workbook(summary_xlsx([PROVINCE, *others], "附件2_申报汇总表_全省"))
+    assert [ws["A1"].value for ws in wb.worksheets] == [
+        "山东省专业技术人员继续教育基地申报汇总表（全省汇总）",
+        "山东省专业技术人员继续教育基地申报汇总表（青岛市人力资源和社会保障局）",
+        "山东省专业技术人员继续教育基地申报汇总表（山东省教育厅）"]
 
 
 def test_summary_xlsx_print_setup():

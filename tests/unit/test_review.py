@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from pipeline import review, stats
 from pipeline.assess import Named
-from pipeline.model import Finding, Flag, Status, Track
+from pipeline.model import Track
 from test_assess import AFTER, BEFORE, EDU, JINAN, QINGDAO, Round
 
 BJ = timezone(timedelta(hours=8))
@@ -61,6 +61,46 @@ def test_the_list_says_what_why_and_what_to_do(rnd, config):
     printed = review.text(listing)
     assert f"[A3] 申请：{JINAN} / 丙培训学院（省级继续教育基地） — 待核实" in printed
     assert "纸质材料：0/3份已收到；尚未收到：A1 甲培训学院、A3 丙培训学院、A4 乙乡村学院" in printed
+
+
+def test_the_quota_advice_names_the_application(rnd, config):
+    listing = review.build(rnd.run(BEFORE), mails(rnd), config, BEFORE)
+    quota = next(i for i in listing.items if i.target == "A3")
+    assert "intake review set A3 --status rejected" in quota.actions[0] and "编号" not in quota.actions[0]
+
+
+def test_round_level_items_have_numbers_and_the_clerk_can_close_them(rnd, config):
+    listing = review.build(rnd.run(BEFORE), mails(rnd), config, BEFORE)
+    by_target = {i.target: i for i in listing.items}
+    assert by_target["F1-1"].category == "缺申请表" and by_target["F1-1"].what == "丁学院"
+    assert [by_target[f"R{n}"].what for n in range(1, len(config.reconfirm_list) + 1)] == list(config.reconfirm_list)
+    assert [by_target[f"S{n}"].what for n in range(1, len(config.audit_list) + 1)] == list(config.audit_list)
+    assert by_target["S2"].actions[-1] == "处理完毕后：intake review set S2 --status handled --note 处理情况"
+    assert not any(i.target == "" for i in listing.items)
+
+    seen = lambda item: review.round_item_state(item, False)      # noqa: E731 — what record() stores
+    result = rnd.run(BEFORE)
+    rnd.correct("S2", "status", {"status": "handled", "seen": seen(result.round_item("S2"))}, by="鄢鸣")
+    rnd.correct("S2", "note", "已电话提醒")
+    rnd.correct("F1-1", "status", {"status": "handled", "seen": seen(result.round_item("F1-1"))})
+    result = rnd.run(BEFORE)
+    assert result.round_item("S2").decision.by == "鄢鸣" and not result.unknown_targets
+    open_items = {i.target for i in review.build(result, mails(rnd), config, BEFORE).items}
+    assert not {"S2", "F1-1"} & open_items and "S1" in open_items
+    # The reminder was before the deadline; after it, the office has something else to do.
+    after = review.build(rnd.run(AFTER), mails(rnd), config, AFTER)
+    s2 = next(i for i in after.items if i.target == "S2")
+    assert "之后情况有变" in s2.problems[0] and s2.notes == ("已电话提醒",)
+
+
+def test_list_advice_before_and_after_the_deadline(rnd, config):
+    before = {i.target: i for i in review.build(rnd.run(BEFORE), mails(rnd), config, BEFORE).items}
+    after = {i.target: i for i in review.build(rnd.run(AFTER), mails(rnd), config, AFTER).items}
+    assert before["S1"].actions[0].startswith("提醒该机构于截止时间前报送")
+    assert before["S1"].problems == ("未报送审验表",)
+    assert after["S1"].actions[0].startswith("逾期未报送审验表（附件5）") and "提醒" not in after["S1"].actions[0]
+    assert after["S1"].problems == ("已逾期，未报送审验表",) and after["S1"].status == "逾期"
+    assert after["R1"].actions[0].startswith("逾期未申请重新确认：按通知三（三），不再保留省级继续教育基地资格")
 
 
 def test_decided_items_leave_the_list_until_something_new_comes(rnd, config):
@@ -134,9 +174,16 @@ def test_a_row_that_cannot_be_read_is_named(rnd, config):
         review.read_workbook(b"not a workbook")
 
 
-@pytest.mark.parametrize("text, expected", [("12", "A12"), (" a7 ", "A7"), ("M5", "M5"), ("m05", "M05")])
+@pytest.mark.parametrize("text, expected", [("12", "A12"), (" a7 ", "A7"), ("M5", "M5"), ("m05", "M05"),
+                                            ("r2", "R2"), ("S8", "S8"), ("f12-3", "F12-3"), ("F 4－1", "F4-1")])
 def test_targets(text, expected):
     assert review.parse_target(text) == expected
+
+
+@pytest.mark.parametrize("text", ["F12", "X3", "A1-2", ""])
+def test_targets_that_are_no_number_say_how_to_write_one(text):
+    with pytest.raises(review.ReviewError, match="R2/S3"):
+        review.parse_target(text)
 
 
 @pytest.mark.parametrize("name, value, expected", [
@@ -168,8 +215,11 @@ def test_fields_that_cannot_be_recorded_say_why(name, value, message):
 def test_statuses():
     assert review.parse_status("已受理", "A1") == "accepted" and review.parse_status("rejected", "A1") == "rejected"
     assert review.parse_status("已处理", "M3") == "handled"
-    with pytest.raises(review.ReviewError, match="邮件只能核定为“已处理”"):
+    with pytest.raises(review.ReviewError, match="邮件、缺申请表和名单事项只能核定为“已处理”"):
         review.parse_status("已受理", "M3")
+    assert review.parse_status("已处理", "R2") == review.parse_status("handled", "F3-1") == "handled"
+    with pytest.raises(review.ReviewError, match="只能核定为“已处理”"):
+        review.parse_status("accepted", "S4")
     with pytest.raises(review.ReviewError):
         review.parse_status("handled", "A3")
 
@@ -209,3 +259,18 @@ def test_round_summary_counts_quota_use_and_lists(rnd, config):
     assert problems["超出推荐名额"] == 1 and problems["缺少申请表"] == 1
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         assert any(n.startswith("xl/charts/") for n in z.namelist())
+
+
+def test_a_refused_receipt_is_an_item_and_a_waiting_one_a_warning(rnd, config):
+    result = rnd.run(BEFORE)
+    facts = mails(rnd)
+    from dataclasses import replace
+
+    facts[0] = replace(facts[0], receipt_state="failed", receipt_reason="550 5.1.1 mailbox unavailable")
+    facts[1] = replace(facts[1], receipt_state="queued", receipt_reason="暂未发出：connect: ConnectionRefusedError")
+    listing = review.build(result, facts, config, BEFORE)
+    refused = next(i for i in listing.items if i.target == "M1")
+    assert refused.category == "回执" and "550 5.1.1 mailbox unavailable" in refused.problems[0]
+    assert refused.actions[-1].startswith("处理完毕后：intake review set M1 --status handled")
+    assert any(w.startswith("1封回执暂未发出") and "ConnectionRefusedError" in w for w in listing.warnings)
+    assert "M2" not in {i.target for i in listing.items}
