@@ -13,6 +13,7 @@ from .config import Config
 from .model import (Application, DocKind, Document, Finding, Flag, Outcome, Recommender, RecommenderKind,
                     Submission, Track)
 from .read import uscc
+from .read.doubts import confirmed
 from .read.names import pair, same_unit
 from .read.text import norm_name
 from .reconcile import Group, Mention, differs, listed_groups, typed_name
@@ -56,14 +57,15 @@ def assemble(sub: Submission, config: Config, directory: Directory) -> Submissio
 
     paired = {i: groups[j] for i, j, _ in pair([dr.read.name for dr in drafts], [g.name for g in groups])}
     listing = "、".join(dict.fromkeys(m.where for g in groups for m in g.mentions))
-    apps = [_application(dr, paired.get(i), subject, sub, listing) for i, dr in enumerate(drafts)]
+    threshold = config.ocr.min_confidence
+    apps = [_application(dr, paired.get(i), subject, sub, listing, threshold) for i, dr in enumerate(drafts)]
     unread_left = any(d.kind is DocKind.UNREAD and not _applicant_from_filename(d.filename) for d in docs)
     claimed = {id(g) for g in paired.values()}
     apps += [_missing_form(g, sub, unread_left) for g in groups if id(g) not in claimed]
 
     if not apps and DocKind.UNREAD in {d.kind for d in docs} and subject and recommender is None:
         unread = next(d for d in docs if d.kind is DocKind.UNREAD)
-        apps.append(_application(_Draft(unread, Mention(subject, True, "邮件标题")), None, subject, sub, ""))
+        apps.append(_application(_Draft(unread, Mention(subject, True, "邮件标题")), None, subject, sub, "", threshold))
     apps = _attach_other_documents(apps, docs)
     if recommender is None and apps and all(_direct_track(a, config) for a in apps):
         recommender = DIRECT
@@ -90,15 +92,15 @@ def _subject_applicant(sub: Submission, directory: Directory, recommender: Recom
     return who
 
 
-def _application(draft: _Draft, group: Group | None, subject: str, sub: Submission, listing: str) -> Application:
+def _application(draft: _Draft, group: Group | None, subject: str, sub: Submission, listing: str,
+                 threshold: float) -> Application:
     doc = draft.doc
-    # The form's own problem (fields read from a scan with low confidence) is the applicant's.
-    findings: list[Finding] = [doc.problem] if doc.problem else []
     fields = dict(doc.fields) if doc.kind in _APPLICANT_KINDS else {}
     confidence = dict(doc.field_confidence) if doc.kind in _APPLICANT_KINDS else {}
     if doc.kind is DocKind.UNREAD and group is not None:
         # Nothing could be read from the form: the summary table's row is the best there is.
         fields, confidence = dict(group.fields), dict(group.confidence)
+    findings: list[Finding] = []
 
     read = draft.read
     others = list(group.mentions) if group else []
@@ -109,16 +111,20 @@ def _application(draft: _Draft, group: Group | None, subject: str, sub: Submissi
     if better or (doc.kind is DocKind.UNREAD and fields):
         fields["unit_name"] = applicant
         confidence["unit_name"] = better.confidence if better else 1.0
+        if better:  # the typed name settles it: the scan's doubt about its own reading is stale
+            doc = confirmed(doc, {"unit_name"})
     elif group and read.typed and read.where == "申请表":
         typed = [m for m in group.mentions if m.typed and differs(m.name, read.name)]
         if typed:
             findings.append(Finding(Flag.LOW_CONFIDENCE, f"申请表中的单位名称“{read.name}”与{typed[0].where}所列"
                                                          f"“{typed[0].name}”不一致，请核对"))
 
-    track, note = _track(doc, group, sub)
+    track, note, settled = _track(doc, group, sub, threshold)
+    if settled:
+        doc = confirmed(doc, {"track"})
     if note:
         findings.append(note)
-    if track is not None and doc.kind is DocKind.FORM and not fields.get("track"):
+    if track is not None and doc.kind is DocKind.FORM and (settled or not fields.get("track")):
         fields["track"] = track.value
         confidence["track"] = min((m.confidence for m in group.mentions), default=1.0) if group else 1.0
     if track is None:
@@ -126,27 +132,39 @@ def _application(draft: _Draft, group: Group | None, subject: str, sub: Submissi
         if doc.kind in _APPLICANT_KINDS:  # an unread scan already says it could not be read
             findings.append(Finding(Flag.LOW_CONFIDENCE, "申报类别未能识别（未勾选或勾选多项），暂按省级继续教育基地登记"))
 
+    # Only an OCR reading is ever corrected: a typed code is what the sender wrote, right or wrong.
     if doc.method == "ocr" and isinstance(fields.get("credit_code"), str):
         checked = uscc.confirm(fields["credit_code"])
         if checked.corrected_from:
             fields["credit_code"] = checked.code
-            findings.append(Finding(Flag.LOW_CONFIDENCE, f"统一社会信用代码识别为{checked.corrected_from}，"
-                                                         f"已按校验位更正为{checked.code}，请与原件核对"))
+            findings.append(Finding(Flag.LOW_CONFIDENCE, f"统一社会信用代码识别为“{checked.corrected_from}”，校验位不符；"
+                                                         f"按形近字{checked.describe()}后为“{checked.code}”，"
+                                                         f"校验通过，请与原件核对"))
     if listing and group is None and track.in_quota and doc.kind in _APPLICANT_KINDS:
         findings.append(Finding(Flag.LOW_CONFIDENCE, f"{listing}中未列出“{applicant}”，请核对"))
+    # The form's own problem (fields read from a scan with low confidence) is the applicant's.
+    findings = ([doc.problem] if doc.problem else []) + findings
     return Application(applicant, track, fields, confidence, (doc,), tuple(findings))
 
 
-def _track(doc: Document, group: Group | None, sub: Submission) -> tuple[Track | None, Finding | None]:
+def _track(doc: Document, group: Group | None, sub: Submission,
+           threshold: float) -> tuple[Track | None, Finding | None, bool]:
+    """The track, a finding about it, and whether a typed list settled a tick the form left unsure."""
     if doc.kind is DocKind.AUDIT_FORM:
-        return Track.AUDIT, None
+        return Track.AUDIT, None, False
     listed = group.track if group else None
     ticked = Track(doc.fields["track"]) if doc.kind is DocKind.FORM and doc.fields.get("track") else None
+    where = ("推荐函" if "推荐函" in group.tracks else "汇总表") if listed else ""
+    if ticked and listed and doc.field_confidence.get("track", 1.0) < threshold:
+        # No option visibly ticked (a lost OCR line, a dropped ☑): the typed letter or table decides.
+        if ticked is listed:
+            return listed, None, True
+        return listed, Finding(Flag.LOW_CONFIDENCE, f"申报类别：申请表中未能看清勾选项（识别为“{ticked.label}”），"
+                                                    f"按{where}所列“{listed.label}”登记，请核对"), True
     if ticked and listed and ticked is not listed:
-        where = "推荐函" if "推荐函" in group.tracks else "汇总表"
         return ticked, Finding(Flag.LOW_CONFIDENCE, f"申报类别不一致：申请表为“{ticked.label}”，"
-                                                    f"{where}为“{listed.label}”，请核对")
-    return ticked or listed or sub.subject.track_hint, None
+                                                    f"{where}为“{listed.label}”，请核对"), False
+    return ticked or listed or sub.subject.track_hint, None, False
 
 
 def _missing_form(group: Group, sub: Submission, unread_left: bool) -> Application:

@@ -221,6 +221,7 @@ class Document:
     path: str = ""                              # where it was filed, relative to output_dir
     listed: tuple[Listed, ...] = ()             # the applicants a 推荐函 or 汇总表 names
     missing: dict[str, str] = field(default_factory=dict)  # required fields the form left unread: key → label
+    low_confidence: dict[str, str] = field(default_factory=dict)  # fields its problem names as unsure: key → label
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from . import Unreadable
 from .classify import classify
 from .content import read_content
 from .docx import read_docx
+from .doubts import note, unsure
 from .forms import Forms
 from .ocr import Failed, OcrPool, PageJob
 from .pdf import read_pdf, usable
@@ -43,6 +44,7 @@ class _Scan:
     todo: list[int]                             # 0-based pages that need OCR, in order
     data: bytes = b""                           # what is read: the attachment, or its readable copy
     failures: list[str] = field(default_factory=list)
+    beyond: list[int] = field(default_factory=list)   # 0-based pages past ocr.max_pages: never read
 
     def job(self, index: int, dpi: int) -> PageJob:
         return PageJob(self.data, self.kind, index, dpi)
@@ -80,22 +82,24 @@ def _first_look(att: Attachment, forms: Forms, options: OcrOptions) -> Document 
             pages = read_pdf(data)
             todo = [i for i, p in enumerate(pages) if not usable((p,))]
             if not todo:
-                return _finish_text(base, pages, "text", forms)
+                return _finish_text(base, pages, "text", forms, options)
             if not options.enabled:
                 return replace(base, problem=Finding(Flag.LOW_CONFIDENCE, f"《{att.filename}》为扫描件，未能自动识别文字"))
             count = max(len(pages), pdf_page_count(data))
-            todo = [i for i in range(count) if i >= len(pages) or i in todo][: options.max_pages]
-            return _Scan(att, "pdf", {i: p for i, p in enumerate(pages) if i not in todo}, todo, data)
+            todo = [i for i in range(count) if i >= len(pages) or i in todo]
+            return _Scan(att, "pdf", {i: p for i, p in enumerate(pages) if i not in todo},
+                         todo[: options.max_pages], data, beyond=todo[options.max_pages:])
         if sniffed in _PHOTOS:
             if not options.enabled:
                 return replace(base, problem=Finding(Flag.LOW_CONFIDENCE, f"《{att.filename}》为图片，未能自动读取，原件已保存"))
             # A fax or office scanner may send one multi-page TIFF.
-            return _Scan(att, "photo", {}, list(range(photo_page_count(data)))[: options.max_pages], data)
+            frames = list(range(photo_page_count(data)))
+            return _Scan(att, "photo", {}, frames[: options.max_pages], data, beyond=frames[options.max_pages:])
         if sniffed == "docx":
-            return _finish_text(base, read_docx(data), "docx", forms)
+            return _finish_text(base, read_docx(data), "docx", forms, options)
         if sniffed == "xlsx":
             # Cells are typed text, like a PDF's text layer: "text" keeps the export's method values.
-            return _finish_text(base, read_xlsx(data), "text", forms)
+            return _finish_text(base, read_xlsx(data), "text", forms, options)
         if sniffed in _NOT_READ:
             return replace(base, problem=Finding(
                 Flag.UNREADABLE_ATTACHMENT, f"《{att.filename}》为{_NOT_READ[sniffed]}，未能自动读取，原件已保存"))
@@ -132,25 +136,38 @@ def _finish(scan: _Scan, forms: Forms, options: OcrOptions) -> Document:
         reason = "；".join(dict.fromkeys(scan.failures)) or "未能识别文字"
         flag = Flag.UNREADABLE_ATTACHMENT if scan.kind == "photo" and "无法打开" in reason else Flag.LOW_CONFIDENCE
         return replace(base, problem=Finding(flag, f"《{scan.att.filename}》为{what}，{reason}，原件已保存"))
-    doc = _finish_text(base, pages, "ocr", forms)
-    problems = []
-    if doc.kind in (DocKind.FORM, DocKind.AUDIT_FORM):
-        spec = forms.form
-        low = [f.labels[0] for f in spec.fields if f.required and doc.fields.get(f.key) is not None
-               and doc.field_confidence.get(f.key, 0.0) < options.min_confidence]
-        if low:
-            problems.append(f"以下信息由{what}识别，置信度较低，请核对：{'、'.join(low)}")
+    doc = _finish_text(base, pages, "ocr", forms, options, what)
+    problems = [doc.problem.detail] if doc.problem else []
     if scan.failures:
         problems.append(f"《{scan.att.filename}》部分页面未能识别（{'；'.join(dict.fromkeys(scan.failures))}）")
+    if scan.beyond and doc.kind in _READ_WHOLLY:
+        # 佐证材料 is left after its first page on purpose; a form or table cut short is not.
+        problems.append(f"《{scan.att.filename}》超过每份文件识别{options.max_pages}页的上限，"
+                        f"{_page_list(scan.beyond)}未识别，请人工查看")
     if problems:
         doc = replace(doc, problem=Finding(Flag.LOW_CONFIDENCE, "；".join(problems)))
     return doc
 
 
-def _finish_text(base: Document, pages: tuple[Page, ...], method: str, forms: Forms) -> Document:
+def _page_list(indices: Sequence[int]) -> str:
+    """0-based page indices as the clerk counts them: 第11页, 第11–14页, 第3、第5–6页."""
+    runs: list[list[int]] = []
+    for i in sorted(indices):
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return "、".join(f"第{r[0] + 1}页" if len(r) == 1 else f"第{r[0] + 1}–{r[-1] + 1}页" for r in runs)
+
+
+def _finish_text(base: Document, pages: tuple[Page, ...], method: str, forms: Forms,
+                 options: OcrOptions = OcrOptions(), what: str = "") -> Document:
     content = read_content(pages, forms)
     kind = content.kind
     doc = replace(base, kind=kind, method=method, pages=pages, fields=content.fields,
                   field_confidence=content.confidence, listed=content.listed, missing=content.missing)
+    low = unsure(doc, forms, options.min_confidence)
+    if low:
+        doc = replace(doc, low_confidence=low, problem=Finding(Flag.LOW_CONFIDENCE, note(what, low.values())))
     log.info("read %s: %s by %s, %d page(s)", base.filename, kind.value, method, len(pages))
     return doc

@@ -21,6 +21,7 @@ from docx.oxml.ns import qn
 
 from ..model import Box, Page
 from . import Unreadable
+from .layout import Cell
 
 _ROW_STEP, _COL_WIDTH, _LINE = 20.0, 100.0, 10.0
 _PAGE_WIDTH = 10 * _COL_WIDTH
@@ -103,7 +104,7 @@ class _Reader:
                 text = "\n".join(paragraph_text(p) for p in _cell_paragraphs(tc)).strip()
                 left, right = x0 + col * _COL_WIDTH * scale, x0 + (col + span) * _COL_WIDTH * scale
                 if text:
-                    self.boxes.append(Box(text, left, y, right, y + down * _ROW_STEP + _LINE))
+                    self.boxes.append(Cell(text, left, y, right, y + down * _ROW_STEP + _LINE))
                 for inner in tc.iterchildren(qn("w:tbl")):
                     # A table inside a cell: its cells within the cell's width, below everything so far.
                     saved = self.y

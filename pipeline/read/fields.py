@@ -24,7 +24,7 @@ from rapidfuzz import fuzz, process
 
 from ..model import Box, Page, Track
 from .forms import FieldSpec, FormSpec, Marks
-from .layout import cx, cy, height, is_cjk, level, overlap_x, rows, same_row, stacked, text_of
+from .layout import cy, height, is_cell, is_cjk, level, overlap_x, rows, same_row, stacked, text_of
 from .text import norm, norm_label
 
 _FUZZY_LABEL = 85       # rapidfuzz ratio for an OCR-mangled label (one wrong character in seven or more)
@@ -54,10 +54,15 @@ def extract(pages: Sequence[Page], spec: FormSpec) -> Extraction:
         for pair in read_pairs(page.boxes, spec):
             if fields[pair.field.key] is not None:
                 continue  # first occurrence wins: later pages repeat labels in notes and summaries
-            value = coerce(pair.raw, pair.field, spec)
+            certainty = 1.0
+            if pair.field.type == "track":
+                track, certainty = read_track(pair.raw, spec)
+                value = track.value if track else None
+            else:
+                value = coerce(pair.raw, pair.field, spec)
             if value is not None:
                 fields[pair.field.key] = value
-                confidence[pair.field.key] = round(pair.confidence, 3)
+                confidence[pair.field.key] = round(pair.confidence * certainty, 3)
     missing = tuple(f.key for f in spec.fields if f.required and fields[f.key] is None)
     return Extraction(fields, confidence, missing)
 
@@ -155,12 +160,14 @@ def _merge_wrapped(boxes: list[Box], labels: _Labels) -> list[Box]:
     used: set[int] = set()
     for i in sorted(range(len(boxes)), key=lambda k: boxes[k].top):
         b = boxes[i]
-        if i in used or labels.hit(b.text, b.confidence, False) is not None or not labels.is_prefix(b.text):
+        # A table cell holds its whole label; only free lines (OCR without ruling) are pieces of one.
+        if i in used or is_cell(b) or labels.hit(b.text, b.confidence, False) is not None \
+                or not labels.is_prefix(b.text):
             continue
         joined, taken = b, []
         for _ in range(2):
             below = [j for j, c in enumerate(boxes) if j != i and j not in used and j not in taken
-                     and stacked(joined, c) and labels.hit(c.text, c.confidence, False) is None]
+                     and not is_cell(c) and stacked(joined, c) and labels.hit(c.text, c.confidence, False) is None]
             if not below:
                 break
             c = boxes[min(below, key=lambda k: boxes[k].top)]
@@ -199,14 +206,18 @@ def read_pairs(boxes: Sequence[Box], spec: FormSpec) -> list[Pair]:
         if left:
             owner[v] = max(left, key=lambda i: (flat[i].x1, -abs(cy(flat[i]) - cy(b))))
 
-    # 2. A value wrapped over several lines (OCR): the lines stacked under or over an owned one.
+    # 2. A value wrapped over several lines (OCR): the lines stacked under or over an owned one. A
+    #    whole table cell is complete in itself: the cells of a table touch, so the value cell of the
+    #    next row would otherwise look like the wrapped second line of this one.
     changed = True
     while changed:
         changed = False
         for v in value_ix:
-            if v in owner:
+            if v in owner or is_cell(flat[v]):
                 continue
             for w, lab in list(owner.items()):
+                if is_cell(flat[w]):
+                    continue
                 if flat[v].x0 >= flat[lab].x1 - 0.5 * height(flat[lab]) and \
                         (stacked(flat[w], flat[v]) or stacked(flat[v], flat[w])):
                     owner[v] = lab
@@ -231,8 +242,9 @@ def read_pairs(boxes: Sequence[Box], spec: FormSpec) -> list[Pair]:
         if j in owner or hits[j] is not None:
             continue  # the next thing down is another label, or some label's value: this one is empty
         chain = [j]
-        for _ in range(20):
-            nxt = [k for k in value_ix if k not in owner and k not in chain and stacked(flat[chain[-1]], flat[k])]
+        for _ in range(0 if is_cell(flat[j]) else 20):  # a cell holds the whole value
+            nxt = [k for k in value_ix if k not in owner and k not in chain and not is_cell(flat[k])
+                   and stacked(flat[chain[-1]], flat[k])]
             if not nxt:
                 break
             chain.append(min(nxt, key=lambda k: flat[k].top))
@@ -246,11 +258,32 @@ def read_pairs(boxes: Sequence[Box], spec: FormSpec) -> list[Pair]:
         if hit.field is None:
             continue
         parts = [flat[v] for v in owned.get(i, [])]
-        raw = "\n".join(t for t in (hit.inline, text_of(parts)) if t)
+        raw = "\n".join(t for t in (hit.inline, value_text(parts)) if t)
         conf = min([hit.confidence] + [b.confidence for b in parts])
         pairs.append(Pair(hit.field, raw, conf, flat[i]))
     order = {id(b): k for k, b in enumerate(b for row in rows(flat) for b in row)}
     return sorted(pairs, key=lambda p: order[id(p.label_box)])
+
+
+def value_text(parts: Sequence[Box]) -> str:
+    """The text of a value made of several boxes. Lines of one cell (or wrapped OCR lines) run on;
+    the cells of a value spread over several table rows are entries of a list: when the sender
+    separates entries with 、 (主要培训领域), the rows are joined with it too, so that a form typed in
+    two rows reads like the same list typed in one."""
+    text = text_of(parts)
+    cells = [b for b in parts if is_cell(b)]
+    if len(cells) < 2 or len(cells) != len(parts) or "、" not in "".join(b.text for b in cells):
+        return text
+    out = ""
+    for row in rows(cells):
+        piece = clean_text(text_of(row))
+        if out and not (out[-1] in _LIST_ENDS or piece[:1] in _LIST_ENDS):
+            out += "、"
+        out += piece
+    return out
+
+
+_LIST_ENDS = "、，,；;。：:"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -289,7 +322,12 @@ def clean_text(text: str) -> str:
         a, b = result[-1:], piece[:1]
         glue = (is_cjk(a) or is_cjk(b)) if "\n" in space else (is_cjk(a) and is_cjk(b))
         result += piece if glue else " " + piece
-    return result
+    # A web address is a word of its own: typed "泉城专技学堂 https://…" keeps the space, OCR's boxes
+    # often leave none; one form for both, so every reader gives the same value.
+    return _URL_AFTER_CJK.sub(" ", result)
+
+
+_URL_AFTER_CJK = re.compile(r"(?<=[\u3400-\u9fff])(?=(?:https?://|www\.))")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -300,22 +338,36 @@ _TICK, _BOX, _OTHER, _NONE = "tick", "box", "other", "none"
 _FRAME = str.maketrans("", "", "()[]【】{}<>:;,.、。")
 
 
+# How sure a 申报类别 reading is, beyond the recogniser's own confidence in the text. A guess (an option
+# told only by elimination, or named by words on a line of tick boxes none of which is ticked) is
+# worth no more than a coin: it must reach a person, never pass as read.
+SURE, GUESSED = 1.0, 0.5
+
+
 def parse_track(text: str, spec: FormSpec) -> Track | None:
-    """申报类别 as ticked boxes (☑ … □ …, or … ☑ after the option) or as plain words."""
+    return read_track(text, spec)[0]
+
+
+def read_track(text: str, spec: FormSpec) -> tuple[Track | None, float]:
+    """申报类别 as ticked boxes (☑ … □ …, or … ☑ after the option) or as plain words, and how sure."""
     t = norm(text)
     if not t:
-        return None
+        return None, 0.0
     marks = spec.marks
     explicit = any(m in t for m in marks.ticked + marks.unticked)
     options = _options_in(t, spec)
     if len(options) >= 2 or (options and explicit):
         return _ticked(t, options, marks)
     if explicit and not spec.options:
-        return _ticked_by_marks(t, spec)
+        return _ticked_by_marks(t, spec), SURE
     for track, words in spec.tracks:
         if any(w in t for w in words):
-            return track
-    return None
+            # Typed words ("乡村振兴专项") say what the sender chose. An option beside a box glyph is
+            # what is left of a tick-box line whose other options were lost (an OCR line dropped):
+            # nothing on it is ticked, so the words only name an option that was printed.
+            boxed = bool(options) and any(_glyph(ch, marks) == _BOX for ch in t)
+            return track, GUESSED if boxed else SURE
+    return None, 0.0
 
 
 def _options_in(t: str, spec: FormSpec) -> list[tuple[int, int, Track]]:
@@ -343,7 +395,7 @@ def _glyph(segment: str, marks: Marks) -> str:
     return _OTHER
 
 
-def _ticked(t: str, options: list[tuple[int, int, Track]], marks: Marks) -> Track | None:
+def _ticked(t: str, options: list[tuple[int, int, Track]], marks: Marks) -> tuple[Track | None, float]:
     gaps = [t[(options[k - 1][1] if k else 0):start] for k, (start, _, _) in enumerate(options)]
     gaps.append(t[options[-1][1]:])
     # Ticks usually precede their option; a line that starts with an option and ends with a mark
@@ -352,14 +404,15 @@ def _ticked(t: str, options: list[tuple[int, int, Track]], marks: Marks) -> Trac
     glyphs = [_glyph(gaps[k + 1] if after else gaps[k], marks) for k in range(len(options))]
     ticked = {options[k][2] for k, g in enumerate(glyphs) if g == _TICK}
     if len(ticked) == 1:
-        return ticked.pop()
+        return ticked.pop(), SURE
     if ticked:
-        return None  # several ticked: a person decides
-    # OCR drops ☑ or reads it as anything; the empty boxes it keeps ("口") tell the others apart.
+        return None, 0.0  # several ticked: a person decides
+    # OCR drops ☑ or reads it as anything; the empty boxes it keeps ("口") tell the others apart,
+    # but only as a guess: a box that was never ticked looks the same once its neighbours are empty.
     rest = {options[k][2] for k, g in enumerate(glyphs) if g != _BOX}
     if len(rest) == 1 and any(g == _BOX for g in glyphs):
-        return rest.pop()
-    return None
+        return rest.pop(), GUESSED
+    return None, 0.0
 
 
 def _ticked_by_marks(t: str, spec: FormSpec) -> Track | None:

@@ -9,9 +9,20 @@ from __future__ import annotations
 import statistics
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ..model import Box
+
+
+@dataclass(frozen=True)
+class Cell(Box):
+    """A box that is one whole table cell (text layer, DOCX/XLSX, a ruled scan): its text is complete.
+    Cells of one table touch, so a cell is never the wrapped continuation of the cell above it."""
+
+
+def is_cell(b: Box) -> bool:
+    return isinstance(b, Cell)
+
 
 _MAX_SLOPE = 0.09        # ~5°: beyond that a scan is unusable anyway and pairs are likely wrong rows
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 
@@ -20,12 +23,18 @@ import numpy as np
 from ..model import Box, Page
 from . import Unreadable
 from .grid import Rect, cell_of, find_cells
+from .layout import Cell
 from .raster import Raster, drop_red, load_photo, render_pdf_page, skew_angle, straighten, turn
 from .text import has_cjk
 
 log = logging.getLogger("intake.read")
 
 TICKED, UNTICKED = "☑", "□"
+# Seconds one page may take in a worker: a page reads in 5–10 s on one core, so this only ends a
+# worker stuck on a pathological file (ocr.page_timeout in inbox_rules.yaml).
+PAGE_TIMEOUT = 300.0
+# A character read with less confidence than this is a guess, whatever its line's average says.
+GUESS = 0.5
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,31 @@ class Line:
     words: tuple[tuple[str, float, float, float], ...] = ()
 
 
+@dataclass(frozen=True)
+class Reading:
+    """One page as the recogniser saw it, before its lines are gathered into boxes: kept as a fixture
+    (tests/data/forms/ocr-*.json), it lets the tests read a real scan without running OCR."""
+
+    lines: tuple[Line, ...]
+    cells: tuple[Rect, ...]
+    scale: float                 # points per pixel
+
+    def page(self, number: int) -> Page:
+        return Page(number, tuple(to_boxes(self.lines, list(self.cells), self.scale)))
+
+    def to_json(self) -> dict:
+        return {"scale": self.scale, "cells": [list(c) for c in self.cells],
+                "lines": [[l.text, *(round(v, 1) for v in l.rect), round(l.score, 4),
+                           [[w, round(x0, 1), round(x1, 1), round(sc, 4)] for w, x0, x1, sc in l.words]]
+                          for l in self.lines]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Reading":
+        lines = tuple(Line(text, (x0, top, x1, bottom), score, tuple(tuple(w) for w in words))
+                      for text, x0, top, x1, bottom, score, words in data["lines"])
+        return cls(lines, tuple(tuple(c) for c in data["cells"]), data["scale"])
+
+
 class OcrUnavailable(Exception):
     """The OCR engine could not be loaded in the worker (a missing system library, a broken install)."""
 
@@ -72,10 +106,16 @@ class Engine:
 
         one = {f"{part}_{key}": threads if key == "intra_op_num_threads" else 1
                for part in ("det", "cls", "rec") for key in ("intra_op_num_threads", "inter_op_num_threads")}
-        # max_side_len: the default 2000 px would shrink a 200 dpi A4 page and undo the chosen resolution.
-        self._ocr = RapidOCR(max_side_len=6000, **one)
+        # Detection finds the lines on the page shrunk to 2000 px a side (a fifth faster than the whole
+        # 200 dpi page, and as many lines found); recognition reads each line from the full-resolution
+        # page, so small print keeps the chosen resolution where it matters.
+        self._ocr = RapidOCR(max_side_len=2000, **one)
 
     def read(self, raster: Raster, number: int) -> Page:
+        return self.reading(raster).page(number)
+
+    def reading(self, raster: Raster) -> "Reading":
+        """What the page shows once prepared: its lines (ticks restored) and its table cells."""
         grey = _straight(drop_red(raster.pixels))
         lines = self.lines(grey)
         turns = self.quarter_turns(grey, lines)
@@ -83,8 +123,7 @@ class Engine:
             grey = _straight(turn(grey, turns))
             lines = self.lines(grey)
         lines = [restore_ticks(grey, line) for line in lines]
-        boxes = to_boxes(lines, find_cells(grey), raster.points_per_pixel(grey.shape[1]))
-        return Page(number, tuple(boxes))
+        return Reading(tuple(lines), tuple(find_cells(grey)), raster.points_per_pixel(grey.shape[1]))
 
     def lines(self, grey: np.ndarray) -> list[Line]:
         result, _ = self._ocr(grey, return_word_box=True)
@@ -210,11 +249,18 @@ def to_boxes(lines: Sequence[Line], cells: list[Rect], scale: float) -> list[Box
     boxes = []
     for i, members in in_cell.items():
         text = _reading_order(members)
-        boxes.append(Box(text, *(v * scale for v in cells[i]), confidence=round(min(m.score for m in members), 3)))
+        boxes.append(Cell(text, *(v * scale for v in cells[i]), confidence=round(min(map(confidence, members)), 3)))
     for line in free:
-        boxes.append(Box(line.text, *(v * scale for v in line.rect), confidence=round(line.score, 3)))
+        boxes.append(Box(line.text, *(v * scale for v in line.rect), confidence=round(confidence(line), 3)))
     boxes.sort(key=lambda b: (round(b.top), b.x0))
     return boxes
+
+
+def confidence(line: Line) -> float:
+    """The line's score, unless one of its characters is a guess: the recogniser's line score is an
+    average, and one rare character it does not know (镕, 堃 read as 垫 at 0.30) hides in ten sure ones."""
+    guesses = [score for _, _, _, score in line.words if score < GUESS]
+    return min([line.score, *guesses])
 
 
 def _split_at_cells(line: Line, cells: list[Rect]) -> list[Line]:
@@ -274,22 +320,24 @@ def _start_worker(threads: int) -> None:
         _load_error = f"{type(exc).__name__}: {exc}"
 
 
-def _read_job(job: PageJob) -> Page:
+def _read_job(job: PageJob) -> tuple[int, Page]:
     if _engine is None:
         raise OcrUnavailable(_load_error or "engine not loaded")
-    return _engine.read(raster_of(job), job.number)
+    return os.getpid(), _engine.read(raster_of(job), job.number)
 
 
 class OcrPool:
     """The pass's OCR workers. Nothing starts until the first scan is met, so a pass without scans never
     loads the models; each worker loads them once; close() at the end of the pass stops the workers."""
 
-    def __init__(self, workers: int = 2, threads_per_worker: int = 1):
+    def __init__(self, workers: int = 2, threads_per_worker: int = 1, page_timeout: float = PAGE_TIMEOUT):
         self.workers = max(1, workers)
         self.threads = max(1, threads_per_worker)
+        self.page_timeout = page_timeout
         self._executor: ProcessPoolExecutor | None = None
         self._unavailable = ""
         self.pages_read = 0
+        self.by_worker: Counter[int] = Counter()   # pages read per worker process id: the load spread
 
     @property
     def started(self) -> bool:
@@ -297,26 +345,39 @@ class OcrPool:
 
     def read(self, jobs: Sequence[PageJob]) -> list[Page | Failed]:
         """All jobs at once across the workers; results in the order of the jobs."""
-        if not jobs:
-            return []
-        if self._unavailable:
-            return [Failed(self._unavailable)] * len(jobs)
-        executor = self._start()
-        futures: list[Future] = [executor.submit(_read_job, job) for job in jobs]
         out: list[Page | Failed] = []
-        for job, future in zip(jobs, futures):
-            out.append(self._result(job, future))
+        pending = list(jobs)
+        while pending:
+            if self._unavailable:
+                return out + [Failed(self._unavailable)] * len(pending)
+            executor = self._start()
+            futures: list[Future] = [executor.submit(_read_job, job) for job in pending]
+            for k, (job, future) in enumerate(zip(pending, futures)):
+                out.append(self._result(job, future))
+                if self._executor is not executor:
+                    # The pool was stopped under this page (it hung, or its worker died): the pages
+                    # still queued or in hand go to fresh workers. Each round settles at least one page.
+                    pending = pending[k + 1:]
+                    break
+            else:
+                pending = []
         return out
 
     def _result(self, job: PageJob, future: Future) -> Page | Failed:
         try:
-            page = future.result()
+            pid, page = future.result(timeout=self.page_timeout)
         except Unreadable as exc:
             return Failed(str(exc))
         except OcrUnavailable as exc:
             log.error("OCR engine could not be loaded: %s", exc)
             self._unavailable = f"文字识别组件无法加载（{exc}），请联系系统管理员"
             return Failed(self._unavailable)
+        except FutureTimeout:
+            # A page that takes minutes is a pathological file, not a slow one; its worker cannot be
+            # interrupted, only stopped, and the pass must go on.
+            log.error("OCR of page %d took over %.0f s; its worker is stopped", job.number, self.page_timeout)
+            self._drop(kill=True)
+            return Failed(f"第{job.number}页文字识别超时（超过{self.page_timeout:.0f}秒）")
         except BrokenProcessPool:
             log.error("an OCR worker died while reading page %d; the pool is restarted", job.number)
             self._drop()
@@ -325,6 +386,7 @@ class OcrPool:
             log.exception("OCR of page %d failed", job.number)
             return Failed(f"第{job.number}页文字识别失败（{type(exc).__name__}）")
         self.pages_read += 1
+        self.by_worker[pid] += 1
         return page
 
     def _start(self) -> ProcessPoolExecutor:
@@ -337,8 +399,12 @@ class OcrPool:
                 initializer=_start_worker, initargs=(self.threads,))
         return self._executor
 
-    def _drop(self) -> None:
+    def _drop(self, kill: bool = False) -> None:
         if self._executor is not None:
+            if kill:
+                # shutdown() waits for a running call to finish; a hung one never does.
+                for process in list(getattr(self._executor, "_processes", {}).values()):
+                    process.terminate()
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
 
@@ -346,7 +412,8 @@ class OcrPool:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
-            log.info("OCR workers stopped after %d page(s)", self.pages_read)
+            log.info("OCR workers stopped after %d page(s), per worker %s", self.pages_read,
+                     sorted(self.by_worker.values(), reverse=True))
 
     def __enter__(self) -> "OcrPool":
         return self

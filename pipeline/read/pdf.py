@@ -10,6 +10,7 @@ from pypdf.errors import PdfReadError
 
 from ..model import Box, Page
 from . import Unreadable
+from .layout import Cell
 from .text import has_cjk, norm
 
 log = logging.getLogger("intake.read")
@@ -54,7 +55,7 @@ def _boxes(page) -> list[Box]:
             # By the character's centre: a wrapped line may poke a point above its cell's border.
             text = page.filter(lambda obj, cell=cell: _centre_in(obj, cell)).extract_text() if cell else ""
             if text.strip():
-                boxes.append(Box(text, *cell))
+                boxes.append(Cell(text, *cell))
 
     def outside(obj) -> bool:
         return not any(_centre_in(obj, area) for area in table_areas)

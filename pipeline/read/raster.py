@@ -3,6 +3,7 @@ small skew straightened. Pure image work: bytes or arrays in, greyscale arrays o
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -16,6 +17,9 @@ from . import Unreadable
 # allows between a label and its value mean the same on a photo as on a PDF page.
 A4_WIDTH_PT = 595.0
 A4_HEIGHT_IN = 11.69
+# The most pixels one rendered page may have: A3 at 300 dpi (~17 M) fits, about 50 MB of RGB. The
+# recogniser works on at most 6000 px a side anyway; beyond this only memory is spent.
+MAX_PIXELS = 18_000_000
 
 
 @dataclass(frozen=True)
@@ -37,12 +41,23 @@ def pdf_page_count(data: bytes) -> int:
         raise Unreadable(f"PDF 页面无法渲染（{exc}）") from None
 
 
-def render_pdf_page(data: bytes, index: int, dpi: int) -> Raster:
-    """Page `index` (0-based) at `dpi`, in colour so that red seals can still be told from ink."""
+def render_dpi(width_pt: float, height_pt: float, dpi: float, max_pixels: int = MAX_PIXELS) -> float:
+    """The resolution to render a page of this size at: `dpi`, or less when that would exceed
+    max_pixels (a poster-sized or malformed /MediaBox would otherwise take all the memory there is)."""
+    pixels = (width_pt * dpi / 72) * (height_pt * dpi / 72)
+    if pixels <= max_pixels:
+        return float(dpi)
+    return dpi * math.sqrt(max_pixels / pixels)
+
+
+def render_pdf_page(data: bytes, index: int, dpi: int, max_pixels: int = MAX_PIXELS) -> Raster:
+    """Page `index` (0-based) at `dpi` (lowered for a huge page), in colour so that red seals can
+    still be told from ink."""
     try:
         pdf = pdfium.PdfDocument(data)
         try:
             page = pdf[index]
+            dpi = render_dpi(*page.get_size(), dpi, max_pixels)
             # Pages scanned sideways often carry /Rotate; pdfium applies it, as a viewer would.
             bitmap = page.render(scale=dpi / 72, rev_byteorder=True)
             pixels = bitmap.to_numpy().copy()

@@ -1,14 +1,22 @@
-"""统一社会信用代码 (GB 32100-2015): the check character confirms an OCR reading or corrects it. Pure.
+"""统一社会信用代码 (GB 32100-2015): the check characters confirm an OCR reading or correct it. Pure.
 
 The check character is python-stdnum's (`stdnum.cn.uscc`). Its `is_valid` also wants the first 8
 characters to be digits, which rejects real codes of registering authorities A/N/Y (e.g. 中央军委
 改革和编制办公室, 农业农村部门, 其他), so the format is checked here: 18 characters of the code's
 alphabet, the 6-digit region code in places 3–8.
 
-OCR confuses letters and digits that look alike. A reading that fails the check is corrected only
-when the plausible substitutions give exactly one valid code: first the characters that cannot be
-where they are (O, I, Z, S, V are not in the alphabet; a letter inside the region code), then at
-most one more look-alike swap anywhere.
+A correction must be one a scanner can cause, or it invents a code: a single OCR slip anywhere lets
+some other one-character change pass the check character by chance (1 in 31), and "correcting"
+91370500165418739F gave 91370500L65418739F, which passes and is wrong. So a reading is corrected only
+
+- by characters OCR confuses in print (0/O/D, 1/I/L, 2/Z, 5/S, 8/B), the check character included:
+  those that cannot stand where they are (O, I, Z, S are not in the alphabet; a letter in the region
+  code), and at most one more swap;
+- when the corrected code also passes the check character of its embedded organisation code
+  (places 9–17, GB 11714), which a chance fix almost never does;
+- when exactly one correction fits.
+
+Only OCR readings are ever corrected (assemble.py): a typed code is what the sender wrote.
 """
 from __future__ import annotations
 
@@ -21,20 +29,21 @@ from stdnum.cn import uscc
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _REGION = range(2, 8)
-
-# What OCR reads in place of a character: for each reading, the characters it may stand for.
-_LOOKALIKE = {
-    "O": "0D", "Q": "0", "D": "0", "U": "0", "I": "1", "L": "1", "J": "1", "T": "7", "Z": "2",
-    "S": "5", "B": "8", "G": "6", "V": "UY", "A": "4",
-    "0": "DQ", "8": "B", "6": "G", "1": "L", "7": "T", "4": "A",
-}
+_LOOKALIKE_GROUPS = ("0OD", "1IL", "2Z", "5S", "8B")
+_LOOKALIKE = {ch: "".join(c for c in group if c != ch) for group in _LOOKALIKE_GROUPS for ch in group}
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 
 @dataclass(frozen=True)
 class CodeReading:
-    code: str               # the code to use: as read, or corrected
+    code: str                   # the code to use: as read, or corrected
     valid: bool
-    corrected_from: str = ""  # the reading, when the code was corrected
+    corrected_from: str = ""    # the reading, when the code was corrected
+    changes: tuple[tuple[int, str, str], ...] = ()   # (1-based place, as read, corrected to)
+
+    def describe(self) -> str:
+        """What was corrected, for the clerk: 第9位“1”改为“L”."""
+        return "，".join(f"第{place}位“{old}”改为“{new}”" for place, old, new in self.changes)
 
 
 def compact(text: str) -> str:
@@ -54,39 +63,44 @@ def check_char(first17: str) -> str | None:
     return uscc.calc_check_digit(first17)
 
 
+def org_code_valid(code: str) -> bool:
+    """GB 11714: the organisation code in places 9–17 carries its own check character."""
+    org = compact(code)[8:17]
+    if len(org) != 9 or not all(c.isdigit() or "A" <= c <= "Z" for c in org):
+        return False
+    total = sum(w * (int(c) if c.isdigit() else ord(c) - 55) for w, c in zip(_ORG_WEIGHTS, org))
+    check = 11 - total % 11
+    return org[8] == {10: "X", 11: "0"}.get(check, str(check))
+
+
 def _allowed(pos: int, ch: str) -> bool:
     return ch.isdigit() if pos in _REGION else ch in ALPHABET
 
 
 def confirm(reading: str) -> CodeReading:
-    """The check character's verdict on an OCR reading, corrected when exactly one fix fits."""
+    """The check characters' verdict on an OCR reading, corrected when exactly one plausible fix fits."""
     code = compact(reading)
     if is_valid(code):
         return CodeReading(code, True)
     if len(code) != 18:
         return CodeReading(code, False)  # a dropped or doubled character: no safe guess
-    forced: list[list[str]] = []
+    forced: list[str] = []
     for pos, ch in enumerate(code):
-        if _allowed(pos, ch):
-            forced.append([ch])
-        else:
-            options = [c for c in _LOOKALIKE.get(ch, "") if _allowed(pos, c)]
-            if not options:
-                return CodeReading(code, False)
-            forced.append(options)
+        options = ch if _allowed(pos, ch) else "".join(c for c in _LOOKALIKE.get(ch, "") if _allowed(pos, c))
+        if not options:
+            return CodeReading(code, False)
+        forced.append(options)
     bases = ["".join(p) for p in itertools.product(*forced)][:64]
-    found = {b for b in bases if is_valid(b)}
-    if not found:
-        fixed = {pos for pos, opts in enumerate(forced) if len(opts) > 1 or opts[0] != code[pos]}
-        for base in bases:
-            for pos, ch in enumerate(base):
-                if pos in fixed:
-                    continue
-                for alt in _LOOKALIKE.get(ch, ""):
-                    if _allowed(pos, alt):
-                        candidate = base[:pos] + alt + base[pos + 1:]
-                        if is_valid(candidate):
-                            found.add(candidate)
-    if len(found) == 1:
-        return CodeReading(found.pop(), True, code)
-    return CodeReading(code, False)
+    free = [pos for pos, opts in enumerate(forced) if opts == code[pos]]
+    candidates = set(bases)
+    for base in bases:
+        for pos in free:
+            for alt in _LOOKALIKE.get(base[pos], ""):
+                if _allowed(pos, alt):
+                    candidates.add(base[:pos] + alt + base[pos + 1:])
+    found = {c for c in candidates if is_valid(c) and org_code_valid(c)}
+    if len(found) != 1:
+        return CodeReading(code, False)
+    fixed = found.pop()
+    changes = tuple((pos + 1, a, b) for pos, (a, b) in enumerate(zip(code, fixed)) if a != b)
+    return CodeReading(fixed, True, code, changes)

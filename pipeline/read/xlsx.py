@@ -10,6 +10,7 @@ from openpyxl.utils import get_column_letter
 
 from ..model import Box, Page
 from . import Unreadable
+from .layout import Cell
 
 _DEFAULT_WIDTH = 8.43        # Excel's default column width, in characters
 _CHAR = 7.0                  # pixels per character of width at the default font
@@ -51,7 +52,7 @@ def _boxes(sheet) -> list[Box]:
             if not text.strip():
                 continue
             last_row, last_col = merged.get((cell.row, cell.column), (cell.row, cell.column))
-            boxes.append(Box(text, xs[cell.column - 1], ys[cell.row - 1], xs[last_col], ys[last_row]))
+            boxes.append(Cell(text, xs[cell.column - 1], ys[cell.row - 1], xs[last_col], ys[last_row]))
     return boxes
 
 

@@ -4,8 +4,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.model import Box, Page, Track
-from pipeline.read.fields import extract, parse_track
+from pipeline.read.fields import SURE, extract, parse_track, read_track
 from pipeline.read.forms import load_form
+from pipeline.read.layout import Cell
 
 FORM = load_form(Path(__file__).resolve().parents[2] / "templates" / "forms" / "annex1.yaml")
 
@@ -80,3 +81,60 @@ def test_track_from_ticked_boxes_or_words(text, track):
 def test_other_label_cell_is_not_taken_as_a_value():
     page = Page(1, tuple(row(0, "法定代表人", "推荐单位意见")))
     assert extract([page], FORM).fields["legal_rep"] is None
+
+
+def cells(y, *texts, width=100, h=20):
+    """One table row of whole cells, as pdfplumber, DOCX and a ruled scan give them: they touch."""
+    return [Cell(t, i * width, y, (i + 1) * width, y + h) for i, t in enumerate(texts) if t is not None]
+
+
+def test_a_cell_is_never_the_wrapped_line_of_the_cell_above():
+    # Defect A (form-merged.pdf): 联系电话's value cell spans two rows; the cell under it in the next
+    # rows is another field's value, and touching it must not make it a continuation.
+    page = Page(1, tuple(
+        cells(0, "通讯地址", "济南市历下区泉城路180号", "联系电话")
+        + [Cell("0531-86925566", 300, 0, 400, 40)]
+        + cells(20, "邮政编码", "250011")
+        + cells(40, "联系人", "手机", "电子邮箱", "单位性质")
+        + cells(60, "李文博", "13806418870", "qcjy@example.cn", "培训机构")))
+    got = extract([page], FORM).fields
+    assert got["contact_phone"] == "0531-86925566"
+    assert (got["contact"], got["mobile"], got["email"], got["unit_type"]) == \
+        ("李文博", "13806418870", "qcjy@example.cn", "培训机构")
+
+
+def test_free_ocr_lines_of_one_value_still_join():
+    page = Page(1, (Box("主管部门", 0, 0, 100, 20), Box("东营市人民政府国有资产监督", 110, 0, 400, 20),
+                    Box("管理委员会", 110, 22, 220, 42)))
+    assert extract([page], FORM).fields["supervisor"] == "东营市人民政府国有资产监督管理委员会"
+
+
+def test_a_list_over_two_rows_reads_like_the_same_list_in_one():
+    # Defect E: 主要培训领域 merged down beside two value rows, each a cell.
+    page = Page(1, (Cell("主要培训领域", 0, 0, 100, 40), Cell("新一代信息技术、高端装备制造", 100, 0, 400, 20),
+                    Cell("现代金融服务、医养健康", 100, 20, 400, 40)))
+    assert extract([page], FORM).fields["domains"] == "新一代信息技术、高端装备制造、现代金融服务、医养健康"
+    # Two paragraphs of one cell are one value wrapped, not two entries.
+    page = Page(1, (Cell("通讯地址", 0, 0, 100, 40), Cell("济南市历下区\n泉城路180号", 100, 0, 400, 40)))
+    assert extract([page], FORM).fields["address"] == "济南市历下区泉城路180号"
+
+
+@pytest.mark.parametrize("text, track, sure", [
+    ("☑省级继续教育基地　□省级继续教育基地（乡村振兴）专项　□原省级继续教育基地重新确认", Track.GENERAL, True),
+    ("省级继续教育基地团省级继续教育基地（乡村振兴）专项口原省级继续教育基地重新确认口", Track.GENERAL, True),
+    ("乡村振兴专项", Track.RURAL, True),                                        # typed words
+    # Defect B: the line with the tick lost, only the last option and its empty box left.
+    ("基地重新确认口", Track.RECONFIRM, False),
+    # The tick itself lost: told by elimination, a guess.
+    ("省级继续教育基地 □乡村振兴专项 □原省级继续教育基地重新确认", Track.GENERAL, False),
+])
+def test_a_track_no_box_shows_ticked_is_a_guess(text, track, sure):
+    got, certainty = read_track(text, FORM)
+    assert got == track
+    assert (certainty == SURE) is sure and (certainty < 0.85) is not sure
+
+
+def test_a_guessed_track_has_low_confidence_in_the_extraction():
+    page = Page(1, (Box("申报类别", 0, 0, 100, 20, 0.999), Box("基地重新确认口", 110, 0, 300, 20, 0.998)))
+    got = extract([page], FORM)
+    assert got.fields["track"] == "reconfirm" and got.confidence["track"] < 0.85

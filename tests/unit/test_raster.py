@@ -12,7 +12,7 @@ from PIL import Image
 from pipeline.read import Unreadable
 from pipeline.read.grid import find_cells
 from pipeline.read.pdf import read_pdf, usable
-from pipeline.read.raster import drop_red, load_photo, render_pdf_page, skew_angle, straighten
+from pipeline.read.raster import drop_red, load_photo, render_dpi, render_pdf_page, skew_angle, straighten
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SCANS, SAMPLES = DATA / "scans", DATA / "samples"
@@ -109,3 +109,21 @@ def test_text_layer_of_cid_glyphs_is_no_text_layer():
     cid = read_pdf((SCANS / "form-cid-text-layer.pdf").read_bytes())
     assert usable(good) and not usable(cid)
     assert "(cid:" in cid[0].text
+
+
+def test_a_huge_page_is_rendered_within_the_pixel_cap():
+    # A 5 m square page (pypdf makes it: poster scans and broken /MediaBox values exist) would be
+    # ~24 000 px a side at 200 dpi, about 1.7 GB of RGB.
+    import io
+
+    import pypdf
+    writer = pypdf.PdfWriter()
+    writer.add_blank_page(width=14173, height=14173)
+    buf = io.BytesIO()
+    writer.write(buf)
+    raster = render_pdf_page(buf.getvalue(), 0, 200, max_pixels=4_000_000)
+    h, w, _ = raster.pixels.shape
+    assert h * w <= 4_000_000 and min(h, w) > 1900          # as large as the cap allows, no larger
+    assert raster.dpi < 200 and raster.points_per_pixel(w) * w == pytest.approx(14173, rel=0.01)
+    # An A4 page stays at the resolution asked for.
+    assert render_dpi(595, 842, 200) == 200 and render_dpi(14173, 14173, 200) < 30

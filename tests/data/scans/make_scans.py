@@ -4,11 +4,16 @@
 
 Needs poppler-utils (pdftoppm), ImageMagick 6 (convert), img2pdf and a CJK font (Noto Sans CJK or
 WenQuanYi); pypdf and reportlab from the venv. The outputs are committed; the tests never run this.
-What each file is, and what a reader must get from it, is in README.md beside this script.
+
+Beside each file, ``<file>.expected.json`` says what a reader must get from it (tests/test_forms.py):
+every form here is the sample form 东营石油技术培训中心, so its fields are that unit's values in
+tests/data/make_samples.py; the 佐证材料 is known from its first page, the only one read.
+``--expected`` writes only these, without any of the tools.
 """
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -124,7 +129,30 @@ def evidence(work: Path, out: Path) -> None:
     to_pdf(jpgs, out)
 
 
+FORMS = ("form-red-seal.pdf", "form-sideways.pdf", "form-upside-down-skewed.pdf", "form-photo-exif-rotated.jpg",
+         "form-cid-text-layer.pdf")
+
+
+def write_expected() -> None:
+    sys.path.insert(0, str(HERE.parent / "forms"))
+    sys.path.insert(0, str(HERE.parent))
+    from make_forms import unit_fields
+    from make_samples import UNITS
+
+    wanted = {name: dict(kind="form", fields=unit_fields(UNITS["dongying-petroleum-center"])) for name in FORMS}
+    wanted["evidence-three-pages.pdf"] = dict(kind="evidence", fields={}, pages=1)
+    for name, want in wanted.items():
+        text = json.dumps({"file": name, **want}, ensure_ascii=False, indent=2) + "\n"
+        path = HERE / f"{name}.expected.json"
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            print("wrote", path.name)
+
+
 def main() -> None:
+    write_expected()
+    if "--expected" in sys.argv[1:]:
+        return
     missing = [t for t in ("pdftoppm", "convert", "img2pdf") if not shutil.which(t)]
     if missing:
         sys.exit(f"missing tools: {', '.join(missing)}")

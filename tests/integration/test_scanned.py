@@ -1,0 +1,99 @@
+"""The OCR worker pool on real scans: two spawned workers, each loading the models once, pages back in
+the order they were asked for; 佐证材料 read no further than its first page; a form longer than
+ocr.max_pages says which pages were not read; a hung page is given up with a reason; and a PDF
+with a usable text layer never starts a worker."""
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from pathlib import Path
+
+import pypdf
+import pytest
+
+from pipeline.config import OcrOptions
+from pipeline.model import Attachment, DocKind, Flag, Page
+from pipeline.read.document import read_attachments
+from pipeline.read.forms import Forms
+from pipeline.read.ocr import Failed, OcrPool, PageJob
+from pipeline.read.sniff import sniff
+
+ROOT = Path(__file__).resolve().parents[2]
+SCANS, SAMPLES = ROOT / "tests" / "data" / "scans", ROOT / "tests" / "data" / "samples"
+EVIDENCE = SCANS / "evidence-three-pages.pdf"     # 佐证材料1/2/3 on its three pages (make_scans.py)
+FORM_SCAN = SAMPLES / "form-dongying-petroleum-center-scanned.pdf"
+
+
+@pytest.fixture(scope="module")
+def forms() -> Forms:
+    return Forms.load(ROOT / "templates")
+
+
+@pytest.fixture(scope="module")
+def pool():
+    with OcrPool(workers=2) as p:
+        yield p
+
+
+def attachment(name: str, data: bytes) -> Attachment:
+    return Attachment(name, "application/pdf", data, sniff(data))
+
+
+def test_two_workers_read_the_pages_in_the_order_asked(pool):
+    evidence, form = EVIDENCE.read_bytes(), FORM_SCAN.read_bytes()
+    jobs = [PageJob(evidence, "pdf", 2, 150), PageJob(form, "pdf", 0, 150),
+            PageJob(evidence, "pdf", 0, 150), PageJob(evidence, "pdf", 1, 150)]
+    pages = pool.read(jobs)
+    assert all(isinstance(p, Page) for p in pages), pages
+    assert [p.number for p in pages] == [3, 1, 1, 2]
+    texts = ["".join(b.text for b in p.boxes) for p in pages]
+    assert "佐证材料3" in texts[0] and "东营石油技术培训中心" in texts[1]
+    assert "佐证材料1" in texts[2] and "佐证材料2" in texts[3]
+    # Both processes did some of the work: the pages each worker returned, by its process id.
+    assert len(pool.by_worker) == 2 and sum(pool.by_worker.values()) == 4 == pool.pages_read
+
+
+def test_evidence_is_known_from_its_first_page_and_left_there(pool, forms):
+    before = pool.pages_read
+    (doc,) = read_attachments([attachment("佐证材料.pdf", EVIDENCE.read_bytes())], forms, pool)
+    assert doc.kind is DocKind.EVIDENCE and doc.method == "ocr"
+    assert len(doc.pages) == 1 and pool.pages_read - before == 1
+    assert doc.problem is None    # pages left unread on purpose are no problem
+
+
+def test_a_form_longer_than_max_pages_says_which_pages_were_not_read(pool, forms):
+    # The scanned form with the three pages of 佐证材料 behind it, as one PDF.
+    writer = pypdf.PdfWriter()
+    for src in (FORM_SCAN, EVIDENCE):
+        for page in pypdf.PdfReader(src).pages:
+            writer.add_page(page)
+    buf = io.BytesIO()
+    writer.write(buf)
+    before = pool.pages_read
+    (doc,) = read_attachments([attachment("申请表.pdf", buf.getvalue())], forms, pool,
+                              replace(OcrOptions(), max_pages=2))
+    assert doc.kind is DocKind.FORM and len(doc.pages) == 2 and pool.pages_read - before == 2
+    assert doc.fields["unit_name"] == "东营石油技术培训中心"
+    assert doc.problem.flag is Flag.LOW_CONFIDENCE
+    assert "第3–4页未识别" in doc.problem.detail and "2页" in doc.problem.detail
+
+
+def test_a_page_over_the_time_limit_gets_a_reason_and_the_pool_goes_on():
+    form = FORM_SCAN.read_bytes()
+    # No page is read in a tenth of a second (starting a worker alone takes longer): it times out.
+    with OcrPool(workers=1, page_timeout=0.1) as pool:
+        (failed,) = pool.read([PageJob(form, "pdf", 0, 100)])
+        assert isinstance(failed, Failed) and "第1页文字识别超时" in failed.reason
+        assert not pool.started          # the stuck worker was stopped
+        pool.page_timeout = 300
+        (page,) = pool.read([PageJob(form, "pdf", 0, 100)])
+        assert isinstance(page, Page) and pool.pages_read == 1
+
+
+def test_a_text_pdf_never_starts_the_pool(forms):
+    pool = OcrPool(workers=2)
+    data = (SAMPLES / "form-dongying-petroleum-center.pdf").read_bytes()
+    (doc,) = read_attachments([attachment("申请表.pdf", data)], forms, pool)
+    assert doc.method == "text" and doc.fields["unit_name"] == "东营石油技术培训中心"
+    assert not pool.started and pool.pages_read == 0
+    pool.close()

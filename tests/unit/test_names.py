@@ -1,0 +1,98 @@
+"""Unit names: OCR's slips are forgiven, a different number or word is a different unit; and what
+assemble does with a scanned form's name once a typed letter names the same unit."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from pipeline.assemble import assemble
+from pipeline.model import (Attachment, DocKind, Document, Finding, Flag, Listed, Message, Submission, Track)
+from pipeline.read.doubts import note, unsure
+from pipeline.read.forms import Forms
+from pipeline.read.names import CUTOFF, pair, same_unit, similarity
+from pipeline.route import Directory
+from pipeline.subject import parse_subject
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("a, b", [
+    ("济南市第一职业培训学校", "济南市第二职业培训学校"),      # an ordinal: 90.9 by ratio alone
+    ("济南市第1职业培训学校", "济南市第2职业培训学校"),
+    ("青岛市三十九中继续教育中心", "青岛市三十八中继续教育中心"),
+    ("山东理工职业学院继续教育学院", "山东水利职业学院继续教育学院"),  # a different word
+    ("济南职业学院", "济南职业技术学院"),                  # a word more
+])
+def test_different_units_never_match_however_close(a, b):
+    assert not same_unit(a, b) and similarity(a, b) < CUTOFF
+    assert pair([a], [b]) == []
+
+
+@pytest.mark.parametrize("a, b", [
+    ("淄博镕喆堃犇职业培训学校", "淄博喆堃犇职业培训学校"),     # OCR dropped 镕
+    ("东营石油技术培训中心", "东营石油技朮培训中心"),          # one character misread
+    ("山东能源集团（技师学院）培训中心", "山东能源集团技师学院培训中心"),   # brackets do not count
+])
+def test_one_ocr_slip_is_the_same_unit(a, b):
+    assert same_unit(a, b)
+
+
+def test_pairing_prefers_the_exact_twin():
+    left = ["济南泉城继续教育研究院", "淄博喆堃犇职业培训学校"]
+    right = ["淄博镕喆堃犇职业培训学校", "济南泉城继续教育研究院"]
+    assert [(i, j) for i, j, _ in pair(left, right)] == [(0, 1), (1, 0)]
+
+
+# ---- assemble: a scanned form's name and the typed 推荐函 ----
+
+@pytest.fixture(scope="module")
+def forms() -> Forms:
+    return Forms.load(ROOT / "templates")
+
+
+def scanned_form(forms: Forms, name: str, name_confidence: float) -> Document:
+    """A 申请表 as the OCR reader leaves it: its fields, and its finding for what it is unsure of."""
+    fields = {"unit_name": name, "credit_code": "91370100MA3C5W2X1K", "contact": "王晓梅",
+              "contact_phone": "0531-88016235", "track": "general", "avg_trainees": 3200}
+    confidence = {k: 0.99 for k in fields} | {"unit_name": name_confidence}
+    doc = Document("申请表.pdf", DocKind.FORM, "ocr", fields=fields, field_confidence=confidence)
+    low = unsure(doc, forms, 0.85)
+    problem = Finding(Flag.LOW_CONFIDENCE, note("扫描件", low.values()) + "；《申请表.pdf》部分页面未能识别（第2页）") \
+        if low else None
+    return replace(doc, low_confidence=low, problem=problem)
+
+
+def submission(config, form: Document, letter_names: list[str]) -> Submission:
+    letter = Document("推荐函.pdf", DocKind.LETTER, "text",
+                      listed=tuple(Listed(n, Track.GENERAL, source="letter") for n in letter_names))
+    message = Message("<t@example.cn>", "济南市继续教育基地申报", "rsj@jinan.example.cn", "", datetime.now(timezone.utc),
+                      {}, "", (Attachment("推荐函.pdf", "application/pdf", b""), Attachment("申请表.pdf", "application/pdf", b"")))
+    directory = Directory(config.recommenders)
+    return assemble(Submission(b"", message.received_at, message, parse_subject(message.subject),
+                               directory.by_sender(message.sender), documents=(letter, form)), config, directory)
+
+
+def test_a_typed_name_replaces_a_close_ocr_reading_and_its_stale_doubt(config, forms):
+    form = scanned_form(forms, "济南职业技朮培训学院", 0.62)
+    assert "申报单位名称" in form.problem.detail
+    (app,) = submission(config, form, ["济南职业技术培训学院"]).applications
+    assert app.applicant == app.fields["unit_name"] == "济南职业技术培训学院"
+    assert app.field_confidence["unit_name"] == 1.0
+    details = [f.detail for f in app.findings]
+    # The doubt about the name is settled by the letter; the rest of the scan's finding stays.
+    assert not any("申报单位名称" in d for d in details)
+    assert any("部分页面未能识别" in d for d in details)
+
+
+def test_a_different_number_is_not_taken_for_the_letters_unit(config, forms):
+    form = scanned_form(forms, "济南市第一职业培训学校", 0.62)
+    apps = submission(config, form, ["济南市第二职业培训学校"]).applications
+    by_name = {a.applicant: a for a in apps}
+    assert set(by_name) == {"济南市第一职业培训学校", "济南市第二职业培训学校"}
+    first = by_name["济南市第一职业培训学校"]
+    assert first.fields["unit_name"] == "济南市第一职业培训学校"
+    assert any("申报单位名称" in f.detail for f in first.findings)           # still unsure: said so
+    assert Flag.MISSING_APPLICATION_FORM in {f.flag for f in by_name["济南市第二职业培训学校"].findings}
