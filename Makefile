@@ -31,8 +31,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/intake demo
 
+# Two test processes: much of the suite waits on servers and subprocesses. Not more: each may run
+# OCR workers of up to 1 GB. A module's tests stay in one process (their fixtures are shared).
 test: $(STAMP) system-packages
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 system-packages:
 	@scripts/system-packages.sh $(TEST_DEBIAN_PACKAGES)

@@ -48,7 +48,7 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "schedule": ("poll_every",),
     "receipts": ("max_per_sender_per_day", "retry_every"),
     "attachments": ("max_total_size", "max_entries", "max_ratio", "max_depth", "converters", "convert_timeout"),
-    "ocr": ("enabled", "workers", "dpi", "min_confidence", "max_pages"),
+    "ocr": ("enabled", "workers", "dpi", "min_confidence", "max_pages", "page_timeout"),
     "recommenders[]": ("name", "kind", "senders", "aliases"),
     "quotas": ("city", "department", "enterprise"),
     "quotas.*": ("total", "general", "rural"),
@@ -125,6 +125,7 @@ class OcrOptions:
     dpi: int = 200                     # resolution pages are rendered at for OCR
     min_confidence: float = 0.85       # a required field read below this is flagged for a person
     max_pages: int = 10                # pages of one form, letter or table read at most
+    page_timeout: float = 300.0        # seconds one page may take before its worker is stopped
 
 
 @dataclass(frozen=True)
@@ -388,9 +389,13 @@ class _Reader:
         confidence = value.get("min_confidence", d.min_confidence)
         if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1:
             raise self.fail("ocr.min_confidence", f"a number between 0 and 1, got {_shown(confidence)}")
+        timeout = value.get("page_timeout", d.page_timeout)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise self.fail("ocr.page_timeout", f"seconds, a number above 0, got {_shown(timeout)}")
         return OcrOptions(enabled=enabled, workers=self.integer(value.get("workers", d.workers), "ocr.workers") or 1,
                           dpi=dpi, min_confidence=float(confidence),
-                          max_pages=self.integer(value.get("max_pages", d.max_pages), "ocr.max_pages") or 1)
+                          max_pages=self.integer(value.get("max_pages", d.max_pages), "ocr.max_pages") or 1,
+                          page_timeout=float(timeout))
 
     def names(self, value: Any, key: str) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):

@@ -50,7 +50,7 @@ class Context:
     @classmethod
     def load(cls, config: Config) -> "Context":
         return cls(config, Forms.load(config.templates_dir), Directory(config.recommenders),
-                   OcrPool(config.ocr.workers))
+                   OcrPool(config.ocr.workers, page_timeout=config.ocr.page_timeout))
 
 
 def parse(sub: Submission, ctx: Context) -> Submission:

@@ -68,6 +68,7 @@ def test_intake_config_names_the_file(tmp_path):
     (lambda d: d["quotas"].pop("enterprise"), "quotas.enterprise"),
     (lambda d: d["statuses"].update(rejected=["too_late"]), "statuses.rejected"),
     (lambda d: d["lists"].update(audit="全部"), "lists.audit"),
+    (lambda d: d["ocr"].update(page_timeout=0), "ocr.page_timeout"),
     (lambda d: d["mailbox"].update(mark_flag="已处理"), "mailbox.mark_flag"),   # not an IMAP atom
     (lambda d: d["mailbox"].update(mark_flag="$Intake Done"), "mailbox.mark_flag"),
 ])
