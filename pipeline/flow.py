@@ -9,7 +9,9 @@ import hashlib
 import json
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
@@ -152,6 +154,8 @@ class PassReport:
     duplicates: int = 0       # of the ignored: the same email again
     review: int = 0           # messages intake could not handle at all
     receipts_sent: int = 0
+    ocr_pages: int = 0
+    ocr_workers: int = 0      # OCR processes that read at least one page
     review_items: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -171,28 +175,42 @@ def run_pass(config: Config, progress: Callable[[int, int], None] | None = None,
     env = mail_templates(config.templates_dir)
     result = PassReport()
     done: list[int] = []   # ledger rows of this pass's messages
+    # Messages in hand at once: while one waits for its scanned page, the next one's pages keep the
+    # other OCR worker busy. Each is recorded, in the order it came, by this thread alone.
+    in_hand: deque[tuple[Incoming, int, str, Future]] = deque()
+
+    def finish() -> None:
+        incoming, row, sha, future = in_hand.popleft()
+        sub = future.result()   # process() contains its own failures
+        draft = _receipt_draft(sub, row, sha, ledger, config, env)
+        rec = sub.recommender
+        ledger.record_done(row, sub, sub.loose_documents, rec.name if rec else UNKNOWN_RECOMMENDER,
+                           rec.kind.value if rec else "", draft)
+        # Only now, with the ledger committed, may the mailbox forget the message is new.
+        _mark(mailbox, ledger, row, incoming)
+        done.append(row)
+        if progress:
+            progress(len(done), mailbox.found)
+
     try:
-        for incoming in mailbox.fetch_new(_Seen(ledger, mailbox.name)):
-            if stop is not None and stop.is_set():
-                break
-            result.fetched += 1
-            sha = hashlib.sha256(incoming.raw).hexdigest()
-            if ledger.rekey_moved(mailbox.name, incoming.validity, incoming.uid, sha):
-                log.info("UID %s/%s is a message already processed (the mailbox was renumbered)",
-                         incoming.validity, incoming.uid)
-                mailbox.mark_done(incoming)
-                continue
-            row = _keep_raw(incoming, sha, mailbox.name, ledger, config)
-            sub = process(incoming.raw, incoming.received_at, ctx)
-            draft = _receipt_draft(sub, row, sha, ledger, config, env)
-            rec = sub.recommender
-            ledger.record_done(row, sub, sub.loose_documents, rec.name if rec else UNKNOWN_RECOMMENDER,
-                               rec.kind.value if rec else "", draft)
-            # Only now, with the ledger committed, may the mailbox forget the message is new.
-            _mark(mailbox, ledger, row, incoming)
-            done.append(row)
-            if progress:
-                progress(len(done), mailbox.found)
+        width = max(1, config.ocr.workers)
+        with ThreadPoolExecutor(width, thread_name_prefix="message") as readers:
+            for incoming in mailbox.fetch_new(_Seen(ledger, mailbox.name)):
+                if stop is not None and stop.is_set():
+                    break
+                result.fetched += 1
+                sha = hashlib.sha256(incoming.raw).hexdigest()
+                if ledger.rekey_moved(mailbox.name, incoming.validity, incoming.uid, sha):
+                    log.info("UID %s/%s is a message already processed (the mailbox was renumbered)",
+                             incoming.validity, incoming.uid)
+                    mailbox.mark_done(incoming)
+                    continue
+                row = _keep_raw(incoming, sha, mailbox.name, ledger, config)
+                in_hand.append((incoming, row, sha, readers.submit(process, incoming.raw, incoming.received_at, ctx)))
+                if len(in_hand) >= width:
+                    finish()
+            while in_hand:  # also after a stop: the messages in hand are finished and recorded
+                finish()
         # A crash between a commit and its mark, or a server that refused the mark: told now.
         for row, uid in ledger.unmarked(mailbox.name, mailbox.validity):
             _mark(mailbox, ledger, row, Incoming(mailbox.validity, uid, b"", datetime.now(timezone.utc)))
@@ -217,6 +235,7 @@ def run_pass(config: Config, progress: Callable[[int, int], None] | None = None,
             result.receipts_sent = send_receipts(ledger, outbox, config)
     finally:
         ctx.ocr.close()
+        result.ocr_pages, result.ocr_workers = ctx.ocr.pages_read, len(ctx.ocr.by_worker)
         mailbox.close()
         outbox.close()
         ledger.close()

@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -306,6 +307,10 @@ def raster_of(job: PageJob) -> Raster:
     return load_photo(job.data, job.dpi, job.index)
 
 
+def _succeeded(future: Future) -> bool:
+    return future.done() and not future.cancelled() and future.exception() is None
+
+
 # ---- the worker side: one engine per process, loaded by the pool's initializer ----
 
 _engine: Engine | None = None
@@ -328,7 +333,10 @@ def _read_job(job: PageJob) -> tuple[int, Page]:
 
 class OcrPool:
     """The pass's OCR workers. Nothing starts until the first scan is met, so a pass without scans never
-    loads the models; each worker loads them once; close() at the end of the pass stops the workers."""
+    loads the models; each worker loads them once; close() at the end of the pass stops the workers.
+
+    Several messages of a pass may read at once (each from its own thread): their pages share the
+    workers, so one message's single scanned page does not leave the other worker idle."""
 
     def __init__(self, workers: int = 2, threads_per_worker: int = 1, page_timeout: float = PAGE_TIMEOUT):
         self.workers = max(1, workers)
@@ -338,6 +346,7 @@ class OcrPool:
         self._unavailable = ""
         self.pages_read = 0
         self.by_worker: Counter[int] = Counter()   # pages read per worker process id: the load spread
+        self._lock = threading.Lock()
 
     @property
     def started(self) -> bool:
@@ -345,27 +354,38 @@ class OcrPool:
 
     def read(self, jobs: Sequence[PageJob]) -> list[Page | Failed]:
         """All jobs at once across the workers; results in the order of the jobs."""
-        out: list[Page | Failed] = []
-        pending = list(jobs)
+        results: dict[int, Page | Failed] = {}
+        pending = list(range(len(jobs)))
         while pending:
             if self._unavailable:
-                return out + [Failed(self._unavailable)] * len(pending)
+                results.update((i, Failed(self._unavailable)) for i in pending)
+                break
             executor = self._start()
-            futures: list[Future] = [executor.submit(_read_job, job) for job in pending]
-            for k, (job, future) in enumerate(zip(pending, futures)):
-                out.append(self._result(job, future))
-                if self._executor is not executor:
-                    # The pool was stopped under this page (it hung, or its worker died): the pages
-                    # still queued or in hand go to fresh workers. Each round settles at least one page.
-                    pending = pending[k + 1:]
-                    break
-            else:
-                pending = []
-        return out
+            try:
+                futures: list[tuple[int, Future]] = [(i, executor.submit(_read_job, jobs[i])) for i in pending]
+            except RuntimeError:  # another message's thread stopped this pool a moment ago
+                continue
+            retry = []
+            for i, future in futures:
+                if self._executor is not executor and not _succeeded(future):
+                    # The pool was stopped under this page (a page hung, or a worker died): it goes to
+                    # fresh workers. The page that stopped it is settled, so every round makes progress.
+                    retry.append(i)
+                    continue
+                result = self._result(jobs[i], future, executor)
+                if result is None:
+                    retry.append(i)
+                else:
+                    results[i] = result
+            pending = retry
+        return [results[i] for i in range(len(jobs))]
 
-    def _result(self, job: PageJob, future: Future) -> Page | Failed:
+    def _result(self, job: PageJob, future: Future, executor: ProcessPoolExecutor) -> Page | Failed | None:
+        """The page, or why it could not be read; None: read it again (the pool was restarted under it)."""
         try:
             pid, page = future.result(timeout=self.page_timeout)
+        except CancelledError:
+            return None   # cancelled by a restart of the pool: read again
         except Unreadable as exc:
             return Failed(str(exc))
         except OcrUnavailable as exc:
@@ -379,39 +399,45 @@ class OcrPool:
             self._drop(kill=True)
             return Failed(f"第{job.number}页文字识别超时（超过{self.page_timeout:.0f}秒）")
         except BrokenProcessPool:
+            if self._executor is not executor:
+                return None   # another message's page stopped the pool: this one was not at fault
             log.error("an OCR worker died while reading page %d; the pool is restarted", job.number)
             self._drop()
             return Failed(f"第{job.number}页文字识别时进程意外退出")
         except Exception as exc:  # noqa: BLE001 - one page's failure must not end the pass
             log.exception("OCR of page %d failed", job.number)
             return Failed(f"第{job.number}页文字识别失败（{type(exc).__name__}）")
-        self.pages_read += 1
-        self.by_worker[pid] += 1
+        with self._lock:
+            self.pages_read += 1
+            self.by_worker[pid] += 1
         return page
 
     def _start(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            log.info("starting %d OCR worker(s)", self.workers)
-            # spawn, not fork: `intake run` has scheduler and IMAP threads, and forking a threaded
-            # process can leave a lock held forever in the child.
-            self._executor = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker, initargs=(self.threads,))
-        return self._executor
+        with self._lock:
+            if self._executor is None:
+                log.info("starting %d OCR worker(s)", self.workers)
+                # spawn, not fork: `intake run` has scheduler and IMAP threads, and forking a threaded
+                # process can leave a lock held forever in the child.
+                self._executor = ProcessPoolExecutor(
+                    self.workers, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_start_worker, initargs=(self.threads,))
+            return self._executor
 
     def _drop(self, kill: bool = False) -> None:
-        if self._executor is not None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
             if kill:
                 # shutdown() waits for a running call to finish; a hung one never does.
-                for process in list(getattr(self._executor, "_processes", {}).values()):
+                for process in list(getattr(executor, "_processes", {}).values()):
                     process.terminate()
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+            executor.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
             log.info("OCR workers stopped after %d page(s), per worker %s", self.pages_read,
                      sorted(self.by_worker.values(), reverse=True))
 

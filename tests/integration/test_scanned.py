@@ -97,3 +97,27 @@ def test_a_text_pdf_never_starts_the_pool(forms):
     assert doc.method == "text" and doc.fields["unit_name"] == "东营石油技术培训中心"
     assert not pool.started and pool.pages_read == 0
     pool.close()
+
+
+def test_scans_of_different_emails_share_both_workers(config):
+    """Emails with one scanned page each: two are in hand at a time, so the second worker is not idle
+    (read one after the other, a second worker would never even start)."""
+    from email.message import EmailMessage
+    from datetime import datetime, timedelta, timezone
+
+    from pipeline.flow import run_pass
+    from pipeline.mail.maildir import deliver
+
+    scan = FORM_SCAN.read_bytes()
+    for k in range(4):
+        m = EmailMessage()
+        m["From"], m["To"] = f"rsj{k}@dongying.example.cn", "ymrst@shandong.cn"
+        m["Subject"], m["Message-ID"] = "东营市继续教育基地申报", f"<scan-{k}@dongying.example.cn>"
+        m.set_content("请查收。")
+        m.add_attachment(scan, maintype="application", subtype="pdf", filename="申请表-东营石油技术培训中心.pdf")
+        deliver(config.mailbox.path, m.as_bytes(), key=f"scan-{k}",
+                received_at=datetime(2019, 9, 18, 7, 0, tzinfo=timezone.utc) + timedelta(minutes=k))
+    result = run_pass(config)
+    assert (result.fetched, result.submissions, result.ocr_pages) == (4, 4, 4)
+    assert result.ocr_workers == 2
+    assert result.ocr_workers == 2
