@@ -665,18 +665,24 @@ def build_summary(s: Summary) -> docx.Document:
 DOCX_ZIP_TIME = (2019, 9, 9, 9, 0, 0)
 
 
-def docx_bytes(doc: docx.Document) -> bytes:
-    """Saved DOCX with fixed zip timestamps: python-docx stamps every member with 'now'."""
-    raw = io.BytesIO()
-    doc.save(raw)
+def pinned_zip(saved: io.BytesIO, edit=lambda name, data: data) -> bytes:
+    """An Office file (a zip) with fixed member timestamps, so that regenerating it changes no byte;
+    edit(name, data) may also pin what the writer stamps inside a member."""
     out = io.BytesIO()
-    with zipfile.ZipFile(raw) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+    with zipfile.ZipFile(saved) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
         for info in zin.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=DOCX_ZIP_TIME)
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = 0o644 << 16
-            zout.writestr(fixed, zin.read(info.filename))
+            zout.writestr(fixed, edit(info.filename, zin.read(info.filename)))
     return out.getvalue()
+
+
+def docx_bytes(doc: docx.Document) -> bytes:
+    """Saved DOCX with fixed zip timestamps: python-docx stamps every member with 'now'."""
+    raw = io.BytesIO()
+    doc.save(raw)
+    return pinned_zip(raw)
 
 
 # --------------------------------------------------------------------------------------------

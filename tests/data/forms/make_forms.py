@@ -37,11 +37,9 @@ from __future__ import annotations
 import io
 import json
 import re
-import subprocess
 import sys
 import tempfile
 import unicodedata
-import zipfile
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -50,7 +48,6 @@ import docx
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
-from docx.shared import Cm
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -347,25 +344,19 @@ def build_rare_form() -> bytes:
 # XLSX
 # ----------------------------------------------------------------------------------------------
 
-XLSX_TIME = (2019, 9, 9, 9, 0, 0)
-
-
 def pinned_xlsx(book) -> bytes:
     book.properties.creator = "王晓梅"
     book.properties.created = book.properties.modified = datetime(2019, 9, 9, 9, 0)
     raw = io.BytesIO()
     book.save(raw)
-    out = io.BytesIO()
-    with zipfile.ZipFile(raw) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=XLSX_TIME)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            data = zin.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                # openpyxl stamps dcterms:modified with the time of saving, whatever the properties say.
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2019-09-09T09:00:00Z", data)
-            zout.writestr(fixed, data)
-    return out.getvalue()
+
+    def edit(name: str, data: bytes) -> bytes:
+        # openpyxl stamps dcterms:modified with the time of saving, whatever the properties say.
+        if name == "docProps/core.xml":
+            return re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2019-09-09T09:00:00Z", data)
+        return data
+
+    return ms.pinned_zip(raw, edit)
 
 
 def build_form_xlsx() -> bytes:
