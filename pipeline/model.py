@@ -68,6 +68,7 @@ class Flag(StrEnum):
     UNREADABLE_ATTACHMENT = "unreadable_attachment"
     CLOUD_ATTACHMENT_LINK = "cloud_attachment_link"
     SUPERSEDED = "superseded"
+    ENCODING_GUESSED = "encoding_guessed"
 
     @property
     def label(self) -> str:
@@ -91,7 +92,13 @@ FLAG_LABELS = {
     Flag.UNREADABLE_ATTACHMENT: "附件无法打开",
     Flag.CLOUD_ATTACHMENT_LINK: "附件为网盘/超大附件链接，未随邮件送达",
     Flag.SUPERSEDED: "已被后续邮件替换",
+    Flag.ENCODING_GUESSED: "文字编码未声明或有误，已推测识别",
 }
+
+
+# About how intake read the email, not about what it submits: kept on the message for the clerk, never
+# copied onto its applications (the 备注 of a table) nor told the sender.
+CLERK_ONLY = frozenset({Flag.ENCODING_GUESSED})
 
 
 @dataclass(frozen=True)
@@ -249,6 +256,7 @@ class Submission:
     documents: tuple[Document, ...] = ()
     applications: tuple[Application, ...] = ()
     findings: tuple[Finding, ...] = ()          # about the message as a whole
+    number: int = 0                             # the message's number in the ledger (M<n>), in every filed name
 
     @property
     def loose_documents(self) -> tuple[Document, ...]:

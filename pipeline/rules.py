@@ -7,15 +7,13 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from .config import Config
-from .model import (Application, DocKind, Finding, Flag, RecommenderKind, Status, Submission, Track)
+from .dates import SHANGHAI
+from .model import (CLERK_ONLY, Application, DocKind, Finding, Flag, RecommenderKind, Status, Submission, Track)
 from .read import uscc
 from .read.names import same_unit
 from .read.text import norm_name
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # Webmail "large attachment" links: the file is on a server, not in the mail.
 _CLOUD_LINK = re.compile(
@@ -93,7 +91,7 @@ def _check_application(app: Application, message_level: tuple[Finding, ...], con
                                  for key, label in d.missing.items() if f.get(key) in (None, "")))
     if missing:
         found.append(Finding(Flag.LOW_CONFIDENCE, f"申请表中未能读取：{'、'.join(missing)}"))
-    findings = _dedupe(found + list(message_level))
+    findings = _dedupe(found + [f for f in message_level if f.flag not in CLERK_ONLY])
     return replace(app, findings=findings, status=status_for(findings, config))
 
 

@@ -1,12 +1,15 @@
 """Raw message bytes to a decoded Message: headers, body text, attachments with sniffed types.
 
 Forwarded messages (message/rfc822, an attached .eml) give up their attachments to the message received;
-archives are opened by unpack. What cannot be decoded cleanly becomes a Finding, never an exception.
+archives are opened by unpack. What cannot be decoded cleanly becomes a Finding, never an exception
+(only a passing fault of the machine, faults.Transient, goes up: the message is tried again later).
+Every header value comes out as one clean line; every charset guess is a finding.
 """
 from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import email
 import email.errors
 import email.header
@@ -20,6 +23,8 @@ from datetime import datetime
 from email import policy
 from email.message import Message as EmailMessage
 from html.parser import HTMLParser
+
+import charset_normalizer
 
 from ..config import AttachmentLimits
 from ..model import Attachment, Finding, Flag, Forwarded, Message
@@ -54,36 +59,131 @@ def charset_for(label: str | None) -> str:
     return _CHARSET_ALIASES.get(label, label)
 
 
-def decode_bytes(data: bytes, label: str | None) -> str:
-    """Decode with the declared charset, then UTF-8, then GB18030; never raises. What none of them
-    decodes comes out as U+FFFD, which parse() reports."""
-    for cs in (charset_for(label), "utf-8", "gb18030"):
+# Labels that say nothing about the bytes: read as if no charset were declared.
+_UNDECLARED = frozenset({"", "unknown-8bit", "x-unknown", "unknown", "x-user-defined", "default"})
+# What undeclared 8-bit text is guessed to be, in the order preferred when the bytes fit several equally
+# well (a short GBK string is valid Big5 too): this is a mainland office.
+GUESSES = ("gb18030", "big5", "cp1252")
+GUESS_NAMES = {"gb18030": "GB18030（简体中文）", "big5": "Big5（繁体中文）", "cp1252": "Windows-1252（西文）",
+               "utf-8": "UTF-8"}
+_CJK_CHARSETS = frozenset({"gb18030", "big5", "big5hkscs", "cp950"})
+_GUESS_SAMPLE = 64 * 1024   # plenty to tell; charset-normalizer's time grows with the input
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    guessed: str = ""     # the charset chosen by guessing; "" when the declared one (or ASCII/UTF-8) was right
+    declared: str = ""    # the label as written, when it was unknown or wrong for the bytes
+
+
+def decode(data: bytes, label: str | None) -> Decoded:
+    """The declared charset if it is right; else UTF-8 strictly; else the most plausible of GB18030, Big5
+    and cp1252 (charset-normalizer), said so in `guessed`. Never raises: what the guess cannot decode
+    comes out as U+FFFD, which parse() reports."""
+    if data.isascii():
+        return Decoded(data.decode("ascii"))
+    declared = (label or "").strip().strip('"').lower()
+    if declared in _UNDECLARED:
+        declared = ""
+    else:
         try:
-            return data.decode(cs)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return data.decode("gb18030", errors="replace")
+            return Decoded(data.decode(_text_codec(declared)))
+        except (LookupError, UnicodeError, ValueError):
+            pass
+        if charset_for(declared) in _CJK_CHARSETS:
+            # A Chinese label over Chinese text with a bad byte or two (a name cut mid-character): the
+            # label is right, the bytes are damaged; what is lost shows as U+FFFD and is reported.
+            text = data.decode(charset_for(declared), errors="replace")
+            if any("\u4e00" <= ch <= "\u9fff" for ch in text):
+                return Decoded(text)
+    try:
+        # Undeclared UTF-8 is RFC 6532's own (raw UTF-8 headers): no guess. A wrong label is one.
+        return Decoded(data.decode("utf-8"), "utf-8" if declared else "", declared)
+    except UnicodeDecodeError:
+        pass
+    chosen = _plausible(data)
+    return Decoded(data.decode(chosen, errors="replace"), chosen, declared)
 
 
-def decode_header_value(value: str | None) -> str:
-    """RFC 2047 words in any charset, or raw 8-bit bytes (GBK with no label), to text."""
+def _text_codec(label: str) -> str:
+    """The codec for a charset label; LookupError for a label that names none, or names a codec that is not
+    a text encoding ("base64", "zlib", "rot13" as a charset)."""
+    name = charset_for(label)
+    if not codecs.lookup(name)._is_text_encoding:
+        raise LookupError(name)
+    return name
+
+
+def _plausible(data: bytes) -> str:
+    try:
+        matches = list(charset_normalizer.from_bytes(data[:_GUESS_SAMPLE], cp_isolation=list(GUESSES)))
+    except Exception:  # noqa: BLE001 - a detector's failure on hostile bytes: fall back to the usual case
+        log.exception("charset detection failed")
+        matches = []
+    if not matches:
+        return GUESSES[0]
+    least = min(m.chaos for m in matches)
+    fitting = {m.encoding for m in matches if m.chaos <= least + 0.01}
+    return next((cs for cs in GUESSES if cs in fitting), GUESSES[0])
+
+
+def guess_note(what: str, d: Decoded) -> str:
+    """The finding's detail for a guess, in the clerk's words."""
+    name = GUESS_NAMES.get(d.guessed, d.guessed)
+    if d.declared:
+        return f"{what}声明的文字编码“{clean_header(d.declared)}”与内容不符，已按 {name} 识别，请核对"
+    return f"{what}的文字编码未声明，已按 {name} 识别，请核对"
+
+
+# Line separators of every kind: a header value is one line. Tabs too (folding leaves them).
+_SEPARATORS = re.compile("[\r\n\t\v\f\x1c-\x1e\x85\u2028\u2029]+")
+# Controls and the invisible marks that reorder or hide text (U+202E shows "fdp.exe" as "exe.pdf").
+_INVISIBLE = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f\u200b-\u200f\u202a-\u202e"
+                        "\u2060-\u2064\u2066-\u2069\ufeff]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean_header(text: str) -> str:
+    """A header value as one clean line: separators become a space, controls and bidi marks go, and a
+    lone surrogate (an undecoded byte) becomes U+FFFD."""
+    text = _SURROGATES.sub("\ufffd", text or "")
+    text = _INVISIBLE.sub("", _SEPARATORS.sub(" ", text))
+    return re.sub(" {2,}", " ", text).strip()
+
+
+def decode_header(value: str | None) -> tuple[str, list[Decoded]]:
+    """RFC 2047 words in any charset, raw UTF-8 (RFC 6532), or raw 8-bit bytes with no label, to one clean
+    line; with the guesses made on the way."""
     if value is None:
-        return ""
-    value = str(value)
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
-        # compat32 keeps raw 8-bit header bytes as surrogate escapes: recover and guess.
-        value = decode_bytes(value.encode("ascii", "surrogateescape"), "utf-8")
+        return "", []
+    value, guesses = str(value), []
+    if _SURROGATES.search(value):
+        # compat32 keeps raw 8-bit header bytes as surrogate escapes: recover, then decode.
+        raw = decode(value.encode("ascii", "surrogateescape"), None)
+        value = raw.text
+        guesses += [raw] if raw.guessed else []
+    if "=?" not in value:
+        return clean_header(value), guesses
     try:
         # decode_header joins adjacent words of one charset before decoding: Outlook and Foxmail split a
         # long subject into words in the middle of a character.
         parts = email.header.decode_header(value)
-    except (email.errors.HeaderParseError, ValueError, binascii.Error):
-        return value
+    except (email.errors.HeaderParseError, ValueError, binascii.Error, UnicodeError):
+        return clean_header(value), guesses
     out = []
     for data, cs in parts:
-        out.append(data if isinstance(data, str) else decode_bytes(data, cs))
-    text = "".join(out)
-    return re.sub(r"\s*\r?\n\s*", " ", text).strip()
+        if isinstance(data, str):
+            out.append(data)
+            continue
+        d = decode(data, cs)
+        out.append(d.text)
+        guesses += [d] if d.guessed else []
+    return clean_header("".join(out)), guesses
+
+
+def decode_header_value(value: str | None) -> str:
+    return decode_header(value)[0]
 
 
 @dataclass
@@ -99,7 +199,7 @@ class _Walk:
     problems: list[Finding] = field(default_factory=list)
 
     def problem(self, flag: Flag, detail: str) -> None:
-        finding = Finding(flag, detail)
+        finding = Finding(flag, clean_header(detail))
         if finding not in self.problems:
             self.problems.append(finding)
 
@@ -107,19 +207,22 @@ class _Walk:
 def parse(raw: bytes, received_at: datetime, limits: AttachmentLimits | None = None,
           tools: Tools | None = None) -> Message:
     limits = limits or AttachmentLimits()
+    # A byte-order mark or blank lines before the first header (mail saved by a Windows editor, a
+    # script's output) would make every header body text.
+    start = raw.removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n")
     # compat32 gives the raw header text, so the charset quirks above are ours to handle, not hidden.
-    msg = email.message_from_bytes(raw, policy=policy.compat32)
-    head = _headers(msg)
+    msg = email.message_from_bytes(start, policy=policy.compat32)
+    walk = _Walk(limits)
+    head = _headers(msg, walk)
     message_id = head["message-id"]
     if not message_id:
         # Some webmail forwards have none; a stable stand-in keeps the ledger and receipts consistent.
         message_id = f"<sha256-{hashlib.sha256(raw).hexdigest()[:32]}@intake.invalid>"
-    walk = _Walk(limits)
     _walk(msg, walk, depth=0)
     attachments = _unique_names(unpack.expand(walk.attachments, limits, tools))
     body = _body(walk)
     problems = walk.problems + _replacement_characters(head["subject"], head["name"], body, attachments)
-    log.info("parsed %s: %d attachment(s), %d forwarded, %d problem(s)", message_id, len(attachments),
+    log.debug("parsed %s: %d attachment(s), %d forwarded, %d problem(s)", message_id, len(attachments),
              len(walk.forwarded), len(problems))
     return Message(
         message_id=message_id,
@@ -135,16 +238,65 @@ def parse(raw: bytes, received_at: datetime, limits: AttachmentLimits | None = N
     )
 
 
-def _headers(msg: EmailMessage) -> dict:
+_ANGLE = re.compile(r"<\s*([^<>\s\x00-\x1f\x7f]+)\s*>")
+# One character of an address: no space, punctuation that delimits addresses, control or invisible mark.
+_A = r"[^\s<>(),;:\"\[\]@\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]"
+_ADDRESS = re.compile(f"{_A}+@{_A}+\\.{_A}+")
+
+
+def _headers(msg: EmailMessage, walk: _Walk | None = None) -> dict:
+    """The headers intake reads, decoded; guesses and a From that is not one address are noted on walk
+    (the message received; a forwarded one's are information only)."""
     raw: dict[str, str] = {}
     for key, value in msg.raw_items():  # raw_items: get() would turn 8-bit bytes into U+FFFD
-        raw.setdefault(key.lower(), value)
+        raw.setdefault(key.lower(), str(value))
+    notes: list[tuple[str, Decoded]] = []
+
+    def text(header: str, what: str) -> str:
+        value, guesses = decode_header(raw.get(header))
+        notes.extend((what, g) for g in guesses)
+        return value
+
+    sender = raw.get("from", "")
+    if _SURROGATES.search(sender):
+        # Raw 8-bit or UTF-8 (RFC 6532) bytes: decoded before the address is split out of them.
+        d = decode(sender.encode("ascii", "surrogateescape"), None)
+        sender = d.text
+        notes += [("发件人名称", d)] if d.guessed else []
     # Split first, decode after: a decoded display name may hold commas or angle brackets.
-    name, addr = email.utils.parseaddr(raw.get("from", ""))
-    return {"raw": raw, "subject": decode_header_value(raw.get("subject")),
-            "name": decode_header_value(name).strip(), "address": addr.strip().lower(),
-            "message-id": decode_header_value(raw.get("message-id")).strip(),
-            "date": decode_header_value(raw.get("date"))}
+    name, addr, trouble = _sender(sender)
+    name, guesses = decode_header(name)
+    notes.extend(("发件人名称", g) for g in guesses)
+    head = {"raw": raw, "subject": text("subject", "邮件标题"), "name": name, "address": addr,
+            "message-id": text("message-id", "Message-ID"), "date": text("date", "Date")}
+    if walk is not None:
+        for what, d in notes:
+            walk.problem(Flag.ENCODING_GUESSED, guess_note(what, d))
+        if trouble:
+            walk.problem(Flag.LOW_CONFIDENCE, trouble)
+    return head
+
+
+def _sender(value: str) -> tuple[str, str, str]:
+    """(display name, address, what was wrong) out of a From header's text."""
+    shown = clean_header(value)[:200]
+    # "Name <address>": the brackets decide, whatever the name holds (an encoded word with "@" or ":"
+    # in it would lead the address parser to an address of the sender's choosing).
+    bracketed = [m for m in _ANGLE.finditer(value) if _ADDRESS.fullmatch(m.group(1))]
+    if len(bracketed) == 1:
+        return value[:bracketed[0].start()].strip().strip('"').strip(), bracketed[0].group(1).lower(), ""
+    name, addr = email.utils.parseaddr(value)
+    addr = clean_header(addr).lower()
+    valid = [a for _n, a in email.utils.getaddresses([value]) if _ADDRESS.fullmatch(a or "")]
+    if _ADDRESS.fullmatch(addr) and len(valid) <= 1:
+        return name, addr, ""
+    found = _ADDRESS.findall(value)
+    if found:
+        first = clean_header(found[0]).lower()
+        return (name if addr == first else ""), first, f"发件人地址格式不规范（{shown}），已取第一个地址 {first}"
+    if not shown:
+        return "", "", "邮件没有发件人地址"
+    return "", "", f"发件人地址无法识别（{shown}）"
 
 
 # -- the walk ---------------------------------------------------------------------------------------
@@ -159,6 +311,11 @@ def _walk(part: EmailMessage, walk: _Walk, depth: int) -> None:
         else:
             for sub in part.get_payload():
                 _walk(sub, walk, depth)
+            for sub in _after_close(part):
+                _walk(sub, walk, depth)
+            if _after_close(part):
+                walk.problem(Flag.LOW_CONFIDENCE, "邮件结构不规范（内层分隔符与外层相同，邮件提前结束），"
+                                                  "已尽量读取，请核对附件是否齐全")
         return
     if ctype.startswith("multipart/"):  # the parser found no parts: see _structure_problems
         recovered = _recover_parts(part)
@@ -167,7 +324,7 @@ def _walk(part: EmailMessage, walk: _Walk, depth: int) -> None:
             return
         walk.plain.append(_text_of(part, walk))
         return
-    filename = _filename(part)
+    filename = _filename(part, walk)
     # str(): compat32 hands a raw 8-bit header back as a Header object.
     disposition = str(part.get("Content-Disposition") or "").split(";")[0].strip().lower()
     if not filename and ctype in ("text/plain", "text/html") and disposition != "attachment":
@@ -274,36 +431,64 @@ def _base64(data: bytes) -> tuple[bytes, bool]:
 
 
 def _text_of(part: EmailMessage, walk: _Walk) -> str:
-    return decode_bytes(_payload(part, walk, "邮件正文") or b"", part.get_content_charset())
+    d = decode(_payload(part, walk, "邮件正文") or b"", _raw_charset(part))
+    if d.guessed:
+        walk.problem(Flag.ENCODING_GUESSED, guess_note("邮件正文", d))
+    return _SURROGATES.sub("\ufffd", d.text)
 
 
-def _param(part: EmailMessage, name: str, header: str):
+def _raw_charset(part: EmailMessage) -> str | None:
+    try:
+        return part.get_content_charset()
+    except (ValueError, LookupError, UnicodeError):  # a charset parameter too broken to read: undeclared
+        return None
+
+
+def _param(part: EmailMessage, name: str, header: str, walk: _Walk | None = None):
     """get_param on the raw header: compat32 turns raw 8-bit GBK (QQ Mail, old Foxmail) into U+FFFD."""
-    value = next((v for k, v in part.raw_items() if k.lower() == header.lower()), None)
+    value = next((str(v) for k, v in part.raw_items() if k.lower() == header.lower()), None)
     if value is None:
         return None
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
-        value = decode_bytes(value.encode("ascii", "surrogateescape"), "utf-8")
+    if _SURROGATES.search(value):
+        d = decode(value.encode("ascii", "surrogateescape"), None)
+        value = d.text
+        if d.guessed and walk is not None:
+            walk.problem(Flag.ENCODING_GUESSED, guess_note("附件名称", d))
     holder = EmailMessage()
     holder[header] = value
     return holder.get_param(name, header=header)
 
 
-def _filename(part: EmailMessage) -> str:
+def _param_bytes(text: str) -> bytes:
+    """An RFC 2231 value's bytes as the parser kept them (latin-1 for percent-decoded bytes; raw 8-bit
+    text we decoded before it came here is UTF-8 again)."""
     try:
-        raw = _param(part, "filename", "Content-Disposition") or _param(part, "name", "Content-Type")
+        return text.encode("latin-1", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape")
+
+
+def _filename(part: EmailMessage, walk: _Walk | None = None) -> str:
+    try:
+        raw = _param(part, "filename", "Content-Disposition", walk) or _param(part, "name", "Content-Type", walk)
     except (ValueError, LookupError, UnicodeError):
         return ""
     if raw is None:
         return ""
+    guesses = []
     if isinstance(raw, tuple):  # RFC 2231: (charset, language, percent-decoded text)
         cs, _lang, text = raw
-        text = text.encode("latin-1", "surrogateescape") if isinstance(text, str) else text
-        value = decode_bytes(text, cs)
+        text = _param_bytes(text) if isinstance(text, str) else text
+        d = decode(text, cs)
+        value = d.text
+        guesses += [d] if d.guessed else []
     else:
         value = email.utils.unquote(raw)
     # Many clients put RFC 2047 words inside the quoted parameter, against the standard.
-    value = decode_header_value(value)
+    value, more = decode_header(value)
+    if walk is not None:
+        for d in guesses + more:
+            walk.problem(Flag.ENCODING_GUESSED, guess_note(f"附件名称《{clean_header(d.text)}》", d))
     # Outlook Express and old Foxmail send the sender's full Windows path; "/" means "inside an archive" here.
     return re.split(r"[/\\]", value)[-1].strip()
 
@@ -322,6 +507,22 @@ def _structure_problems(part: EmailMessage, walk: _Walk) -> None:
         for kind, what in _STRUCTURE.items():
             if isinstance(defect, kind):
                 walk.problem(Flag.LOW_CONFIDENCE, f"邮件结构不规范（{what}），已尽量读取，请核对附件是否齐全")
+
+
+def _after_close(part: EmailMessage) -> list[EmailMessage]:
+    """Parts after the close delimiter. A nested multipart that reuses its parent's boundary makes the
+    parser close the parent at the inner part's end; the parts that follow (an attachment, typically)
+    land in the epilogue, where they are still delimited by the boundary."""
+    boundary, epilogue = part.get_boundary(), part.epilogue
+    if not boundary or not epilogue or f"--{boundary}" not in epilogue:
+        return []
+    data = epilogue.encode("ascii", "surrogateescape")
+    if not re.search(rb"^--" + re.escape(boundary.encode("ascii", "surrogateescape")) + rb"[ \t]*\r?$", data, re.M):
+        return []
+    fixed = (f"Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n".encode("ascii", "surrogateescape")
+             + data)
+    recovered = email.message_from_bytes(fixed, policy=policy.compat32)
+    return list(recovered.get_payload()) if recovered.is_multipart() else []
 
 
 def _recover_parts(part: EmailMessage) -> EmailMessage | None:

@@ -95,6 +95,20 @@ class SmtpOutbox:
             self.sent_folder.close()
 
 
+def smtp_address(address: str) -> str | None:
+    """The address as it can go into an SMTP envelope and a To header without SMTPUTF8: an IDN domain in
+    its ASCII form (人社厅.中国 → xn--…); None when the local part is not ASCII or the domain cannot be
+    encoded (the receipt is then left to a person)."""
+    local, at, domain = (address or "").rpartition("@")
+    if not at or not local or not domain or not local.isascii():
+        return None
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    return f"{local}@{ascii_domain}"
+
+
 def _text(answer) -> str:
     return answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
 

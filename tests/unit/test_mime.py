@@ -2,7 +2,11 @@
 import base64
 from datetime import datetime, timezone
 
-from pipeline.mail.mime import decode_header_value, parse
+import pytest
+
+from pipeline.mail.mime import clean_header, decode, decode_header_value, parse
+from pipeline.mail.smtp import smtp_address
+from pipeline.model import Flag
 
 WHEN = datetime(2019, 9, 10, 2, 15, tzinfo=timezone.utc)
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -57,7 +61,9 @@ def test_rfc2047_inside_a_quoted_name_without_disposition_and_octet_stream_sniff
 def test_undecodable_name_is_a_finding_not_silence():
     headers = "Content-Type: application/pdf\r\nContent-Disposition: attachment; filename*=utf-8''%FF%FE.pdf\r\n"
     msg = parse(_multipart(headers), WHEN)
-    assert msg.attachments and any("无法解码" in f.detail for f in msg.problems)
+    # Not UTF-8 as declared: read another way, and said so (or, failing any reading, 无法解码).
+    assert msg.attachments and any("附件名称" in f.detail and ("无法解码" in f.detail or "与内容不符" in f.detail)
+                                   for f in msg.problems)
 
 
 def test_missing_message_id_gets_a_stable_stand_in():
@@ -92,7 +98,11 @@ def test_raw_eight_bit_gbk_file_name_and_charsetless_gbk_body():
            + base64.b64encode(PDF).decode() + "\r\n--BB--\r\n").encode("gbk")
     msg = parse(raw, WHEN)
     assert [a.filename for a in msg.attachments] == ["推荐函.pdf"]
-    assert msg.body == "请查收附件。" and not msg.problems
+    assert msg.body == "请查收附件。"
+    # Read right, and never silently: each undeclared reading is a finding that names what it chose.
+    assert {p.flag for p in msg.problems} == {Flag.ENCODING_GUESSED}
+    assert sorted(p.detail for p in msg.problems) == sorted(["附件名称的文字编码未声明，已按 GB18030（简体中文） 识别，请核对",
+                                                            "邮件正文的文字编码未声明，已按 GB18030（简体中文） 识别，请核对"])
 
 
 def test_replacement_characters_left_anywhere_are_findings():
@@ -204,3 +214,117 @@ def test_same_names_do_not_overwrite_each_other_and_client_paths_are_cut():
                      for i, n in enumerate(["C:\\\\Documents\\\\申请表.pdf", "申请表.pdf", "申请表.PDF"]))
            + "--B--\r\n").encode()
     assert [a.filename for a in parse(raw, WHEN).attachments] == ["申请表.pdf", "申请表 (2).pdf", "申请表 (3).PDF"]
+
+
+# -- valid text only: every header one clean line, whatever the sender's bytes ------------------------
+
+def _word(text: str) -> str:
+    return f"=?utf-8?B?{b64(text, 'utf-8')}?="
+
+
+@pytest.mark.parametrize("separator", ["\r", "\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_a_line_separator_in_an_encoded_subject_becomes_a_space(separator):
+    raw = f"From: a@b.cn\r\nSubject: {_word('济南市' + separator + '继续教育基地申报')}\r\nMessage-ID: <m@b.cn>\r\n\r\nx"
+    assert parse(raw.encode(), WHEN).subject == "济南市 继续教育基地申报"
+
+
+def test_an_encoded_cr_in_a_display_name_and_a_separator_in_a_message_id_are_cleaned():
+    raw = ("From: =?utf-8?Q?Zhang=0D=0ABcc:_x@evil.example?= <a@b.cn>\r\nSubject: x\r\n"
+           f"Message-ID: {_word('<a' + chr(0x2028) + 'b@c.cn>')}\r\n\r\nx").encode()
+    msg = parse(raw, WHEN)
+    assert msg.sender_name == "Zhang Bcc: x@evil.example" and msg.sender == "a@b.cn"
+    assert msg.message_id == "<a b@c.cn>"
+
+
+def test_controls_and_bidi_marks_leave_headers_and_file_names():
+    assert clean_header("申请表\u202egpj.exe\x1b[31m\x00") == "申请表gpj.exe[31m"
+    assert clean_header("a\udc80b") == "a\ufffdb"
+
+
+@pytest.mark.parametrize("sender", ["jdöe@mächine.example", "zhangsan@人社厅.中国"])
+def test_raw_utf8_addresses_decode_as_utf8(sender):
+    raw = f"From: 张三 <{sender}>\r\nSubject: x\r\nMessage-ID: <m@b.cn>\r\n\r\nx".encode()
+    msg = parse(raw, WHEN)
+    assert msg.sender == sender and msg.sender_name == "张三"
+    assert not msg.problems   # UTF-8 is RFC 6532's own: no guess
+
+
+def test_internationalised_addresses_for_smtp():
+    assert smtp_address("zhangsan@人社厅.中国") == "zhangsan@xn--gmqs0jz14b.xn--fiqs8s"
+    assert smtp_address("rsj@jinan.example.cn") == "rsj@jinan.example.cn"
+    assert smtp_address("jdöe@mächine.example") is None      # a non-ASCII local part needs SMTPUTF8
+    assert smtp_address("no-at-sign") is None
+
+
+def test_two_bare_addresses_give_the_first_and_a_finding():
+    msg = parse(b"From: a@x.cn b@x.cn\r\nSubject: x\r\nMessage-ID: <m@b.cn>\r\n\r\nx", WHEN)
+    assert msg.sender == "a@x.cn"
+    assert [p.detail for p in msg.problems] == ["发件人地址格式不规范（a@x.cn b@x.cn），已取第一个地址 a@x.cn"]
+
+
+def test_a_from_with_no_address_is_a_finding():
+    msg = parse(b"From: nobody at all\r\nSubject: x\r\nMessage-ID: <m@b.cn>\r\n\r\nx", WHEN)
+    assert msg.sender == "" and any("发件人地址无法识别" in p.detail for p in msg.problems)
+
+
+# -- charset guesses: better, and never silent ---------------------------------------------------------
+
+def test_a_latin1_subject_with_no_charset_stays_latin():
+    raw = b"From: a@b.cn\r\nSubject: Forma\xe7\xe3o de professores\r\nMessage-ID: <m@b.cn>\r\n\r\nx"
+    msg = parse(raw, WHEN)
+    assert msg.subject == "Formação de professores"
+    assert [(p.flag, p.detail) for p in msg.problems] == [
+        (Flag.ENCODING_GUESSED, "邮件标题的文字编码未声明，已按 Windows-1252（西文） 识别，请核对")]
+
+
+def test_a_raw_gbk_subject_still_reads_as_chinese_and_says_it_was_guessed():
+    raw = b"From: a@b.cn\r\nSubject: " + "济南市继续教育基地申报".encode("gbk") + b"\r\nMessage-ID: <m@b.cn>\r\n\r\nx"
+    msg = parse(raw, WHEN)
+    assert msg.subject == "济南市继续教育基地申报"
+    assert [p.flag for p in msg.problems] == [Flag.ENCODING_GUESSED] and "GB18030" in msg.problems[0].detail
+
+
+def test_an_x_unknown_body_that_is_utf8_is_read_as_utf8():
+    raw = ("From: a@b.cn\r\nSubject: x\r\nMessage-ID: <m@b.cn>\r\nContent-Type: text/plain; charset=x-unknown\r\n"
+           "Content-Transfer-Encoding: 8bit\r\n\r\n请查收附件，谢谢。\r\n").encode("utf-8")
+    msg = parse(raw, WHEN)
+    assert msg.body == "请查收附件，谢谢。" and not msg.problems
+
+
+def test_a_wrong_iso_2022_jp_label_on_a_gbk_file_name_loses_no_letter():
+    name = "".join(f"%{b:02X}" for b in "申请表-济南培训中心.pdf".encode("gbk"))
+    headers = f"Content-Type: application/pdf\r\nContent-Disposition: attachment; filename*=iso-2022-jp''{name}\r\n"
+    msg = parse(_multipart(headers), WHEN)
+    assert [a.filename for a in msg.attachments] == ["申请表-济南培训中心.pdf"]
+    assert any(p.flag is Flag.ENCODING_GUESSED and "iso-2022-jp" in p.detail for p in msg.problems)
+
+
+def test_the_guess_prefers_simplified_chinese_when_the_bytes_fit_several():
+    # Three characters of GBK are valid Big5 too; a mainland office reads them as GBK.
+    assert decode("申请表".encode("gbk"), None).text == "申请表"
+    assert decode("申请表".encode("gbk"), None).guessed == "gb18030"
+    assert decode("臺北市繼續教育".encode("big5"), None).text == "臺北市繼續教育"
+    assert decode("济南".encode("utf-8"), None).guessed == ""
+
+
+# -- broken structure -----------------------------------------------------------------------------------
+
+def test_a_byte_order_mark_before_the_headers_loses_nothing():
+    raw = b"\xef\xbb\xbf" + "From: a@b.cn\r\nSubject: 济南市继续教育基地申报\r\nMessage-ID: <m@b.cn>\r\n\r\nx".encode()
+    msg = parse(raw, WHEN)
+    assert (msg.subject, msg.sender, msg.message_id) == ("济南市继续教育基地申报", "a@b.cn", "<m@b.cn>")
+
+
+def test_an_attachment_after_an_inner_part_reusing_the_outer_boundary_is_found():
+    raw = ("From: a@b.cn\r\nSubject: x\r\nMessage-ID: <m@b.cn>\r\nMIME-Version: 1.0\r\n"
+           'Content-Type: multipart/mixed; boundary="X"\r\n\r\n'
+           "--X\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n请查收\r\n"
+           '--X\r\nContent-Type: multipart/alternative; boundary="X"\r\n\r\n'
+           "--X\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n正文\r\n"
+           "--X\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>正文</p>\r\n"
+           "--X--\r\n"
+           '--X\r\nContent-Type: application/pdf; name="a.pdf"\r\nContent-Disposition: attachment; filename="a.pdf"\r\n'
+           "Content-Transfer-Encoding: base64\r\n\r\n" + base64.b64encode(PDF).decode() + "\r\n--X--\r\n").encode()
+    msg = parse(raw, WHEN)
+    assert [(a.filename, a.data) for a in msg.attachments] == [("a.pdf", PDF)]
+    assert any("内层分隔符与外层相同" in p.detail for p in msg.problems)
