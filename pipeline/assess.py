@@ -345,7 +345,9 @@ def _duplicates(ordered: Sequence[MessageFacts]) -> dict[int, int]:
     first_by: dict[tuple[str, str], int] = {}
     out: dict[int, int] = {}
     for m in ordered:
-        keys = [("sha", m.sha256)] + ([("mid", m.message_id.strip().lower())] if m.message_id.strip() else [])
+        # A message the mailbox would not hand over has no bytes to compare.
+        keys = ([("sha", m.sha256)] if m.sha256 else []) + (
+            [("mid", m.message_id.strip().lower())] if m.message_id.strip() else [])
         original = next((first_by[k] for k in keys if k in first_by), None)
         if original is not None:
             out[m.id] = original

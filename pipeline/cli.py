@@ -9,29 +9,69 @@ from pathlib import Path
 import click
 
 from . import config as config_mod
+from . import faults, logs
+from .lock import Busy
 
 log = logging.getLogger("intake")
 
 
 def _setup_logging(verbose: bool, default: int = logging.WARNING) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else default, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(default, verbose)
 
 
 def _load(ctx: click.Context) -> config_mod.Config:
     try:
-        return config_mod.load(ctx.obj["config"])
+        cfg = config_mod.load(ctx.obj["config"])
     except config_mod.ConfigError as exc:
         click.echo(str(exc), err=True)
         ctx.exit(2)
+    ctx.obj["cfg"] = cfg
+    return cfg
 
 
-def _fail(ctx: click.Context, message: str) -> None:
+def _fail(ctx: click.Context, message: str, status: int = 2) -> None:
     click.echo(message, err=True)
-    ctx.exit(2)
+    ctx.exit(status)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _ledger_exists(ctx: click.Context, cfg: config_mod.Config) -> None:
+    """Commands that read the round need a ledger: its absence is one line, not an empty answer."""
+    if not cfg.output_dir.is_dir():
+        _fail(ctx, f"输出目录不存在 / the output folder does not exist: {cfg.output_dir}", 1)
+    if not cfg.ledger_path.is_file():
+        _fail(ctx, f"尚无台账，请先运行 intake poll --once / no ledger yet at {cfg.ledger_path}", 1)
+
+
+class _Intake(click.Group):
+    """The command group: a storage fault (full, read-only or missing output folder, a ledger that cannot
+    be written) ends any command with one line in Chinese and English and exit status 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Busy as exc:
+            click.echo(str(exc), err=True)
+            ctx.exit(1)
+        except Exception as exc:
+            if not faults.is_storage_fault(exc):
+                raise
+            cfg = (ctx.obj or {}).get("cfg")
+            where = f" {cfg.output_dir}" if cfg is not None else ""
+            click.echo(f"无法读写输出目录{where}（{faults.storage_text(exc, _free(cfg))}）/ cannot use the output "
+                       f"folder{where}: {faults.describe(exc)}", err=True)
+            ctx.exit(1)
+
+
+def _free(cfg: config_mod.Config | None) -> int | None:
+    import shutil
+
+    try:
+        return shutil.disk_usage(cfg.output_dir).free if cfg is not None else None
+    except OSError:
+        return None
+
+
+@click.group(cls=_Intake, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="inbox_rules.yaml to use (default: $INTAKE_CONFIG, else ./inbox_rules.yaml).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every stage of every message to stderr.")
@@ -46,9 +86,12 @@ def main(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
 
 @main.command()
 @click.option("--once/--loop", default=True, help="One pass and exit (default), or keep polling like `run`.")
+@click.option("--no-wait", is_flag=True, help="If another pass is running, say which and exit 1 instead of waiting.")
 @click.pass_context
-def poll(ctx: click.Context, once: bool) -> None:
+def poll(ctx: click.Context, once: bool, no_wait: bool) -> None:
     """Fetch new mail, process it, file it, rebuild the tables, send the receipts.
+
+    Only one pass runs at a time (a lock under output_dir): a second one waits for the first.
 
     Example: intake poll --once
     """
@@ -57,12 +100,18 @@ def poll(ctx: click.Context, once: bool) -> None:
     if not once:
         ctx.invoke(run)
         return
-    _one_pass(ctx, cfg)
+    _one_pass(ctx, cfg, wait=not no_wait)
 
 
-def _one_pass(ctx: click.Context, cfg: config_mod.Config):
+def _waiting(holder) -> None:
+    who = f"PID {holder.pid}（{holder.command}，始于 {holder.since}）" if holder else "另一进程"
+    click.echo(f"另一个处理进程正在运行：{who}，等待其结束… / waiting for the pass already running", err=True)
+
+
+def _one_pass(ctx: click.Context, cfg: config_mod.Config, rerun: tuple[int, ...] = (), wait: bool = True):
     from .flow import run_pass
     from .mail.imap import ImapError
+    from .mail.source import MailboxMissing
 
     try:
         if sys.stderr.isatty():
@@ -71,16 +120,21 @@ def _one_pass(ctx: click.Context, cfg: config_mod.Config):
                     bar.length = max(total, done)   # known once the mailbox has listed what is new
                     bar.update(done - bar.pos)
 
-                result = run_pass(cfg, progress=advance)
+                result = run_pass(cfg, progress=advance, rerun=rerun, wait=wait, on_wait=_waiting)
         else:
-            result = run_pass(cfg)
-    except (ImapError, FileNotFoundError) as exc:
+            result = run_pass(cfg, rerun=rerun, wait=wait, on_wait=_waiting)
+    except (ImapError, MailboxMissing) as exc:
         click.echo(f"无法读取邮箱 / cannot read the mailbox: {exc}", err=True)
         ctx.exit(1)
     duplicates = f"（其中重复邮件 {result.duplicates} 封）" if result.duplicates else ""
-    click.echo(f"本次处理：收取邮件 {result.fetched} 封，申报 {result.submissions} 封，"
+    retried = f"重新处理 {result.retried} 封，" if result.retried else ""
+    click.echo(f"本次处理：收取邮件 {result.fetched} 封，{retried}申报 {result.submissions} 封，"
                f"忽略 {result.ignored} 封{duplicates}，无法自动处理 {result.review} 封，"
                f"发送回执 {result.receipts_sent} 封。")
+    if result.deferred:
+        click.echo(f"暂时性故障（如磁盘已满、目录只读），{result.deferred} 封邮件稍后自动重试。")
+    if result.receipts_waiting:
+        click.echo(f"另有 {result.receipts_waiting} 封回执待发送（发信服务器暂不可用时自动重试，见 intake review）。")
     if result.review_items:
         click.echo(f"需要核对（{len(result.review_items)} 项，详见 intake review）：")
         for item in result.review_items:
@@ -104,6 +158,48 @@ def run(ctx: click.Context) -> None:
 
 
 @main.command()
+@click.argument("targets", nargs=-1)
+@click.option("--failed", is_flag=True, help="Every message set aside after an error or waiting for a retry.")
+@click.pass_context
+def retry(ctx: click.Context, targets: tuple[str, ...], failed: bool) -> None:
+    """Process kept messages again from their raw bytes, through the whole way.
+
+    For a message that failed (a full disk, a program error since fixed) or that a clerk wants read
+    again. The clerk's decisions about its applications stay; a receipt already sent is not sent again.
+    A message whose raw bytes were never kept is fetched from the mailbox by the next pass.
+
+    Example: intake retry M19 M20
+    """
+    cfg = _load(ctx)
+    _setup_logging(ctx.obj["verbose"])
+    from .store import Ledger
+
+    if not targets and not failed:
+        _fail(ctx, "请给出邮件编号（如 M19），或用 --failed 重新处理全部出错的邮件")
+    _ledger_exists(ctx, cfg)
+    rows: list[int] = []
+    with Ledger(cfg.ledger_path) as ledger:
+        wanted = ledger.failed(cfg.round.name) if failed else []
+        for t in targets:
+            number = t.strip().upper().removeprefix("M")
+            m = ledger.message(int(number)) if number.isdigit() else None
+            if m is None or m["round"] != cfg.round.name:
+                _fail(ctx, f"本轮次（{cfg.round.name}）没有编号为 {t} 的邮件；编号见 intake review 的列表")
+            wanted.append(m["id"])
+        for row in dict.fromkeys(wanted):
+            if ledger.message(row)["raw_path"]:
+                rows.append(row)
+            else:
+                ledger.refetch(row)
+                click.echo(f"M{row}：原始邮件未曾保存，下次收信时将重新从邮箱读取")
+    if not rows:
+        click.echo("没有可重新处理的邮件")
+        return
+    click.echo(f"重新处理：{'、'.join(f'M{r}' for r in rows)}")
+    _one_pass(ctx, cfg, rerun=tuple(rows))
+
+
+@main.command()
 @click.pass_context
 def report(ctx: click.Context) -> None:
     """Rebuild every 汇总表 and 受理回执 from the ledger, without touching the mailbox.
@@ -114,6 +210,11 @@ def report(ctx: click.Context) -> None:
     _setup_logging(ctx.obj["verbose"])
     from . import report as report_mod
     from .store import Ledger
+
+    missing = report_mod.missing_templates(cfg.templates_dir)
+    if missing:
+        _fail(ctx, f"缺少模板 / missing template: {'、'.join(map(str, missing))}", 1)
+    _ledger_exists(ctx, cfg)
 
     with Ledger(cfg.ledger_path) as ledger:
         written = report_mod.rebuild(cfg, ledger)
@@ -135,6 +236,7 @@ def export(ctx: click.Context, fmt: str, round_name: str | None) -> None:
     from .export import export as export_round
     from .store import Ledger
 
+    _ledger_exists(ctx, cfg)
     with Ledger(cfg.ledger_path) as ledger:
         data = export_round(ledger, round_name or cfg.round.name)
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -174,15 +276,15 @@ def check(ctx: click.Context) -> None:
     from .read.document import Forms
     from .read.forms import FormDefinitionError
 
+    from .report import missing_templates
+
     problems = []
     try:
         Forms.load(cfg.templates_dir)
     except FormDefinitionError as exc:
         problems.append(f"表单定义有误 / form definitions: {exc}")
-    for name in ("summary_table.docx", "summary_province.docx", "receipt_letter.docx",
-                 "mail/receipt.txt.j2", "mail/receipt.html.j2"):
-        if not (cfg.templates_dir / name).is_file():
-            problems.append(f"缺少模板 / missing template: {cfg.templates_dir / name}")
+    problems += [f"缺少模板 / missing template: {path}" for path in missing_templates(cfg.templates_dir)]
+    problems += _check_output(cfg)
     problems += _check_mail(cfg)
     click.echo(f"配置文件 / configuration: {cfg.source} — 格式正确 / valid")
     if problems:
@@ -191,6 +293,41 @@ def check(ctx: click.Context) -> None:
         ctx.exit(1)
     click.echo(f"✓ 邮箱 / mailbox {cfg.mailbox.display()}；发件箱 / outbox {cfg.outbox.display()}；"
                f"输出 / output {cfg.output_dir}")
+
+
+# Below this, a pass may fail for want of space (OCR pages, LibreOffice copies, raw messages).
+LOW_SPACE = 200 * 1024 * 1024
+
+
+def _check_output(cfg: config_mod.Config) -> list[str]:
+    """The output folder and the ledger proven writable by writing and removing, and room left on the disk."""
+    import os
+    import shutil
+
+    from .filing import write_atomic
+    from .store import Ledger
+
+    out = cfg.output_dir
+    if not out.is_dir():
+        if out.parent.is_dir() and os.access(out.parent, os.W_OK):
+            click.echo(f"✓ 输出目录 / output {out}：尚不存在，首次运行时创建 / created on the first pass")
+            return []
+        return [f"输出目录 / output {out}：不存在且无法创建 / missing, and its parent is not writable"]
+    try:
+        probe = write_atomic(out / f".intake-check-{os.getpid()}", b"check")
+        probe.unlink()
+        if cfg.ledger_path.exists():
+            with Ledger(cfg.ledger_path) as ledger:
+                ledger.prove_writable()
+    except Exception as exc:
+        if not faults.is_storage_fault(exc):
+            raise
+        return [f"输出目录 / output {out}：无法写入（{faults.storage_text(exc)}）/ not writable: {faults.describe(exc)}"]
+    free = shutil.disk_usage(out).free
+    if free < LOW_SPACE:
+        return [f"输出目录 / output {out}：磁盘剩余 {free // 1024 // 1024} MB，空间不足 / almost full"]
+    click.echo(f"✓ 输出目录 / output {out}：可写，台账可写，剩余 {free // 1024 // 1024} MB / writable")
+    return []
 
 
 # What each failing step means, for the engineer who runs `intake check` on the office's server.
@@ -260,22 +397,24 @@ def review(ctx: click.Context, no_file: bool) -> None:
         return
     cfg = _load(ctx)
     _setup_logging(ctx.obj["verbose"])
+    from datetime import datetime
+
     from . import review as review_mod
     from .filing import inside, write_atomic
     from .reassess import reassess
+    from .rules import SHANGHAI
     from .store import Ledger
 
+    _ledger_exists(ctx, cfg)
     with Ledger(cfg.ledger_path) as ledger:
         result = reassess(cfg, ledger)
         rows = ledger.messages(cfg.round.name)
-        counts = {}
+        counts: dict[int, int] = {}
         for a in ledger.applications(cfg.round.name):
             counts[a["message"]] = counts.get(a["message"], 0) + 1
-        from datetime import datetime
-
-        from .rules import SHANGHAI
-
-        listing = review_mod.build(result, review_mod.mails_from_rows(rows, counts), cfg, datetime.now(SHANGHAI))
+        waiting = review_mod.mails_from_rows(ledger.waiting(cfg.round.name), {})
+        listing = review_mod.build(result, review_mod.mails_from_rows(rows, counts), cfg, datetime.now(SHANGHAI),
+                                   waiting)
     click.echo(review_mod.text(listing))
     if not no_file:
         path = write_atomic(inside(cfg.output_dir, cfg.round.name, "待处理.xlsx"), review_mod.review_xlsx(listing))
@@ -287,6 +426,7 @@ def _record(ctx: click.Context, cfg, changes, by: str, source: str) -> None:
     from . import review as review_mod
     from .store import Ledger
 
+    _ledger_exists(ctx, cfg)
     with Ledger(cfg.ledger_path) as ledger:
         try:
             done = review_mod.record(ledger, cfg, changes, by, source)

@@ -40,12 +40,13 @@ DEFAULT_NEEDS_REVIEW: tuple[Flag, ...] = (
 # otherwise load silently and block nothing), so it is an error that suggests the close valid one.
 KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "(top level)": ("round", "office", "mailbox", "outbox", "output_dir", "templates_dir", "schedule", "receipts",
-                    "attachments", "ocr", "recommenders", "quotas", "lists", "statuses", "outputs"),
+                    "attachments", "ocr", "processing", "recommenders", "quotas", "lists", "statuses", "outputs"),
     "round": ("name", "deadline", "subject_suffix", "min_trainees"),
     "office": ("name", "email", "address", "postcode", "phone", "contacts", "paper_copies"),
     "mailbox": ("url", "mark", "mark_flag", "move_to", "sent_folder", "idle", "timeout", "retries"),
     "outbox": ("url",),
     "schedule": ("poll_every",),
+    "processing": ("max_attempts", "retry_every"),
     "receipts": ("max_per_sender_per_day", "retry_every"),
     "attachments": ("max_total_size", "max_entries", "max_ratio", "max_depth", "converters", "convert_timeout"),
     "ocr": ("enabled", "workers", "dpi", "min_confidence", "max_pages", "page_timeout"),
@@ -129,6 +130,20 @@ class OcrOptions:
 
 
 @dataclass(frozen=True)
+class Processing:
+    """How a message that met a passing fault (full disk, locked ledger, dead worker) is tried again."""
+
+    max_attempts: int = 5                      # then it goes to a person, with the error
+    retry_every: timedelta = timedelta(minutes=5)   # the first wait; it doubles, up to MAX_RETRY_WAIT
+
+    def wait(self, failures: int) -> timedelta:
+        return min(self.retry_every * 2 ** max(failures - 1, 0), MAX_RETRY_WAIT)
+
+
+MAX_RETRY_WAIT = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
 class Config:
     source: Path
     round: Round
@@ -153,6 +168,7 @@ class Config:
     attachments: AttachmentLimits = AttachmentLimits()
     pdf: bool = True                                   # outputs.pdf: PDF copies when LibreOffice is installed
     pdf_timeout: timedelta = timedelta(minutes=3)      # outputs.pdf_timeout
+    processing: Processing = Processing()
 
     @property
     def ledger_path(self) -> Path:
@@ -236,6 +252,7 @@ def from_mapping(data: Any, base: Path, environ: Mapping[str, str] = os.environ,
         attachments=r.attachment_limits(r.section(data.get("attachments", {}), "attachments")),
         pdf=r.boolean(outputs.get("pdf", True), "outputs.pdf"),
         pdf_timeout=r.duration(outputs.get("pdf_timeout", "3m"), "outputs.pdf_timeout"),
+        processing=r.processing(r.section(data.get("processing", {}), "processing")),
     )
 
 
@@ -351,6 +368,13 @@ class _Reader:
             timeout=float(timeout),
             retries=self.integer(value.get("retries", d.retries), "mailbox.retries") or 1,
         )
+
+    def processing(self, value: dict) -> Processing:
+        d = Processing()
+        attempts = self.integer(value.get("max_attempts", d.max_attempts), "processing.max_attempts")
+        if attempts < 1:
+            raise self.fail("processing.max_attempts", "a whole number of at least 1")
+        return Processing(attempts, self.duration(value.get("retry_every", "5m"), "processing.retry_every"))
 
     def attachment_limits(self, value: dict) -> AttachmentLimits:
         d = AttachmentLimits()

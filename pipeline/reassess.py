@@ -27,7 +27,7 @@ def reassess(config: Config, ledger: Ledger, now: datetime | None = None) -> Ass
     result = assessment(config, ledger, now)
     _store(config, ledger, result)
     refreshed = _refresh_receipts(config, ledger, result)
-    log.info("round assessed: %d applications (%d current), %d duplicate emails, %d named without a form,"
+    log.debug("round assessed: %d applications (%d current), %d duplicate emails, %d named without a form,"
              " %d queued receipts updated", len(result.verdicts), len(result.current), len(result.duplicates),
              len(result.missing_forms), refreshed)
     return result

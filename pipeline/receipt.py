@@ -1,7 +1,9 @@
 """The receipt for one submission: the 受理回执 content, and the email that carries it."""
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, formataddr
@@ -10,7 +12,8 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from .config import Config
-from .model import Document, Flag, Submission
+from .mail.smtp import smtp_address
+from .model import CLERK_ONLY, Document, Flag, Message, Submission
 from .render import ReceiptItem, ReceiptLetter
 from .rules import SHANGHAI, shanghai_text
 from .subject import without_reply_prefixes
@@ -26,6 +29,10 @@ def receipt_id(sha256: str, config: Config) -> str:
     """Stable across crashes and re-runs: the same message always gets the same receipt identity."""
     domain = config.office.email.rpartition("@")[2] or "intake.invalid"
     return f"<receipt-{sha256[:24]}@{domain}>"
+
+
+def _receipt_no(number: int, config: Config) -> str:
+    return f"{config.round.deadline.astimezone(SHANGHAI).year}-{number:04d}"
 
 
 def _date_text(moment: datetime) -> str:
@@ -54,14 +61,14 @@ def letter_for(sub: Submission, number: int, config: Config, issued: datetime) -
     if not addressee:
         addressee = sub.applications[0].applicant if sub.applications else (m.sender_name or m.sender)
     return ReceiptLetter(
-        receipt_no=f"{config.round.deadline.astimezone(SHANGHAI).year}-{number:04d}",
+        receipt_no=_receipt_no(number, config),
         round_name=config.round.name,
         recommender=addressee,
         sender=m.sender,
         subject=m.subject or "（无标题）",
         received_at=shanghai_text(sub.received_at),
         items=items,
-        message_problems=tuple(f.text() for f in sub.findings),
+        message_problems=tuple(f.text() for f in sub.findings if f.flag not in CLERK_ONLY),
         office_name=config.office.name,
         office_address=config.office.address,
         postcode=config.office.postcode,
@@ -84,23 +91,71 @@ def mail_templates(templates_dir: Path) -> Environment:
                        keep_trailing_newline=True)
 
 
+# RFC 5322's msg-id in plain ASCII, and how many earlier ones a receipt repeats.
+_MSG_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>")
+MAX_REFERENCES = 20
+
+
+class Unaddressable(ValueError):
+    """The sender's address cannot be written into a mail without SMTPUTF8 (a non-ASCII local part)."""
+
+
 def compose(letter: ReceiptLetter, sub: Submission, rid: str, config: Config, env: Environment) -> bytes:
+    """The receipt of a submission: what was received per applicant, the problems, the paper copies."""
     m = sub.message
+    return _mail(m, receipt_subject(m.subject), rid, config, env.get_template("receipt.txt.j2").render(letter=letter),
+                 env.get_template("receipt.html.j2").render(letter=letter))
+
+
+@dataclass(frozen=True)
+class ReceivedNote:
+    """What a message a person must look at is answered with: received, and nothing of what it said."""
+
+    receipt_no: str
+    received_at: str
+    office_name: str
+    contacts: str
+    phone: str
+    issued_on: str
+
+
+def compose_received(m: Message, number: int, rid: str, config: Config, env: Environment) -> bytes:
+    """The receipt of a message intake could not handle: it was received and a person will look; the
+    sender's subject and text are not echoed (they may not be a submission at all)."""
+    note = ReceivedNote(_receipt_no(number, config), shanghai_text(m.received_at), config.office.name,
+                        config.office.contacts, config.office.phone, _date_text(datetime.now(timezone.utc)))
+    return _mail(m, f"邮件已收到（回执编号 {note.receipt_no}）", rid, config,
+                 env.get_template("received.txt.j2").render(note=note), env.get_template("received.html.j2").render(note=note))
+
+
+def _plain(text: str) -> str:
+    """Sender text as header text: "=?" would be taken for the start of an encoded word (a broken one
+    left undecoded in a subject makes the mail library fail to write the header)."""
+    return text.replace("=?", "= ?")
+
+
+def _mail(m: Message, subject: str, rid: str, config: Config, text: str, html: str) -> bytes:
+    to = smtp_address(m.sender)
+    if to is None:
+        raise Unaddressable(m.sender)
     mail = EmailMessage()
     mail["From"] = formataddr((config.office.name, config.office.email))
-    mail["To"] = formataddr((m.sender_name, m.sender)) if m.sender_name else m.sender
-    mail["Subject"] = receipt_subject(m.subject)
+    mail["To"] = formataddr((_plain(m.sender_name), to)) if m.sender_name else to
+    mail["Subject"] = _plain(subject)
     mail["Date"] = format_datetime(datetime.now(SHANGHAI))
     mail["Message-ID"] = rid
-    mail["In-Reply-To"] = m.message_id
-    references = (m.headers.get("references", "") + " " + m.message_id).strip()
-    mail["References"] = references
+    # Threading headers carry message ids only: the sender's References may hold anything, or very much.
+    own = _MSG_ID.fullmatch(m.message_id or "")
+    chain = _MSG_ID.findall(m.headers.get("references", ""))[-MAX_REFERENCES:] + ([m.message_id] if own else [])
+    if own:
+        mail["In-Reply-To"] = m.message_id
+    if chain:
+        mail["References"] = " ".join(dict.fromkeys(chain))
     # RFC 3834: mark it automatic so well-behaved responders do not answer it, and ask Outlook not to.
     mail["Auto-Submitted"] = "auto-replied"
     mail["X-Auto-Response-Suppress"] = "All"
     mail["Precedence"] = "auto_reply"
-    mail.set_content(env.get_template("receipt.txt.j2").render(letter=letter), charset="utf-8")
-    mail.add_alternative(env.get_template("receipt.html.j2").render(letter=letter), subtype="html",
-                         charset="utf-8")
+    mail.set_content(text, charset="utf-8")
+    mail.add_alternative(html, subtype="html", charset="utf-8")
     # CRLF throughout: smtplib sends bytes as given, and a bare-LF message is one endless line to a server.
     return mail.as_bytes(policy=SMTP_POLICY)

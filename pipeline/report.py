@@ -22,6 +22,13 @@ from .store import Ledger
 
 log = logging.getLogger("intake.report")
 
+# What a pass renders with; `intake check` and `intake report` name any that is missing.
+TEMPLATES = ("summary_table.docx", "summary_province.docx", "receipt_letter.docx", "mail/receipt.txt.j2",
+             "mail/receipt.html.j2", "mail/received.txt.j2", "mail/received.html.j2")
+
+
+def missing_templates(templates_dir: Path) -> list[Path]:
+    return [templates_dir / name for name in TEMPLATES if not (templates_dir / name).is_file()]
 
 
 def remarks(v: Verdict) -> str:
@@ -155,7 +162,7 @@ def build(config: Config, ledger: Ledger, letters_missing_only: bool = False,
     written.append(write_atomic(inside(out, rnd, "统计.xlsx"), stats_xlsx(summary)))
     if config.pdf:
         written += to_pdf(for_pdf, timeout=config.pdf_timeout.total_seconds(), fontconfig=t / "fonts.conf")
-    log.info("report: %d files written under %s", len(written), out / rnd)
+    log.debug("report: %d files written under %s", len(written), out / rnd)
     return written
 
 

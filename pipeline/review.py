@@ -80,6 +80,9 @@ class MailFacts:
     applications: int
     receipt_state: str = ""     # held | queued | sending | sent | suppressed | failed; "" without a receipt
     receipt_reason: str = ""    # the SMTP server's answer when it refused or could not be reached
+    error: str = ""             # the last processing error: set aside after it, or waiting for a retry
+    waiting_until: datetime | None = None   # a passing fault holds it back until then (not yet done)
+    attempts: int = 0
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,14 @@ class ReviewList:
         return tuple(p for p in self.paper if not p.received)
 
 
+def _waiting_item(m: MailFacts) -> Item:
+    """A message a passing fault (full disk, locked ledger, dead worker) holds back: it is retried by itself."""
+    when = f"，将于{shanghai_text(m.waiting_until)}自动重试" if m.waiting_until else "，将自动重试"
+    return Item(f"M{m.id}", "邮件", m.recommender, m.subject or "（尚未读取）", "", shanghai_text(m.received_at),
+                "等待重试", (f"暂未处理完：{m.error}（已尝试{m.attempts}次{when}）",),
+                (f"排除故障（磁盘空间、目录权限等）后可立即重新处理：intake retry M{m.id}",))
+
+
 def _actions(findings: Sequence[Finding], target: str) -> tuple[str, ...]:
     out = [ACTIONS[f.flag].format(id=target) for f in findings if f.flag in ACTIONS]
     out.append(DECIDE.format(id=target))
@@ -150,8 +161,9 @@ def _decision_label(v: Verdict) -> str:
     return f"{label}（{v.decision.by}，{v.decision.at[:10]}）"
 
 
-def build(result: Assessment, mails: Sequence[MailFacts], config: Config, now: datetime) -> ReviewList:
-    items: list[Item] = []
+def build(result: Assessment, mails: Sequence[MailFacts], config: Config, now: datetime,
+          waiting: Sequence[MailFacts] = ()) -> ReviewList:
+    items: list[Item] = [_waiting_item(m) for m in waiting]
     by_id = {m.id: m for m in mails}
     for m in mails:
         verdict = result.messages.get(m.id)
@@ -161,7 +173,9 @@ def build(result: Assessment, mails: Sequence[MailFacts], config: Config, now: d
         if m.outcome == "review" or (m.outcome == "submission" and not m.applications and blocking):
             problems = (m.reason,) if m.reason else ()
             problems += tuple(f.text() for f in m.findings)
-            actions = (f"查看原始邮件 {m.raw_path}，人工处理",) if m.outcome == "review" else ()
+            actions = (f"查看原始邮件 {m.raw_path}，人工处理",) if m.outcome == "review" and m.raw_path else ()
+            if m.error:
+                actions += (f"原因排除后重新处理：intake retry M{m.id}",)
             actions += _actions(blocking, f"M{m.id}")[:-1]
             actions += (DONE.format(id=f"M{m.id}"),)
             items.append(Item(f"M{m.id}", "邮件", verdict.recommender or m.recommender, m.subject or "（无标题）", "",
@@ -574,7 +588,9 @@ def mails_from_rows(rows: Sequence, counts: Mapping[int, int]) -> list[MailFacts
     return [MailFacts(r["id"], r["subject"] or "", r["sender"] or "", datetime.fromisoformat(r["received_at"]),
                       r["outcome"] or "", r["reason"] or "", r["raw_path"], r["recommender"] or "",
                       tuple(findings_from_json(r["findings"])), counts.get(r["id"], 0),
-                      r["receipt_state"] or "", r["receipt_reason"] or "") for r in rows]
+                      r["receipt_state"] or "", r["receipt_reason"] or "", r["error"] or "",
+                      datetime.fromisoformat(r["next_attempt_at"]) if r["state"] != "done" and r["next_attempt_at"]
+                      else None, r["attempts"]) for r in rows]
 
 
 # ---------------------------------------------------------------- recording (through the ledger)

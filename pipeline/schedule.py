@@ -11,6 +11,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .config import Config
 from .flow import run_pass, send_receipts
+from .lock import Busy
 from .mail.imap import IDLE_SECONDS, ImapMailbox
 from .mail.source import open_outbox
 from .rules import SHANGHAI
@@ -28,6 +29,7 @@ class Service:
         self.idle.set()
         self._lock = threading.Lock()
         self._running = False
+        self._started = False   # the first pass after a start is logged even when idle: the service is up
         # The timezone is explicit: the office's server may run in UTC, the deadline is Beijing time.
         self.scheduler = BlockingScheduler(timezone=SHANGHAI)
 
@@ -39,7 +41,13 @@ class Service:
             while not self.stop.is_set():
                 self.wake.clear()
                 try:
-                    run_pass(self.config, stop=self.stop)
+                    result = run_pass(self.config, stop=self.stop, wait=False, command="intake run")
+                    if not self._started and not result.eventful:
+                        log.info("%s (the first since the start)", result.line())
+                    self._started = True
+                except Busy as exc:  # an `intake poll` or `intake retry` by hand: this run gives way to it
+                    log.info("pass skipped: %s", exc)
+                    return
                 except Exception:  # the service outlives one bad pass; the next one retries
                     log.exception("pass failed")
                     return

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .model import Application, Document, Finding, Submission
+from .filing import touch_with_policy
+from .model import Application, Document, Finding, Flag, Message, Submission
+from .read.text import norm_name
 
 # Each entry moves the schema one version up; PRAGMA user_version records where a ledger stands.
 MIGRATIONS: tuple[str, ...] = (
@@ -109,6 +112,17 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE messages ADD COLUMN marked_at TEXT;
     UPDATE messages SET marked_at = processed_at WHERE state = 'done';
     """,
+    # 5: attempts per message. A passing fault (full disk, locked ledger, dead worker) leaves a message in
+    # 'retry' (its raw bytes kept: processed again from them) or 'fetched' (not kept: fetched again), due at
+    # next_attempt_at; attempts that began but never ended (failures do end) are crashes of the process.
+    """
+    ALTER TABLE messages ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN next_attempt_at TEXT;
+    ALTER TABLE messages ADD COLUMN error TEXT;
+    ALTER TABLE messages ADD COLUMN traceback TEXT;
+    CREATE INDEX messages_state ON messages (round, state);
+    """,
 )
 
 
@@ -120,20 +134,40 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
+def _event(db: sqlite3.Connection, message: int | None, kind: str, detail: str) -> None:
+    """The ledger's history: every event is written here, in the transaction of what it records."""
+    db.execute("INSERT INTO events (at, message, kind, detail) VALUES (?,?,?,?)", (_now(), message, kind, _valid(detail)))
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _valid(text: str | None) -> str | None:
+    """Text SQLite can store: a lone surrogate (undecodable bytes carried through) becomes U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text) if text else text
+
+
+def _message_values(m: Message | None) -> tuple[str | None, ...]:
+    return tuple(_valid(v) for v in (m.message_id, m.subject, m.sender, m.sender_name)) if m else (None,) * 4
+
+
+def _json(value: object) -> str:
+    return _SURROGATE.sub("\ufffd", json.dumps(value, ensure_ascii=False, default=str))
+
+
 def findings_json(findings) -> str:
-    return json.dumps([{"flag": f.flag.value, "detail": f.detail} for f in findings], ensure_ascii=False)
+    return _json([{"flag": f.flag.value, "detail": f.detail} for f in findings])
 
 
 def documents_json(documents: tuple[Document, ...]) -> str:
     # A 推荐函's or 汇总表's header fields (填表人, 联系电话) and the applicants it lists feed the round assessment.
-    return json.dumps([{"kind": d.kind.value, "path": d.path, "method": d.method, "filename": d.filename,
-                        "problem": d.problem.text() if d.problem else "",
-                        **({"fields": d.fields} if d.kind.value in ("letter", "summary") and d.fields else {}),
-                        **({"listed": [{"name": x.name, "track": x.track.value if x.track else None,
-                                        "source": x.source} for x in d.listed]}
-                           if getattr(d, "listed", None) else {})}
-                       for d in documents],
-                      ensure_ascii=False, default=str)
+    return _json([{"kind": d.kind.value, "path": d.path, "method": d.method, "filename": d.filename,
+                   "problem": d.problem.text() if d.problem else "",
+                   **({"fields": d.fields} if d.kind.value in ("letter", "summary") and d.fields else {}),
+                   **({"listed": [{"name": x.name, "track": x.track.value if x.track else None,
+                                   "source": x.source} for x in d.listed]}
+                      if getattr(d, "listed", None) else {})}
+                  for d in documents])
 
 
 @dataclass(frozen=True)
@@ -144,6 +178,13 @@ class ReceiptDraft:
     letter: str          # JSON of the 受理回执 content
     state: str           # queued | suppressed
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    number: int          # this attempt's number, 1 for the first
+    crashed: int         # earlier attempts the process never came back from
+    recorded: bool       # the message was recorded before: a clerk runs it again
 
 
 @dataclass(frozen=True)
@@ -159,6 +200,9 @@ class QueuedReceipt:
 class Ledger:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Created with intake's file-mode policy before SQLite creates it with its own 0644; the -wal and
+        # -shm files take the ledger's mode.
+        touch_with_policy(path)
         # Autocommit mode: every write happens inside an explicit transaction() below.
         self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
         self.db.row_factory = sqlite3.Row
@@ -197,26 +241,39 @@ class Ledger:
                         db.execute(statement)
                 db.execute(f"PRAGMA user_version = {number}")
 
+    def prove_writable(self) -> None:
+        """For `intake check`: a row written and removed again, committed, so the file and its journal are
+        proven writable (a transaction rolled back would write nothing)."""
+        with self.transaction() as db:
+            row = db.execute("INSERT INTO events (at, kind, detail) VALUES (?, 'check', '')", (_now(),)).lastrowid
+            db.execute("DELETE FROM events WHERE id=?", (row,))
+
     @property
     def schema_version(self) -> int:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     # -- messages ---------------------------------------------------------------------------------
 
-    def is_done(self, mailbox: str, validity: str, uid: str) -> bool:
-        row = self.db.execute("SELECT state FROM messages WHERE mailbox=? AND validity=? AND uid=?",
+    def skip(self, mailbox: str, validity: str, uid: str, now: datetime) -> bool:
+        """Nothing for the mailbox to hand over: done, retried from its kept raw bytes, or waiting for its
+        next attempt."""
+        row = self.db.execute("SELECT state, next_attempt_at FROM messages WHERE mailbox=? AND validity=? AND uid=?",
                               (mailbox, validity, uid)).fetchone()
-        return row is not None and row["state"] == "done"
+        if row is None:
+            return False
+        return row["state"] != "fetched" or (row["next_attempt_at"] or "") > _utc(now)
 
     def last_uid(self, mailbox: str, validity: str) -> int:
         row = self.db.execute("SELECT max(CAST(uid AS INTEGER)) FROM messages WHERE mailbox=? AND validity=?",
                               (mailbox, validity)).fetchone()
         return row[0] or 0
 
-    def pending_uids(self, mailbox: str, validity: str) -> list[str]:
-        """Fetched but never finished: a crash came between; fetch them again."""
+    def pending_uids(self, mailbox: str, validity: str, now: datetime) -> list[str]:
+        """Fetched but never finished (a crash came between, or the raw bytes could not be kept): fetch
+        them again, once their next attempt is due."""
         return [r[0] for r in self.db.execute(
-            "SELECT uid FROM messages WHERE mailbox=? AND validity=? AND state='fetched'", (mailbox, validity))]
+            "SELECT uid FROM messages WHERE mailbox=? AND validity=? AND state='fetched'"
+            " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)", (mailbox, validity, _utc(now)))]
 
     def rekey_moved(self, mailbox: str, validity: str, uid: str, sha256: str) -> bool:
         """After a UIDVALIDITY change the same message comes back under a new UID: recognise it by its
@@ -227,15 +284,15 @@ class Ledger:
             if row is None:
                 return False
             db.execute("UPDATE messages SET validity=?, uid=? WHERE id=?", (validity, uid, row["id"]))
-            db.execute("INSERT INTO events (at, message, kind, detail) VALUES (?,?,?,?)",
-                       (_now(), row["id"], "rekeyed", f"UIDVALIDITY now {validity}, UID {uid}"))
+            _event(db, row["id"], "rekeyed", f"UIDVALIDITY now {validity}, UID {uid}")
             return True
 
     def unmarked(self, mailbox: str, validity: str) -> list[tuple[int, str]]:
-        """Done, but the mailbox was never told: (row, uid) to flag or move now."""
+        """Done, but the mailbox was never told: (row, uid) to flag or move now. A message whose raw bytes
+        were never kept stays unmarked: the mailbox holds the only copy, for the clerk to see."""
         return [(r[0], r[1]) for r in self.db.execute(
             "SELECT id, uid FROM messages WHERE mailbox=? AND validity=? AND state='done' AND marked_at IS NULL"
-            " ORDER BY id", (mailbox, validity))]
+            " AND raw_path <> '' ORDER BY id", (mailbox, validity))]
 
     def set_marked(self, row: int) -> None:
         with self.transaction() as db:
@@ -243,53 +300,158 @@ class Ledger:
 
     def record_fetched(self, round_name: str, mailbox: str, validity: str, uid: str, sha256: str,
                        raw_path: str, received_at: datetime) -> int:
-        """The raw bytes are on disk; note the message before anything can go wrong with it."""
+        """The raw bytes are on disk (raw_path; empty when they could not be kept); note the message before
+        anything can go wrong with it."""
         with self.transaction() as db:
-            row = db.execute("SELECT id FROM messages WHERE mailbox=? AND validity=? AND uid=?",
+            row = db.execute("SELECT id, raw_path FROM messages WHERE mailbox=? AND validity=? AND uid=?",
                              (mailbox, validity, uid)).fetchone()
             if row:
+                if raw_path and not row["raw_path"]:
+                    db.execute("UPDATE messages SET raw_path=?, sha256=? WHERE id=?", (raw_path, sha256, row["id"]))
                 return row["id"]
             cur = db.execute(
                 "INSERT INTO messages (round, mailbox, validity, uid, sha256, raw_path, received_at)"
                 " VALUES (?,?,?,?,?,?,?)",
                 (round_name, mailbox, validity, uid, sha256, raw_path, received_at.isoformat()))
-            db.execute("INSERT INTO events (at, message, kind, detail) VALUES (?,?,?,?)",
-                       (_now(), cur.lastrowid, "fetched", f"{mailbox} {validity}/{uid}"))
+            _event(db, cur.lastrowid, "fetched", f"{mailbox} {validity}/{uid}")
             return cur.lastrowid
+
+    # -- attempts: passing faults retried, defects and crashes set aside for a person -------------------
+
+    def begin_attempt(self, row: int) -> Attempt:
+        """Count an attempt before it starts, so that one the process never came back from is seen."""
+        with self.transaction() as db:
+            r = db.execute("SELECT state, attempts, failures FROM messages WHERE id=?", (row,)).fetchone()
+            db.execute("UPDATE messages SET attempts=attempts+1 WHERE id=?", (row,))
+        # A finished message run again (intake retry) has no crashes to count: its earlier attempts ended.
+        crashed = 0 if r["state"] == "done" else r["attempts"] - r["failures"]
+        return Attempt(number=r["attempts"] + 1, crashed=crashed, recorded=r["state"] == "done")
+
+    def defer(self, row: int, error: str, traceback: str, retry_at: datetime, raw_kept: bool,
+              message: Message | None = None) -> None:
+        """A passing fault: try again at retry_at, from the kept raw bytes or from the mailbox. A message
+        recorded before (run again by a clerk) keeps its record; only the fault is noted."""
+        with self.transaction() as db:
+            db.execute("UPDATE messages SET failures=failures+1, error=?, traceback=? WHERE id=?",
+                       (_valid(error), _valid(traceback), row))
+            # What is known of it already (subject, sender) shows in the clerk's list while it waits.
+            db.execute("UPDATE messages SET state=?, next_attempt_at=?, message_id=?, subject=?, sender=?,"
+                       " sender_name=? WHERE id=? AND state<>'done'",
+                       ("retry" if raw_kept else "fetched", _utc(retry_at), *_message_values(message), row))
+            _event(db, row, "deferred", f"{error} (retry at {_utc(retry_at)})")
+
+    def record_failed(self, row: int, reason: str, error: str, traceback: str, message: Message | None,
+                      receipt: ReceiptDraft | None) -> bool:
+        """Set a message aside for a person: outcome review with the reason, the error kept for the engineer,
+        and the receipt a review outcome gets. A message recorded before (run again by a clerk) keeps that
+        record and its applications: False, and only the error is noted beside it."""
+        with self.transaction() as db:
+            db.execute("UPDATE messages SET error=?, traceback=?, next_attempt_at=NULL WHERE id=?",
+                       (_valid(error), _valid(traceback), row))
+            if db.execute("SELECT state FROM messages WHERE id=?", (row,)).fetchone()["state"] == "done":
+                _event(db, row, "rerun failed", error)
+                return False
+            db.execute("DELETE FROM applications WHERE message=?", (row,))
+            db.execute(
+                "UPDATE messages SET state='done', outcome='review', reason=?, message_id=?, subject=?, sender=?,"
+                " sender_name=?, recommender='', recommender_kind='', findings='[]', documents='[]', processed_at=?"
+                " WHERE id=?",
+                (_valid(reason), *_message_values(message), _now(), row))
+            if receipt is not None:
+                self._put_receipt(db, row, receipt)
+            _event(db, row, "set aside", error)
+            return True
+
+    def waiting(self, round_name: str) -> list[sqlite3.Row]:
+        """Messages a passing fault holds back, with their error and next attempt."""
+        return self.db.execute(
+            "SELECT m.*, r.state AS receipt_state, r.receipt_id AS receipt_id, r.reason AS receipt_reason"
+            " FROM messages m LEFT JOIN receipts r ON r.message = m.id"
+            " WHERE m.round=? AND m.state<>'done' AND m.error IS NOT NULL ORDER BY m.id", (round_name,)).fetchall()
+
+    def due_retries(self, round_name: str, now: datetime) -> list[sqlite3.Row]:
+        """Messages whose raw bytes are kept and whose next attempt has come."""
+        return self.db.execute(
+            "SELECT * FROM messages WHERE round=? AND state='retry' AND raw_path<>''"
+            " AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id", (round_name, _utc(now))).fetchall()
+
+    def message(self, row: int) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM messages WHERE id=?", (row,)).fetchone()
+
+    def failed(self, round_name: str) -> list[int]:
+        """What `intake retry --failed` runs again: set aside after an error, or waiting for a retry."""
+        return [r[0] for r in self.db.execute(
+            "SELECT id FROM messages WHERE round=? AND error IS NOT NULL AND (state<>'done' OR outcome='review')"
+            " ORDER BY id", (round_name,))]
+
+    def refetch(self, row: int) -> None:
+        """A message whose raw bytes were never kept, to be fetched from the mailbox by the next pass."""
+        with self.transaction() as db:
+            db.execute("UPDATE messages SET state='fetched', next_attempt_at=NULL, attempts=failures WHERE id=?"
+                       " AND raw_path=''", (row,))
+            _event(db, row, "refetch", "asked for by a clerk")
 
     def record_done(self, row: int, sub: Submission, message_documents: tuple[Document, ...],
                     recommender: str, recommender_kind: str, receipt: ReceiptDraft | None) -> None:
-        """Everything the pass learnt of one message, and its queued receipt, in one transaction."""
-        m = sub.message
+        """Everything the pass learnt of one message, and its queued receipt, in one transaction. Run again
+        (intake retry), the message keeps its applications' numbers, so the clerk's decisions about them
+        stay theirs; a receipt already on its way or sent is never replaced."""
         with self.transaction() as db:
-            db.execute("DELETE FROM applications WHERE message=?", (row,))
             db.execute(
                 "UPDATE messages SET state='done', message_id=?, subject=?, sender=?, sender_name=?, outcome=?,"
-                " reason=?, recommender=?, recommender_kind=?, findings=?, documents=?, processed_at=?"
-                " WHERE id=?",
-                (m.message_id if m else None, m.subject if m else None, m.sender if m else None,
-                 m.sender_name if m else None, sub.outcome.value, sub.reason, recommender, recommender_kind,
+                " reason=?, recommender=?, recommender_kind=?, findings=?, documents=?, processed_at=?,"
+                " error=NULL, traceback=NULL, next_attempt_at=NULL WHERE id=?",
+                (*_message_values(sub.message), sub.outcome.value, _valid(sub.reason), recommender, recommender_kind,
                  findings_json(sub.findings), documents_json(message_documents), _now(), row))
             round_name = db.execute("SELECT round FROM messages WHERE id=?", (row,)).fetchone()["round"]
-            for app in sub.applications:
-                self._insert_application(db, row, round_name, app, recommender, recommender_kind)
+            self._put_applications(db, row, round_name, sub.applications, recommender, recommender_kind)
             if receipt is not None:
-                db.execute(
-                    "INSERT OR IGNORE INTO receipts (message, receipt_id, recipient, raw, letter, state, reason,"
-                    " created_at) VALUES (?,?,?,?,?,?,?,?)",
-                    (row, receipt.receipt_id, receipt.recipient, receipt.raw, receipt.letter, receipt.state,
-                     receipt.reason, _now()))
-            db.execute("INSERT INTO events (at, message, kind, detail) VALUES (?,?,?,?)",
-                       (_now(), row, "done", f"{sub.outcome.value}: {sub.reason or len(sub.applications)}"))
+                self._put_receipt(db, row, receipt)
+            _event(db, row, "done", f"{sub.outcome.value}: {sub.reason or len(sub.applications)}")
+
+    def _put_applications(self, db, row: int, round_name: str, apps: tuple[Application, ...], recommender: str,
+                          kind: str) -> None:
+        earlier = {r["id"]: norm_name(r["applicant"]).casefold()
+                   for r in db.execute("SELECT id, applicant FROM applications WHERE message=? ORDER BY id", (row,))}
+        for app in apps:
+            key = norm_name(app.applicant).casefold()
+            same = next((i for i, k in earlier.items() if k == key), None)
+            if same is None:
+                self._insert_application(db, row, round_name, app, recommender, kind)
+                continue
+            del earlier[same]
+            db.execute(
+                "UPDATE applications SET applicant=?, recommender=?, recommender_kind=?, track=?, status=?,"
+                " findings=?, fields=?, field_confidence=?, documents=?, assessed_status=NULL,"
+                " assessed_findings=NULL, superseded_by=NULL WHERE id=?",
+                (*self._application_values(app, recommender, kind), same))
+        for gone in earlier:
+            db.execute("DELETE FROM applications WHERE id=?", (gone,))
 
     @staticmethod
-    def _insert_application(db, row: int, round_name: str, app: Application, recommender: str, kind: str):
+    def _put_receipt(db, row: int, receipt: ReceiptDraft) -> None:
+        values = (receipt.receipt_id, _valid(receipt.recipient), receipt.raw, _valid(receipt.letter), receipt.state,
+                  _valid(receipt.reason))
+        earlier = db.execute("SELECT state FROM receipts WHERE message=?", (row,)).fetchone()
+        if earlier is None:
+            db.execute("INSERT OR IGNORE INTO receipts (receipt_id, recipient, raw, letter, state, reason, message,"
+                       " created_at) VALUES (?,?,?,?,?,?,?,?)", (*values, row, _now()))
+        elif earlier["state"] in ("held", "queued", "suppressed", "failed"):
+            db.execute("UPDATE receipts SET receipt_id=?, recipient=?, raw=?, letter=?, state=?, reason=?,"
+                       " next_attempt_at=NULL WHERE message=?", (*values, row))
+
+    @classmethod
+    def _insert_application(cls, db, row: int, round_name: str, app: Application, recommender: str, kind: str):
         db.execute(
-            "INSERT INTO applications (message, round, applicant, recommender, recommender_kind, track,"
-            " status, findings, fields, field_confidence, documents) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (row, round_name, app.applicant, recommender, kind, app.track.value, app.status.value,
-             findings_json(app.findings), json.dumps(app.fields, ensure_ascii=False),
-             json.dumps(app.field_confidence), documents_json(app.documents)))
+            "INSERT INTO applications (applicant, recommender, recommender_kind, track, status, findings, fields,"
+            " field_confidence, documents, message, round) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (*cls._application_values(app, recommender, kind), row, round_name))
+
+    @staticmethod
+    def _application_values(app: Application, recommender: str, kind: str) -> tuple:
+        return (_valid(app.applicant), recommender, kind, app.track.value, app.status.value,
+                findings_json(app.findings), _json(app.fields),
+                json.dumps(app.field_confidence), documents_json(app.documents))
 
     def messages(self, round_name: str) -> list[sqlite3.Row]:
         return self.db.execute(
@@ -307,7 +469,7 @@ class Ledger:
     def letters(self, round_name: str) -> list[sqlite3.Row]:
         return self.db.execute(
             "SELECT r.letter, r.state, m.recommender, m.received_at, m.id AS message FROM receipts r"
-            " JOIN messages m ON m.id = r.message WHERE m.round=? ORDER BY m.id", (round_name,)).fetchall()
+            " JOIN messages m ON m.id = r.message WHERE m.round=? AND r.letter<>'' ORDER BY m.id", (round_name,)).fetchall()
 
     def rounds(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT round FROM messages ORDER BY round")]
@@ -321,6 +483,12 @@ class Ledger:
             " WHERE r.recipient=? AND r.state IN ('held','queued','sending','sent') AND m.received_at >= ?"
             " AND m.received_at < ?",
             (recipient, day_start.isoformat(), day_end.isoformat())).fetchone()[0]
+
+    def receipts_waiting(self, round_name: str) -> int:
+        """Receipts written and not yet out: held for the round check, queued for a retry, mid-send."""
+        return self.db.execute(
+            "SELECT count(*) FROM receipts r JOIN messages m ON m.id = r.message WHERE m.round=?"
+            " AND r.state IN ('held','queued','sending')", (round_name,)).fetchone()[0]
 
     def due_receipts(self, now: datetime) -> list[QueuedReceipt]:
         """Receipts to send now: queued ones whose retry time has come, and any left mid-send by a crash."""
@@ -357,8 +525,7 @@ class Ledger:
 
     def event(self, message: int | None, kind: str, detail: str) -> None:
         with self.transaction() as db:
-            db.execute("INSERT INTO events (at, message, kind, detail) VALUES (?,?,?,?)",
-                       (_now(), message, kind, detail))
+            _event(db, message, kind, detail)
 
     # -- round assessment and the clerk's corrections (see pipeline/assess.py, pipeline/review.py) -----
 
@@ -387,8 +554,7 @@ class Ledger:
             cur = db.execute("INSERT INTO corrections (round, target, field, value, by, at, source)"
                              " VALUES (?,?,?,?,?,?,?)",
                              (round_name, target, field, json.dumps(value, ensure_ascii=False), by, _now(), source))
-            db.execute("INSERT INTO events (at, message, kind, detail) VALUES (?,?,?,?)",
-                       (_now(), None, "correction", f"{target} {field} by {by} ({source})"))
+            _event(db, None, "correction", f"{target} {field} by {by} ({source})")
             return cur.lastrowid
 
     def corrections(self, round_name: str) -> list[sqlite3.Row]:
@@ -401,7 +567,7 @@ class Ledger:
         """Receipts not yet handed to the outbox: the round assessment may still add to what they say."""
         return self.db.execute(
             "SELECT r.id, r.message, r.letter, r.raw FROM receipts r JOIN messages m ON m.id = r.message"
-            " WHERE m.round=? AND r.state IN ('held','queued') ORDER BY r.id", (round_name,)).fetchall()
+            " WHERE m.round=? AND r.state IN ('held','queued') AND r.letter<>'' ORDER BY r.id", (round_name,)).fetchall()
 
     def refresh_receipt(self, row: int, letter: str, raw: bytes, state: str | None = None, reason: str = "") -> bool:
         """Rewrite a receipt that is still held or queued (state None: keep it); one that an attempt has
@@ -420,6 +586,4 @@ class Ledger:
 
 
 def findings_from_json(text: str) -> list[Finding]:
-    from .model import Flag
-
     return [Finding(Flag(f["flag"]), f["detail"]) for f in json.loads(text or "[]")]

@@ -67,6 +67,11 @@ class ImapError(Exception):
     """A problem talking to the IMAP server; str() is for the log and for `intake check`."""
 
 
+class Unavailable(ImapError):
+    """The server answered NO or BAD for one message (damaged on the server, too large for it): the
+    connection is fine, only that message cannot be had now."""
+
+
 class _VerifiedTLS:
     """Replaces imaplib2's own TLS set-up, which verifies nothing, with a verifying context."""
 
@@ -234,11 +239,16 @@ class ImapMailbox:
         # Only what arrived after the ledger's last UID, as a range: an idle poll never lists the mailbox.
         found = [u for u in self._search(f"{last + 1}:*") if u > last]
         pending = [int(u) for u in seen.pending(validity)]
-        todo = [uid for uid in sorted(set(found) | set(pending)) if not seen.is_done(validity, str(uid))]
+        todo = [uid for uid in sorted(set(found) | set(pending)) if not seen.skip(validity, str(uid))]
         self.found = len(todo)
         dates = self._internaldates(todo)
         for uid in todo:
-            raw = self._call(lambda conn, uid=uid: self._body(conn, uid)) if uid in dates else None
+            try:
+                raw = self._call(lambda conn, uid=uid: self._body(conn, uid)) if uid in dates else None
+            except Unavailable as exc:  # the server refused this one message: its problem, not the pass's
+                log.warning("IMAP UID %s could not be fetched: %s", uid, exc)
+                yield Incoming(validity, str(uid), b"", dates[uid], problem=exc)
+                continue
             if raw is None:
                 log.info("IMAP UID %s vanished before it was fetched", uid)
                 continue
@@ -273,7 +283,7 @@ class ImapMailbox:
     def _body(conn: imaplib2.IMAP4, uid: int) -> bytes | None:
         typ, data = conn.uid("FETCH", str(uid), "(UID BODY.PEEK[])")
         if typ != "OK":
-            raise ImapError(f"UID FETCH {uid}: {data}")
+            raise Unavailable(f"UID FETCH {uid}: {typ} {data}")
         return body_of(data, uid)
 
     # -- marking -------------------------------------------------------------------------------
@@ -283,6 +293,7 @@ class ImapMailbox:
         refused (the ledger then keeps it unmarked, and the next pass tries again)."""
         if self.options.mark == "none":
             return
+        self._ensure()  # the validity is the server's, known once connected
         if incoming.validity != self.validity:
             return  # the mailbox was renumbered; next pass matches it by content
         uid = incoming.uid

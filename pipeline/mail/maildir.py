@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..filing import safe_name, write_atomic
-from .source import Incoming, LedgerView
+from .source import Incoming, LedgerView, MailboxMissing
 
 log = logging.getLogger("intake.mail")
 
@@ -46,18 +46,23 @@ class MaildirMailbox:
 
     def fetch_new(self, seen: LedgerView) -> Iterator[Incoming]:
         if not (self.path / "new").is_dir() and not (self.path / "cur").is_dir():
-            raise FileNotFoundError(f"no Maildir at {self.path} (new/ and cur/ missing)")
-        todo = [(key, file) for key, file in self._files() if not seen.is_done(MAILDIR_VALIDITY, key)]
+            raise MailboxMissing(f"no Maildir at {self.path} (new/ and cur/ missing)")
+        todo = [(key, file) for key, file in self._files() if not seen.skip(MAILDIR_VALIDITY, key)]
         self.found = len(todo)
         for key, file in todo:
             try:
-                raw = file.read_bytes()
-                # Dovecot uses the file's mtime as the delivery time; so do we.
-                received = datetime.fromtimestamp(file.stat().st_mtime, tz=timezone.utc)
+                yield self._read(key, file)
             except FileNotFoundError:  # moved by another client between listing and reading
                 log.info("maildir message %s vanished before it was read; next pass sees it", key)
-                continue
-            yield Incoming(MAILDIR_VALIDITY, key, raw, received)
+            except Exception as exc:  # noqa: BLE001 - one unreadable file is that message's problem alone
+                log.warning("maildir message %s could not be read: %s", key, exc)
+                yield Incoming(MAILDIR_VALIDITY, key, b"", datetime.now(timezone.utc), problem=exc)
+
+    @staticmethod
+    def _read(key: str, file: Path) -> Incoming:
+        raw = file.read_bytes()
+        # Dovecot uses the file's mtime as the delivery time; so do we.
+        return Incoming(MAILDIR_VALIDITY, key, raw, datetime.fromtimestamp(file.stat().st_mtime, tz=timezone.utc))
 
     def mark_done(self, incoming: Incoming) -> None:
         if not self.mark_seen:

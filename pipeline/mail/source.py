@@ -9,6 +9,10 @@ from typing import Protocol
 from ..config import Config
 
 
+class MailboxMissing(FileNotFoundError):
+    """The configured Maildir is not there: the mailbox's problem, not the output folder's."""
+
+
 @dataclass(frozen=True)
 class Incoming:
     """One message as the mailbox handed it over: nothing decoded yet."""
@@ -17,12 +21,13 @@ class Incoming:
     uid: str               # IMAP UID, or the Maildir unique name
     raw: bytes
     received_at: datetime  # the mailbox's delivery time, never the sender's Date header
+    problem: Exception | None = None   # why this one message could not be fetched (raw is then empty)
 
 
 class LedgerView(Protocol):
     """What a mailbox may ask the ledger: enough to fetch only what is new."""
 
-    def is_done(self, validity: str, uid: str) -> bool: ...
+    def skip(self, validity: str, uid: str) -> bool: ...
     def last_uid(self, validity: str) -> int: ...
     def pending(self, validity: str) -> list[str]: ...
 

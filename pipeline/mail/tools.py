@@ -17,6 +17,10 @@ log = logging.getLogger("intake.mail")
 class ToolFailed(Exception):
     """The program ran and failed, timed out, or wrote nothing; the message says which, in English."""
 
+    def __init__(self, message: str, timed_out: bool = False):
+        super().__init__(message)
+        self.timed_out = timed_out
+
 
 @dataclass(frozen=True)
 class Tools:
@@ -51,7 +55,7 @@ def run(cmd: list[str], timeout: float, max_file_bytes: int | None = None) -> su
         return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
                               preexec_fn=limit, env=env, check=False)
     except subprocess.TimeoutExpired:
-        raise ToolFailed(f"{Path(cmd[0]).name} timed out after {timeout:.0f}s") from None
+        raise ToolFailed(f"{Path(cmd[0]).name} timed out after {timeout:.0f}s", timed_out=True) from None
     except OSError as exc:
         raise ToolFailed(f"{Path(cmd[0]).name} could not start: {exc}") from None
 

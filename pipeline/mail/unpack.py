@@ -24,6 +24,7 @@ from ..config import AttachmentLimits
 from ..filing import safe_name
 from ..model import Attachment, Finding, Flag
 from ..read.sniff import sniff
+from ..faults import Transient
 from .tools import Tools, ToolFailed, doc_to_docx, run
 
 log = logging.getLogger("intake.mail")
@@ -86,6 +87,8 @@ def _expand(att: Attachment, depth: int, limits: AttachmentLimits, tools: Tools,
                 Flag.UNREADABLE_ATTACHMENT,
                 f"《{att.filename}》为 Outlook 专用格式（TNEF/winmail.dat），其中的附件无法读取，原件已保存；"
                 "请发件人在 Outlook 中改用 HTML 或纯文本格式重新发送"))]
+    except Transient:
+        raise  # the message is tried again later, whole
     except Exception as exc:  # a library bug on hostile bytes must not cost the message
         log.exception("unpacking %s failed", att.filename)
         return [replace(att, problem=Finding(
@@ -339,6 +342,9 @@ def _readable_doc(att: Attachment, limits: AttachmentLimits, tools: Tools) -> At
     try:
         converted = doc_to_docx(att.data, tools.soffice, limits.convert_timeout.total_seconds())
     except ToolFailed as exc:
+        if exc.timed_out:
+            # LibreOffice stuck (a profile lock, a loaded machine) is a passing fault: the message waits.
+            raise Transient(f"soffice: {exc}") from exc
         log.warning("%s: %s", att.filename, exc)
         return replace(att, problem=Finding(
             Flag.UNREADABLE_ATTACHMENT, f"《{att.filename}》为旧版 Word 文件（.doc），转换失败，未能自动读取，原件已保存"))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from ..config import OcrOptions
+from ..faults import Transient
 from ..model import Attachment, DocKind, Document, Finding, Flag, Page
 from . import Unreadable
 from .classify import classify
@@ -112,6 +113,8 @@ def _first_look(att: Attachment, forms: Forms, options: OcrOptions) -> Document 
 def _ocr(pool: OcrPool, wanted: list[tuple[_Scan, int]], dpi: int) -> None:
     results = pool.read([scan.job(index, dpi) for scan, index in wanted])
     for (scan, index), result in zip(wanted, results):
+        if isinstance(result, Failed) and result.transient:
+            raise Transient(result.reason)  # the whole message waits for a later attempt
         if isinstance(result, Failed):
             scan.failures.append(result.reason)
             log.warning("OCR of %s page %d failed: %s", scan.att.filename, index + 1, result.reason)
@@ -169,5 +172,5 @@ def _finish_text(base: Document, pages: tuple[Page, ...], method: str, forms: Fo
     low = unsure(doc, forms, options.min_confidence)
     if low:
         doc = replace(doc, low_confidence=low, problem=Finding(Flag.LOW_CONFIDENCE, note(what, low.values())))
-    log.info("read %s: %s by %s, %d page(s)", base.filename, kind.value, method, len(pages))
+    log.debug("read %s: %s by %s, %d page(s)", base.filename, kind.value, method, len(pages))
     return doc

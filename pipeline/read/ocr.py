@@ -57,6 +57,7 @@ class Failed:
     """A page that could not be read, with the reason for the clerk."""
 
     reason: str
+    transient: bool = False   # the worker died under it: the machine's fault (memory), tried again later
 
 
 @dataclass(frozen=True)
@@ -403,7 +404,7 @@ class OcrPool:
                 return None   # another message's page stopped the pool: this one was not at fault
             log.error("an OCR worker died while reading page %d; the pool is restarted", job.number)
             self._drop()
-            return Failed(f"第{job.number}页文字识别时进程意外退出")
+            return Failed(f"第{job.number}页文字识别时进程意外退出", transient=True)
         except Exception as exc:  # noqa: BLE001 - one page's failure must not end the pass
             log.exception("OCR of page %d failed", job.number)
             return Failed(f"第{job.number}页文字识别失败（{type(exc).__name__}）")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -44,3 +45,26 @@ def test_every_command_is_documented_with_an_example(command):
     assert "Example: intake" in (main.commands[command].help or "")
     readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md"), encoding="utf-8").read()
     assert f"intake {command}" in readme
+
+
+def test_the_idle_service_is_quiet_and_logs_in_beijing_time(environ, tmp_path):
+    rules = tmp_path / "inbox_rules.yaml"
+    text = open(os.path.join(os.path.dirname(__file__), "..", "..", "inbox_rules.yaml"), encoding="utf-8").read()
+    rules.write_text(text.replace('poll_every: "5m"', 'poll_every: "1s"').replace('retry_every: "1m"', 'retry_every: "1s"'),
+                     encoding="utf-8")
+    (tmp_path / "templates").symlink_to(os.path.join(os.path.dirname(__file__), "..", "..", "templates"))
+    intake(environ, "demo")
+    env = {**os.environ, **environ, "INTAKE_CONFIG": str(rules), "TZ": "UTC"}
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        # A dozen idle passes and retry runs.
+        proc.wait(timeout=12)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    lines = err.splitlines()
+    assert proc.returncode == 0, err
+    # started, the first pass, the signal, stopped: nothing per idle pass or per retry run
+    assert len(lines) == 4, err
+    assert all(line[19:25] == "+08:00" for line in lines), err

@@ -57,3 +57,72 @@ def test_a_message_done_but_never_marked_is_found_again(ledger):
 
 def test_schema_is_at_the_latest_version(ledger):
     assert ledger.schema_version == len(MIGRATIONS)
+
+
+def test_attempts_that_never_ended_are_counted_as_crashes(ledger):
+    row = ledger.record_fetched(ROUND, "imap://box", "1", "9", "sha9", "raw/9.eml", NOW)
+    assert ledger.begin_attempt(row).crashed == 0
+    assert ledger.begin_attempt(row).crashed == 1          # the first never came back
+    ledger.defer(row, "OSError: [Errno 28] No space left on device", "Traceback…", NOW + timedelta(minutes=5), True)
+    attempt = ledger.begin_attempt(row)
+    assert (attempt.number, attempt.crashed) == (3, 1)     # the deferred one ended; the first is still a crash
+
+
+def test_a_deferred_message_waits_and_is_then_due_from_its_raw_bytes(ledger):
+    row = ledger.record_fetched(ROUND, "imap://box", "1", "5", "sha5", "raw/5.eml", NOW)
+    ledger.begin_attempt(row)
+    ledger.defer(row, "OSError: disk full", "", NOW + timedelta(minutes=5), raw_kept=True)
+    assert ledger.skip("imap://box", "1", "5", NOW)                # never handed over by the mailbox again
+    assert ledger.due_retries(ROUND, NOW) == []
+    assert [r["id"] for r in ledger.due_retries(ROUND, NOW + timedelta(minutes=6))] == [row]
+    assert [r["id"] for r in ledger.waiting(ROUND)] == [row]
+
+
+def test_a_message_whose_raw_bytes_were_not_kept_is_fetched_again_when_due(ledger):
+    row = ledger.record_fetched(ROUND, "imap://box", "1", "6", "", "", NOW)
+    ledger.begin_attempt(row)
+    ledger.defer(row, "OSError: read-only", "", NOW + timedelta(minutes=5), raw_kept=False)
+    assert ledger.pending_uids("imap://box", "1", NOW) == []
+    assert ledger.pending_uids("imap://box", "1", NOW + timedelta(minutes=6)) == ["6"]
+    assert not ledger.skip("imap://box", "1", "6", NOW + timedelta(minutes=6))
+    ledger.record_fetched(ROUND, "imap://box", "1", "6", "sha6", "raw/6.eml", NOW)
+    assert ledger.message(row)["raw_path"] == "raw/6.eml"
+
+
+def test_running_a_message_again_keeps_its_application_numbers(ledger):
+    from pipeline.model import Application, Track
+
+    def app(name: str) -> Application:
+        return Application(name, Track.GENERAL, {}, {}, ())
+
+    row = ledger.record_fetched(ROUND, "imap://box", "1", "7", "sha7", "raw/7.eml", NOW)
+    first = Submission(raw=b"", received_at=NOW, applications=(app("甲培训中心"), app("乙学院")))
+    ledger.record_done(row, first, (), "济南市人力资源和社会保障局", "city", None)
+    ids = {r["applicant"]: r["id"] for r in ledger.applications(ROUND)}
+    again = Submission(raw=b"", received_at=NOW, applications=(app("乙学院"), app("（甲）培训中心"), app("丙协会")))
+    ledger.record_done(row, again, (), "济南市人力资源和社会保障局", "city", None)
+    now = {r["applicant"]: r["id"] for r in ledger.applications(ROUND)}
+    assert now["乙学院"] == ids["乙学院"] and now["（甲）培训中心"] == ids["甲培训中心"]
+    assert now["丙协会"] not in ids.values()
+
+
+def test_a_receipt_already_sent_is_never_replaced_by_a_rerun(ledger):
+    row = _done(ledger, "8")
+    ledger.release_receipts(ROUND)
+    (receipt,) = ledger.due_receipts(NOW)
+    ledger.mark_receipt(receipt.row, "sent")
+    sub = Submission(raw=b"", received_at=NOW, outcome=Outcome.SUBMISSION)
+    ledger.record_done(row, sub, (), "济南市人力资源和社会保障局", "city",
+                       ReceiptDraft("<r8@intake>", "rsj@jinan.example.cn", b"other", "{}", "held"))
+    state, raw = ledger.db.execute("SELECT state, raw FROM receipts WHERE message=?", (row,)).fetchone()
+    assert (state, bytes(raw)) == ("sent", b"raw")
+
+
+def test_surrogates_never_reach_the_ledger(ledger):
+    from pipeline.model import Message
+
+    row = ledger.record_fetched(ROUND, "imap://box", "1", "10", "sha10", "raw/10.eml", NOW)
+    m = Message("<a\udcff@b>", "标题\udc80", "j\udcf6e@x.example", "", NOW, {}, "", ())
+    ledger.record_done(row, Submission(raw=b"", received_at=NOW, message=m), (), "", "", None)
+    stored = ledger.message(row)
+    assert stored["subject"] == "标题\ufffd" and stored["sender"] == "j\ufffde@x.example"
