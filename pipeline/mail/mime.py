@@ -238,6 +238,7 @@ def parse(raw: bytes, received_at: datetime, limits: AttachmentLimits | None = N
     )
 
 
+_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 _ANGLE = re.compile(r"<\s*([^<>\s\x00-\x1f\x7f]+)\s*>")
 # One character of an address: no space, punctuation that delimits addresses, control or invisible mark.
 _A = r"[^\s<>(),;:\"\[\]@\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]"
@@ -279,6 +280,15 @@ def _headers(msg: EmailMessage, walk: _Walk | None = None) -> dict:
 
 def _sender(value: str) -> tuple[str, str, str]:
     """(display name, address, what was wrong) out of a From header's text."""
+    if "=?" in value:
+        # Some libraries write a non-ASCII address as encoded words touching the "@" (against RFC 2047):
+        # read it as meant. Words elsewhere (a display name) are left to decode_header.
+        value = re.sub(r"\S*(?:@=\?|\?=@)\S*",
+                       lambda token: _WORD.sub(lambda w: decode_header(w.group(0))[0], token.group(0)), value)
+    return _split_sender(value)
+
+
+def _split_sender(value: str) -> tuple[str, str, str]:
     shown = clean_header(value)[:200]
     # "Name <address>": the brackets decide, whatever the name holds (an encoded word with "@" or ":"
     # in it would lead the address parser to an address of the sender's choosing).

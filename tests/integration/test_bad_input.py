@@ -129,3 +129,37 @@ def test_the_same_email_twice_in_one_pass_is_one_submission(config):
     # each problem is listed once, not once per copy
     assert len(result.review_items) == len(set(result.review_items))
     assert len(list((config.outbox.path / "new").iterdir())) == 1
+
+
+def test_two_emails_of_one_minute_with_same_named_files_keep_both(config):
+    pdf_a, pdf_b = b"%PDF-1.4\n% first\n", b"%PDF-1.4\n% second\n"
+    for key, data, sender in (("same-1", pdf_a, "rsj@qingdao.example.cn"), ("same-2", pdf_b, "jxjy@qingdao.example.cn")):
+        raw = mail(f"青岛市继续教育基地申报{key}", [("申请表.pdf", data, "application/pdf"),
+                                              ("汇总:表.pdf", data, "application/pdf"),
+                                              ("汇总?表.pdf", data + b"?", "application/pdf")], sender=sender)
+        deliver(config.mailbox.path, raw, key=key, received_at=WHEN)
+    run_pass(config)
+    filed = {p.name: p.read_bytes() for p in (config.output_dir / config.round.name).rglob("*.pdf")}
+    # Both originals of each name are there, under names that say which email they came with.
+    assert sorted(v for k, v in filed.items() if k.endswith("_申请表.pdf")) == sorted([pdf_a, pdf_b])
+    assert {data for data in (pdf_a, pdf_b, pdf_a + b"?", pdf_b + b"?")} <= set(filed.values())
+    assert any(k.endswith("_汇总_表 (2).pdf") for k in filed)
+    with Ledger(config.ledger_path) as ledger:
+        paths = [d["path"] for a in export(ledger, config.round.name)["applications"] for d in a["documents"]]
+    assert len(paths) == len(set(paths))
+
+
+def test_an_address_smtp_cannot_carry_holds_the_receipt_for_a_clerk(config):
+    # RFC 6532: the address in raw UTF-8, as internationalised mail systems send it.
+    raw = mail("青岛市继续教育基地申报", [], sender="x@y.cn").replace(b"From: x@y.cn", "From: jdöe@mächine.example".encode())
+    deliver(config.mailbox.path, raw, key="idn", received_at=WHEN)
+    deliver(config.mailbox.path, mail("青岛市继续教育基地申报 ", [], sender="zhangsan@人社厅.中国"), key="idn2",
+            received_at=WHEN)
+    run_pass(config)
+    with Ledger(config.ledger_path) as ledger:
+        states = {r[0]: (r[1], r[2]) for r in ledger.db.execute("SELECT recipient, state, reason FROM receipts")}
+    assert states["jdöe@mächine.example"][0] == "failed" and "人工回复" in states["jdöe@mächine.example"][1]
+    # An internationalised domain alone is written in its ASCII form, and the receipt goes.
+    assert states["zhangsan@人社厅.中国"][0] == "sent"
+    (sent,) = list((config.outbox.path / "new").iterdir())
+    assert "zhangsan@xn--gmqs0jz14b.xn--fiqs8s" in email.message_from_bytes(sent.read_bytes())["To"]

@@ -97,9 +97,9 @@ def test_a_read_only_folder_holds_the_message_back_until_it_is_writable(cfg, rou
     assert_through(cfg, run_pass(cfg))
 
 
-def test_a_fault_that_stays_becomes_a_review_item_after_the_configured_attempts(cfg, round_disk):
+def test_a_fault_that_stays_becomes_a_review_item_after_the_configured_attempts(cfg, round_disk, environ):
     deliver_samples(cfg, [SAMPLE])
-    fill(round_disk)
+    filler = fill(round_disk)
     for _ in range(cfg.processing.max_attempts - 1):
         assert run_pass(cfg).deferred == 1
     result = run_pass(cfg)
@@ -110,6 +110,18 @@ def test_a_fault_that_stays_becomes_a_review_item_after_the_configured_attempts(
     # The sender learns the mail arrived and a person will look; nothing more, once.
     (receipt,) = receipts(cfg)
     assert "未能由系统自动受理" in receipt.get_body(("plain",)).get_content()
+    # The disk mended, the clerk has it processed again: a submission now, its files filed, no second mail.
+    filler.unlink()
+    done = subprocess.run([sys.executable, "-m", "pipeline", "retry", "--failed"], cwd=ROOT, capture_output=True,
+                          text=True, env={**os.environ, **environ})
+    assert done.returncode == 0, done.stderr
+    assert "重新处理：M1" in done.stdout and "重新处理 1 封" in done.stdout
+    row = message_row(cfg)
+    assert (row["outcome"], row["error"]) == ("submission", None)
+    assert applications(cfg) and len(receipts(cfg)) == 1
+    again = subprocess.run([sys.executable, "-m", "pipeline", "retry", "--failed"], cwd=ROOT, capture_output=True,
+                           text=True, env={**os.environ, **environ})
+    assert again.returncode == 0 and "没有可重新处理的邮件" in again.stdout
 
 
 def test_an_injected_enospc_while_reading_is_retried(cfg, monkeypatch):

@@ -1,5 +1,6 @@
 """Which failures pass (retried later) and which are defects (a person looks now)."""
 import errno
+from datetime import timedelta
 import sqlite3
 from concurrent.futures.process import BrokenProcessPool
 
@@ -59,3 +60,31 @@ def test_storage_faults_say_what_in_chinese():
     assert storage_text(sqlite3.OperationalError("attempt to write a readonly database")) == "台账文件只读"
     assert storage_text(OSError(errno.ENOSPC, "No space")) == "磁盘已满"
     assert not is_storage_fault(ValueError("x"))
+
+
+def test_libreoffice_timing_out_on_a_doc_is_a_passing_fault(tmp_path):
+    from dataclasses import replace
+
+    from pipeline.config import AttachmentLimits
+    from pipeline.mail.tools import Tools
+    from pipeline.mail.unpack import expand
+    from pipeline.model import Attachment
+
+    slow = tmp_path / "soffice"
+    slow.write_text("#!/bin/sh\nsleep 30\n")
+    slow.chmod(0o755)
+    limits = replace(AttachmentLimits(), convert_timeout=timedelta(seconds=1))
+    doc = Attachment("申请表.doc", "application/msword", b"\xd0\xcf\x11\xe0" + b"\0" * 512, sniffed="doc")
+    with pytest.raises(Transient, match="timed out"):
+        expand([doc], limits, Tools(soffice=str(slow)))
+
+
+def test_an_ocr_worker_that_died_under_a_page_makes_the_message_wait(monkeypatch):
+    from pipeline.read import document
+    from pipeline.read.ocr import Failed, OcrPool
+
+    monkeypatch.setattr(OcrPool, "read", lambda self, jobs: [Failed("第1页文字识别时进程意外退出", transient=True)
+                                                             for _ in jobs])
+    scan = document._Scan(None, "pdf", {}, [0])
+    with pytest.raises(Transient):
+        document._ocr(OcrPool(), [(scan, 0)], 200)
