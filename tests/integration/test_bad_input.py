@@ -163,3 +163,14 @@ def test_an_address_smtp_cannot_carry_holds_the_receipt_for_a_clerk(config):
     assert states["zhangsan@人社厅.中国"][0] == "sent"
     (sent,) = list((config.outbox.path / "new").iterdir())
     assert "zhangsan@xn--gmqs0jz14b.xn--fiqs8s" in email.message_from_bytes(sent.read_bytes())["To"]
+
+
+def test_a_very_long_chinese_file_name_is_filed(config):
+    name = "申请表" + "山东省某某专业技术人员继续教育培训中心" * 6 + ".pdf"    # 108 characters, 320 bytes
+    assert len(name) >= 108 and len(name.encode()) > 255
+    deliver(config.mailbox.path, mail("青岛市继续教育基地申报", [(name, b"%PDF-1.4\n%long\n", "application/pdf")]),
+            key="long", received_at=WHEN)
+    result = run_pass(config)
+    assert result.submissions == 1 and result.deferred == 0
+    (filed,) = [p for p in (config.output_dir / config.round.name).rglob("*.pdf") if p.read_bytes().endswith(b"%long\n")]
+    assert len(filed.name.encode()) <= 255 and filed.name.endswith(".pdf") and "申请表山东省" in filed.name
