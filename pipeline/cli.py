@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
@@ -15,6 +16,16 @@ from .lock import Busy
 log = logging.getLogger("intake")
 
 
+# What a terminal would act on or use to disguise text (escape sequences, a right-to-left override),
+# none of which a sender may put on the engineer's screen. Newlines and tabs are the CLI's own.
+_UNSEEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def say(text: str = "", err: bool = False) -> None:
+    """click.echo for text that may hold a sender's words: what a terminal would act on is removed."""
+    click.echo(_UNSEEN.sub("", str(text)), err=err)
+
+
 def _setup_logging(verbose: bool, default: int = logging.WARNING) -> None:
     logs.setup(default, verbose)
 
@@ -23,14 +34,14 @@ def _load(ctx: click.Context) -> config_mod.Config:
     try:
         cfg = config_mod.load(ctx.obj["config"])
     except config_mod.ConfigError as exc:
-        click.echo(str(exc), err=True)
+        say(str(exc), err=True)
         ctx.exit(2)
     ctx.obj["cfg"] = cfg
     return cfg
 
 
 def _fail(ctx: click.Context, message: str, status: int = 2) -> None:
-    click.echo(message, err=True)
+    say(message, err=True)
     ctx.exit(status)
 
 
@@ -50,14 +61,14 @@ class _Intake(click.Group):
         try:
             return super().invoke(ctx)
         except Busy as exc:
-            click.echo(str(exc), err=True)
+            say(str(exc), err=True)
             ctx.exit(1)
         except Exception as exc:
             if not faults.is_storage_fault(exc):
                 raise
             cfg = (ctx.obj or {}).get("cfg")
             where = f" {cfg.output_dir}" if cfg is not None else ""
-            click.echo(f"无法读写输出目录{where}（{faults.storage_text(exc, _free(cfg))}）/ cannot use the output "
+            say(f"无法读写输出目录{where}（{faults.storage_text(exc, _free(cfg))}）/ cannot use the output "
                        f"folder{where}: {faults.describe(exc)}", err=True)
             ctx.exit(1)
 
@@ -105,7 +116,7 @@ def poll(ctx: click.Context, once: bool, no_wait: bool) -> None:
 
 def _waiting(holder) -> None:
     who = f"PID {holder.pid}（{holder.command}，始于 {holder.since}）" if holder else "另一进程"
-    click.echo(f"另一个处理进程正在运行：{who}，等待其结束… / waiting for the pass already running", err=True)
+    say(f"另一个处理进程正在运行：{who}，等待其结束… / waiting for the pass already running", err=True)
 
 
 def _one_pass(ctx: click.Context, cfg: config_mod.Config, rerun: tuple[int, ...] = (), wait: bool = True):
@@ -124,22 +135,22 @@ def _one_pass(ctx: click.Context, cfg: config_mod.Config, rerun: tuple[int, ...]
         else:
             result = run_pass(cfg, rerun=rerun, wait=wait, on_wait=_waiting)
     except (ImapError, MailboxMissing) as exc:
-        click.echo(f"无法读取邮箱 / cannot read the mailbox: {exc}", err=True)
+        say(f"无法读取邮箱 / cannot read the mailbox: {exc}", err=True)
         ctx.exit(1)
     duplicates = f"（其中重复邮件 {result.duplicates} 封）" if result.duplicates else ""
     retried = f"重新处理 {result.retried} 封，" if result.retried else ""
-    click.echo(f"本次处理：收取邮件 {result.fetched} 封，{retried}申报 {result.submissions} 封，"
+    say(f"本次处理：收取邮件 {result.fetched} 封，{retried}申报 {result.submissions} 封，"
                f"忽略 {result.ignored} 封{duplicates}，无法自动处理 {result.review} 封，"
                f"发送回执 {result.receipts_sent} 封。")
     if result.deferred:
-        click.echo(f"暂时性故障（如磁盘已满、目录只读），{result.deferred} 封邮件稍后自动重试。")
+        say(f"暂时性故障（如磁盘已满、目录只读），{result.deferred} 封邮件稍后自动重试。")
     if result.receipts_waiting:
-        click.echo(f"另有 {result.receipts_waiting} 封回执待发送（发信服务器暂不可用时自动重试，见 intake review）。")
+        say(f"另有 {result.receipts_waiting} 封回执待发送（发信服务器暂不可用时自动重试，见 intake review）。")
     if result.review_items:
-        click.echo(f"需要核对（{len(result.review_items)} 项，详见 intake review）：")
+        say(f"需要核对（{len(result.review_items)} 项，详见 intake review）：")
         for item in result.review_items:
-            click.echo(f"  - {item}")
-    click.echo(f"输出目录：{cfg.output_dir / cfg.round.name}")
+            say(f"  - {item}")
+    say(f"输出目录：{cfg.output_dir / cfg.round.name}")
     return result
 
 
@@ -191,11 +202,11 @@ def retry(ctx: click.Context, targets: tuple[str, ...], failed: bool) -> None:
                 rows.append(row)
             else:
                 ledger.refetch(row)
-                click.echo(f"M{row}：原始邮件未曾保存，下次收信时将重新从邮箱读取")
+                say(f"M{row}：原始邮件未曾保存，下次收信时将重新从邮箱读取")
     if not rows:
-        click.echo("没有可重新处理的邮件")
+        say("没有可重新处理的邮件")
         return
-    click.echo(f"重新处理：{'、'.join(f'M{r}' for r in rows)}")
+    say(f"重新处理：{'、'.join(f'M{r}' for r in rows)}")
     _one_pass(ctx, cfg, rerun=tuple(rows))
 
 
@@ -218,8 +229,8 @@ def report(ctx: click.Context) -> None:
 
     with Ledger(cfg.ledger_path) as ledger:
         written = report_mod.rebuild(cfg, ledger)
-        click.echo(report_mod.summary_text(cfg, ledger))
-    click.echo(f"\n已生成 {len(written)} 个文件，位于 {cfg.output_dir / cfg.round.name}（统计图表见 统计.xlsx）")
+        say(report_mod.summary_text(cfg, ledger))
+    say(f"\n已生成 {len(written)} 个文件，位于 {cfg.output_dir / cfg.round.name}（统计图表见 统计.xlsx）")
 
 
 @main.command()
@@ -239,7 +250,9 @@ def export(ctx: click.Context, fmt: str, round_name: str | None) -> None:
     _ledger_exists(ctx, cfg)
     with Ledger(cfg.ledger_path) as ledger:
         data = export_round(ledger, round_name or cfg.round.name)
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    # JSON escapes C0 controls itself; on a terminal, the C1 ones and bidi marks are escaped too.
+    click.echo(_UNSEEN.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text) if sys.stdout.isatty() else text)
 
 
 @main.command()
@@ -257,12 +270,12 @@ def demo(ctx: click.Context) -> None:
         path, added = install(cfg)
     except ValueError as exc:
         _fail(ctx, str(exc))
-    click.echo(f"示例邮箱：{path}（新放入 {added} 封示例邮件）")
+    say(f"示例邮箱：{path}（新放入 {added} 封示例邮件）")
     _one_pass(ctx, cfg)
     out = cfg.output_dir / cfg.round.name
-    click.echo(f"全省汇总表：{out / '附件2_申报汇总表_全省.xlsx'}")
-    click.echo(f"回执邮件：{cfg.outbox.display()}")
-    click.echo("查看全部结果：intake export --format json")
+    say(f"全省汇总表：{out / '附件2_申报汇总表_全省.xlsx'}")
+    say(f"回执邮件：{cfg.outbox.display()}")
+    say("查看全部结果：intake export --format json")
 
 
 @main.command()
@@ -286,12 +299,12 @@ def check(ctx: click.Context) -> None:
     problems += [f"缺少模板 / missing template: {path}" for path in missing_templates(cfg.templates_dir)]
     problems += _check_output(cfg)
     problems += _check_mail(cfg)
-    click.echo(f"配置文件 / configuration: {cfg.source} — 格式正确 / valid")
+    say(f"配置文件 / configuration: {cfg.source} — 格式正确 / valid")
     if problems:
         for p in problems:
-            click.echo(f"✗ {p}", err=True)
+            say(f"✗ {p}", err=True)
         ctx.exit(1)
-    click.echo(f"✓ 邮箱 / mailbox {cfg.mailbox.display()}；发件箱 / outbox {cfg.outbox.display()}；"
+    say(f"✓ 邮箱 / mailbox {cfg.mailbox.display()}；发件箱 / outbox {cfg.outbox.display()}；"
                f"输出 / output {cfg.output_dir}")
 
 
@@ -310,7 +323,7 @@ def _check_output(cfg: config_mod.Config) -> list[str]:
     out = cfg.output_dir
     if not out.is_dir():
         if out.parent.is_dir() and os.access(out.parent, os.W_OK):
-            click.echo(f"✓ 输出目录 / output {out}：尚不存在，首次运行时创建 / created on the first pass")
+            say(f"✓ 输出目录 / output {out}：尚不存在，首次运行时创建 / created on the first pass")
             return []
         return [f"输出目录 / output {out}：不存在且无法创建 / missing, and its parent is not writable"]
     try:
@@ -326,7 +339,7 @@ def _check_output(cfg: config_mod.Config) -> list[str]:
     free = shutil.disk_usage(out).free
     if free < LOW_SPACE:
         return [f"输出目录 / output {out}：磁盘剩余 {free // 1024 // 1024} MB，空间不足 / almost full"]
-    click.echo(f"✓ 输出目录 / output {out}：可写，台账可写，剩余 {free // 1024 // 1024} MB / writable")
+    say(f"✓ 输出目录 / output {out}：可写，台账可写，剩余 {free // 1024 // 1024} MB / writable")
     return []
 
 
@@ -357,14 +370,14 @@ def _check_mail(cfg: config_mod.Config) -> list[str]:
         if not cfg.mailbox_password:
             problems.append("邮箱 / mailbox: 未设置 INTAKE_MAILBOX_PASSWORD / INTAKE_MAILBOX_PASSWORD is not set")
         try:
-            click.echo(f"✓ 邮箱 / mailbox {cfg.mailbox.display()}: {imap.probe(cfg.mailbox, cfg.mailbox_password, cfg.imap)}")
+            say(f"✓ 邮箱 / mailbox {cfg.mailbox.display()}: {imap.probe(cfg.mailbox, cfg.mailbox_password, cfg.imap)}")
         except imap.ImapError as exc:
             problems.append(f"邮箱 / mailbox {cfg.mailbox.display()}: {_hint(str(exc))}")
     if cfg.outbox.scheme != "maildir":
         if cfg.outbox.user and not cfg.outbox_password:
             problems.append("发件箱 / outbox: 未设置 INTAKE_OUTBOX_PASSWORD / INTAKE_OUTBOX_PASSWORD is not set")
         try:
-            click.echo(f"✓ 发件箱 / outbox {cfg.outbox.display()}: {smtp.probe(cfg.outbox, cfg.outbox_password, cfg.imap.timeout)}")
+            say(f"✓ 发件箱 / outbox {cfg.outbox.display()}: {smtp.probe(cfg.outbox, cfg.outbox_password, cfg.imap.timeout)}")
         except smtp.SendFailed as exc:
             problems.append(f"发件箱 / outbox {cfg.outbox.display()}: {_hint(str(exc))}")
     return problems
@@ -415,10 +428,10 @@ def review(ctx: click.Context, no_file: bool) -> None:
         waiting = review_mod.mails_from_rows(ledger.waiting(cfg.round.name), {})
         listing = review_mod.build(result, review_mod.mails_from_rows(rows, counts), cfg, datetime.now(SHANGHAI),
                                    waiting)
-    click.echo(review_mod.text(listing))
+    say(review_mod.text(listing))
     if not no_file:
         path = write_atomic(inside(cfg.output_dir, cfg.round.name, "待处理.xlsx"), review_mod.review_xlsx(listing))
-        click.echo(f"\n已写入 {path}")
+        say(f"\n已写入 {path}")
 
 
 def _record(ctx: click.Context, cfg, changes, by: str, source: str) -> None:
@@ -436,9 +449,9 @@ def _record(ctx: click.Context, cfg, changes, by: str, source: str) -> None:
             # The correction flows at once into the stored assessment, the tables and the export.
             report_mod.rebuild(cfg, ledger)
     for line in done:
-        click.echo(f"已记录（{by}）：{line}")
+        say(f"已记录（{by}）：{line}")
     if not done:
-        click.echo("没有新的变化（与台账中已有记录相同）")
+        say("没有新的变化（与台账中已有记录相同）")
 
 
 @review.command("set")
@@ -504,7 +517,7 @@ def review_import(ctx: click.Context, file: Path, by: str | None) -> None:
         _fail(ctx, str(exc))
     if problems:
         for p in problems:
-            click.echo(f"✗ {p}", err=True)
+            say(f"✗ {p}", err=True)
         _fail(ctx, "以上各行有误，整份文件未导入；改正后请重新导入")
     _record(ctx, cfg, changes, by or _clerk(), file.name)
 

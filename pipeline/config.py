@@ -5,7 +5,7 @@ import difflib
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -162,8 +162,9 @@ class Config:
     audit_list: tuple[str, ...]
     rejected_flags: frozenset[Flag]
     review_flags: frozenset[Flag]
-    mailbox_password: str = ""
-    outbox_password: str = ""
+    # Never shown: not in repr(), so not in a traceback, a log line or a test's failure message.
+    mailbox_password: str = field(default="", repr=False)
+    outbox_password: str = field(default="", repr=False)
     ocr: OcrOptions = OcrOptions()
     attachments: AttachmentLimits = AttachmentLimits()
     pdf: bool = True                                   # outputs.pdf: PDF copies when LibreOffice is installed

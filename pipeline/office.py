@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .filing import write_atomic
+from .mail.tools import minimal_env
 
 log = logging.getLogger("intake.report")
 
@@ -69,7 +70,6 @@ def to_pdf(documents: Sequence[Path], timeout: float = 180.0, fontconfig: Path |
 
 
 def _environment(work: Path, fontconfig: Path | None) -> dict[str, str]:
-    env = {**os.environ, "HOME": str(work)}
-    if fontconfig is not None and fontconfig.is_file():
-        env["FONTCONFIG_FILE"] = str(fontconfig.resolve())
-    return env
+    # Nothing intake was started with (the mailbox passwords): only what LibreOffice needs.
+    extra = {"FONTCONFIG_FILE": str(fontconfig.resolve())} if fontconfig is not None and fontconfig.is_file() else {}
+    return minimal_env(home=str(work), **extra)

@@ -5,6 +5,7 @@ import logging
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterable
@@ -44,20 +45,49 @@ def _which(*names: str) -> str | None:
     return next((path for path in map(shutil.which, names) if path), None)
 
 
-def run(cmd: list[str], timeout: float, max_file_bytes: int | None = None) -> subprocess.CompletedProcess:
-    """Run without a shell or a terminal; RLIMIT_FSIZE stops any single file written past max_file_bytes."""
+def minimal_env(home: str | None = None, **extra: str) -> dict[str, str]:
+    """What a program that opens attacker files is told of the environment: where programs are, the
+    locale (7z prints and writes names as UTF-8), a home and a temporary folder. Never the mailbox or
+    outbox passwords, nor anything else intake was started with."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+           "HOME": home or tempfile.gettempdir(), "TMPDIR": tempfile.gettempdir()}
+    return {**env, **extra}
+
+
+def run(cmd: list[str], timeout: float, max_file_bytes: int | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run without a shell or a terminal, in a process group of its own, with a minimal environment;
+    RLIMIT_FSIZE stops any single file written past max_file_bytes. On timeout the whole group is
+    killed: LibreOffice's wrapper leaves soffice.bin behind otherwise, 7z its helpers."""
     def limit() -> None:  # runs in the child: a lying archive header cannot fill the disk
         if max_file_bytes is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
 
-    env = dict(os.environ, LANG="C.UTF-8", LC_ALL="C.UTF-8")  # 7z prints and writes names as UTF-8
     try:
-        return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
-                              preexec_fn=limit, env=env, check=False)
-    except subprocess.TimeoutExpired:
-        raise ToolFailed(f"{Path(cmd[0]).name} timed out after {timeout:.0f}s", timed_out=True) from None
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                preexec_fn=limit, env=env or minimal_env(), start_new_session=True)
     except OSError as exc:
         raise ToolFailed(f"{Path(cmd[0]).name} could not start: {exc}") from None
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(proc)
+        raise ToolFailed(f"{Path(cmd[0]).name} timed out after {timeout:.0f}s", timed_out=True) from None
+    finally:
+        if proc.poll() is None:   # an exception of ours (KeyboardInterrupt): nothing of it is left running
+            kill_group(proc)
+    # A program that exited and left children behind in its group (a daemonised helper): they go too.
+    kill_group(proc)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if proc.returncode is None:
+        proc.communicate()
 
 
 def doc_to_docx(data: bytes, soffice: str, timeout: float) -> bytes:
@@ -70,7 +100,8 @@ def doc_to_docx(data: bytes, soffice: str, timeout: float) -> bytes:
         # otherwise take the job over, or make this one exit without converting.
         profile = (folder / "profile").as_uri()
         done = run([soffice, f"-env:UserInstallation={profile}", "--headless", "--norestore", "--nologo",
-                    "--convert-to", "docx:MS Word 2007 XML", "--outdir", str(folder / "out"), str(src)], timeout)
+                    "--convert-to", "docx:MS Word 2007 XML", "--outdir", str(folder / "out"), str(src)], timeout,
+                   env=minimal_env(home=str(folder)))
         out = folder / "out" / "in.docx"
         if not out.is_file() or out.stat().st_size == 0:
             tail = (done.stderr or done.stdout).decode("utf-8", "replace").strip()[-200:]

@@ -168,3 +168,15 @@ def test_cli_exits_2_on_a_misspelt_key_with_one_message(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0
     assert "statuses.need_review" in proc.stderr and "did you mean 'needs_review'" in proc.stderr
+
+
+def test_passwords_are_never_shown():
+    from pathlib import Path
+
+    from pipeline.config import load
+
+    root = Path(__file__).resolve().parents[2]
+    cfg = load(root / "inbox_rules.yaml", environ={"INTAKE_MAILBOX_PASSWORD": "s3cret-imap",
+                                                   "INTAKE_OUTBOX_PASSWORD": "s3cret-smtp"})
+    assert cfg.mailbox_password == "s3cret-imap"
+    assert "s3cret" not in repr(cfg) and "s3cret" not in str(cfg)
