@@ -12,6 +12,7 @@ nor count as one recommender in the 多头申报 check.
 """
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -55,6 +56,12 @@ PAPER = "paper"
 NOTE = "note"
 STATUS = "status"
 HANDLED = "handled"           # a message-level or round-level review item the clerk has dealt with
+# A clerk's word that an email's sender speaks for the recommender it is filed under; value
+# {"address": …, "recommender": …, "remember": bool} (remember: the address is confirmed for good).
+SENDER_OK = "sender_ok"
+# Recommenders with a quota and registered sender addresses: only those can be spoken for by a stranger.
+_REGISTERED_KINDS = frozenset({RecommenderKind.CITY.value, RecommenderKind.DEPARTMENT.value,
+                               RecommenderKind.ENTERPRISE.value})
 # What the ledger stores as the recommender of an email whose sender matched none (pipeline/flow.py).
 UNKNOWN_RECOMMENDER = "未识别推荐单位"
 # Round-level review items, numbered so that `intake review set` can take them: R<n> is the n-th unit
@@ -64,6 +71,20 @@ UNKNOWN_RECOMMENDER = "未识别推荐单位"
 RECONFIRM_ITEM = "R"
 AUDIT_ITEM = "S"
 FORM_ITEM = "F"
+
+
+def confirmed_senders(corrections: Iterable) -> dict[str, str]:
+    """Addresses a clerk confirmed for good (--remember-sender): address → the recommender it speaks for.
+    Takes Correction objects or ledger rows alike."""
+    out: dict[str, str] = {}
+    for c in corrections:
+        field_name = c["field"] if not isinstance(c, Correction) else c.field
+        if field_name != SENDER_OK:
+            continue
+        value = c.value if isinstance(c, Correction) else json.loads(c["value"])
+        if isinstance(value, dict) and value.get("remember") and value.get("address"):
+            out[str(value["address"]).lower()] = str(value.get("recommender", ""))
+    return out
 
 
 def filer_label(recommender: str, kind: str, sender: str, message: int) -> str:
@@ -267,12 +288,20 @@ def assess(messages: Sequence[MessageFacts], applications: Sequence[AppFacts],
     apps = sorted((a for a in applications if a.message not in duplicates),
                   key=lambda a: (a.received_at, a.message, a.id))
     corrected = [_corrected(a, by_target.get(f"A{a.id}", {})) for a in apps]
-    superseded = _resubmissions([a for a, _ in corrected], by_target, config)
+    confirmed = {m.id for m in messages if by_target.get(f"M{m.id}", {}).get(SENDER_OK)}
+    strangers = _unverified(messages, confirmed, confirmed_senders(corrections), config)
+    # Spoken for by a sender nobody has vouched for: it supersedes no one and takes no place.
+    doubtful = {a.id for a, _ in corrected if a.message in strangers or (
+        a.message not in confirmed and any(f.flag is Flag.UNVERIFIED_SENDER for f in a.findings))}
+    superseded = _resubmissions([a for a, _ in corrected], by_target, config, doubtful)
     live = [a for a, _ in corrected if a.id not in superseded]
     live_messages = [m for m in ordered if m.id not in duplicates]
-    taking_part = [a for a in live if _takes_part(a, by_target, config)]
+    taking_part = [a for a in live if a.id not in doubtful and _takes_part(a, by_target, config)]
 
     round_found: dict[int, list[Finding]] = defaultdict(list)
+    for app, _ in corrected:
+        if app.message in strangers:
+            round_found[app.id].append(strangers[app.message])
     quota_findings, placed = _quotas(taking_part, config)
     for app_id, finding in quota_findings:
         round_found[app_id].append(finding)
@@ -284,6 +313,8 @@ def assess(messages: Sequence[MessageFacts], applications: Sequence[AppFacts],
     verdicts = []
     for app, fixes in corrected:
         base = _still_valid(app, fixes, resolved, letters, config)
+        if app.message in confirmed:   # the clerk vouched for the sender: the receiving server's doubt is answered
+            base = [f for f in base if f.flag is not Flag.UNVERIFIED_SENDER]
         if app.id in superseded:
             base.append(_superseded_finding(app, superseded[app.id]))
         findings = tuple(dict.fromkeys(base + round_found.get(app.id, [])))
@@ -383,7 +414,28 @@ def _corrected(app: AppFacts, targets: Mapping[str, list[Correction]]) -> tuple[
     return replace(app, applicant=applicant, track=track, fields=fields), fixes
 
 
-def _resubmissions(apps: Sequence[AppFacts], targets, config: Config) -> dict[int, AppFacts]:
+def _unverified(messages: Sequence[MessageFacts], confirmed: set[int], remembered: Mapping[str, str],
+                config: Config) -> dict[int, Finding]:
+    """Emails filed under a registered recommender (by the subject or the 推荐函 naming it) whose sender is
+    none of its addresses, nor one a clerk confirmed: message id → the finding."""
+    from .route import Directory
+
+    directory = Directory(config.recommenders, remembered)
+    out = {}
+    for m in messages:
+        if m.recommender_kind not in _REGISTERED_KINDS or m.id in confirmed:
+            continue
+        speaks = directory.by_sender(m.sender)
+        if speaks is not None and speaks.name == m.recommender:
+            continue
+        out[m.id] = Finding(Flag.UNVERIFIED_SENDER,
+                            f"发件地址 {m.sender or '（无）'} 不是{m.recommender}登记的发件地址，邮件暂归该单位；"
+                            f"经人工确认（intake review set M{m.id} --sender-ok）前不占推荐名额，也不替换该单位已报送的申请")
+    return out
+
+
+def _resubmissions(apps: Sequence[AppFacts], targets, config: Config,
+                   doubtful: set[int] = frozenset()) -> dict[int, AppFacts]:  # type: ignore[assignment]
     """Per filer and unit the latest application stands; the others are superseded (old id → the
     one that stands).
 
@@ -395,14 +447,18 @@ def _resubmissions(apps: Sequence[AppFacts], targets, config: Config) -> dict[in
     A late email does not replace one that came in time: 逾期不再受理, so it could only lose the
     applicant a valid application; once the clerk has accepted it, it counts like a timely one.
     An entry with no 申请表 (a 推荐函 that lists the unit) never replaces one with a form, whichever
-    came first."""
+    came first.
+
+    An application from a sender nobody vouched for (doubtful) never replaces one from the recommender's
+    own address, however late it came (a forged resubmission): the two chains stand side by side."""
     out: dict[int, AppFacts] = {}
     scopes = (lambda a: a.recommender, lambda a: None if a.track.in_quota else a.track.value)
     for group, _ in _same_units(apps, scopes):
         late = [a for a in group if _late(a, config) and _clerk_status(a, targets) != Status.ACCEPTED.value]
         timely = [a for a in group if all(a.id != x.id for x in late)]
         # A late one stays as its own row, rejected, beside the timely one.
-        for chain in (timely, late):
+        chains = [[a for a in chain if (a.id in doubtful) is doubt] for chain in (timely, late) for doubt in (False, True)]
+        for chain in chains:
             if not chain:
                 continue
             head = ([a for a in chain if a.has_form] or chain)[-1]

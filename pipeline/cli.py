@@ -460,10 +460,13 @@ def _record(ctx: click.Context, cfg, changes, by: str, source: str) -> None:
 @click.option("--status", "status", default=None,
               help="accepted/needs_review/rejected (已受理/待核实/不予受理); handled (已处理) for a message.")
 @click.option("--note", default=None, help="A note kept with the item.")
+@click.option("--sender-ok", is_flag=True, help="A message (M…): its sender may speak for the recommender it is "
+                                                "filed under (a clerk's personal address, a new one).")
+@click.option("--remember-sender", is_flag=True, help="With --sender-ok: later mail from that address too.")
 @click.option("--by", default=None, help="Who decides (default: $USER).")
 @click.pass_context
 def review_set(ctx: click.Context, target: str, assignments: tuple[str, ...], status: str | None,
-               note: str | None, by: str | None) -> None:
+               note: str | None, sender_ok: bool, remember_sender: bool, by: str | None) -> None:
     """Correct fields, decide, or note: TARGET is an application (A12 or 12) or a message (M5).
 
     FIELD=VALUE uses the form's keys or its Chinese labels.
@@ -473,6 +476,7 @@ def review_set(ctx: click.Context, target: str, assignments: tuple[str, ...], st
     cfg = _load(ctx)
     _setup_logging(ctx.obj["verbose"])
     from . import review as review_mod
+    from .assess import SENDER_OK
 
     try:
         tgt = review_mod.parse_target(target)
@@ -489,6 +493,8 @@ def review_set(ctx: click.Context, target: str, assignments: tuple[str, ...], st
             changes.append(review_mod.Change(tgt, "status", review_mod.parse_status(status, tgt)))
         if note:
             changes.append(review_mod.Change(tgt, "note", note))
+        if sender_ok or remember_sender:
+            changes.append(review_mod.Change(tgt, SENDER_OK, remember_sender))
     except review_mod.ReviewError as exc:
         _fail(ctx, str(exc))
     if not changes:

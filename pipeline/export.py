@@ -4,7 +4,8 @@ Statuses and flags are the round assessment's (quotas, 多头申报, resubmissio
 fields carry the clerk's corrections. Beyond the contract: ``id`` and ``superseded_by`` (the id of
 the application that replaced this one) on applications, ``duplicate_of`` on messages.
 
-``messages[].reason`` says in Chinese why a message was ignored or went to a person, and, for a
+``authentication`` on messages (beyond the contract): what the office's receiving server recorded of SPF,
+DKIM and DMARC and passed (mailbox.auth_host). ``messages[].reason`` says in Chinese why a message was ignored or went to a person, and, for a
 submission, the problems of the email as a whole (逾期报送, 网盘链接, 标题不规范, 附件无法打开…), which
 no application may carry when the email brought none.
 
@@ -18,13 +19,21 @@ from __future__ import annotations
 import json
 
 from .reassess import DUPLICATE_REASON
+from .model import Flag
 from .store import Ledger, findings_from_json
 
 
 def message_reason(row) -> str:
     """Why a message ended as it did, and what was wrong with it as a whole, in Chinese."""
-    parts = [row["reason"] or ""] + [f.text() for f in findings_from_json(row["findings"])]
+    parts = [row["reason"] or ""] + [f.text() for f in findings_from_json(row["findings"])
+                                     if f.flag is not Flag.SENDER_AUTHENTICATED]
     return "；".join(dict.fromkeys(p for p in parts if p))
+
+
+def authentication(row) -> str:
+    """The receiving server's SPF/DKIM/DMARC verdicts that passed ("SPF=pass、DKIM=pass"); failing ones
+    are in the reason (unverified_sender)."""
+    return "；".join(f.detail for f in findings_from_json(row["findings"]) if f.flag is Flag.SENDER_AUTHENTICATED)
 
 
 def export(ledger: Ledger, round_name: str) -> dict:
@@ -41,6 +50,7 @@ def export(ledger: Ledger, round_name: str) -> dict:
             "reason": DUPLICATE_REASON if m["id"] in duplicate else message_reason(m),
             "receipt_sent": m["receipt_state"] == "sent",
             "duplicate_of": message_ids.get(m["duplicate_of"]),
+            "authentication": authentication(m),
         }
         for m in rows
     ]

@@ -18,7 +18,7 @@ import shutil
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import report
 from .assemble import assemble
-from .assess import UNKNOWN_RECOMMENDER
+from .assess import UNKNOWN_RECOMMENDER, confirmed_senders
 from .config import Config
 from .faults import Failure, describe, is_transient
 from .filing import UniqueNames, inside, write_atomic
@@ -35,12 +35,12 @@ from .mail import mime
 from .mail.imap import ImapError
 from .mail.smtp import SendFailed
 from .mail.source import Incoming, Mailbox, open_mailbox, open_outbox
-from .model import Document, Message, Outcome, Status, Submission
+from .model import Document, Finding, Flag, Message, Outcome, RecommenderKind, Status, Submission
 from .read.document import Forms, read_attachments
 from .read.ocr import OcrPool
 from .reassess import reassess
 from .receipt import Unaddressable, compose, compose_received, letter_for, mail_templates, receipt_id
-from .route import Directory, ignore_reason
+from .route import Directory, answers_our_receipt, authentication, ignore_reason, reply_reason
 from .rules import SHANGHAI, check
 from .store import Attempt, Ledger, ReceiptDraft, findings_from_json
 from .subject import parse_subject
@@ -61,8 +61,8 @@ class Context:
     ocr: OcrPool = field(default_factory=OcrPool)
 
     @classmethod
-    def load(cls, config: Config) -> "Context":
-        return cls(config, Forms.load(config.templates_dir), Directory(config.recommenders),
+    def load(cls, config: Config, confirmed: Mapping[str, str] | None = None) -> "Context":
+        return cls(config, Forms.load(config.templates_dir), Directory(config.recommenders, confirmed or {}),
                    OcrPool(config.ocr.workers, page_timeout=config.ocr.page_timeout))
 
 
@@ -71,12 +71,24 @@ def parse(sub: Submission, ctx: Context) -> Submission:
 
 
 def route(sub: Submission, ctx: Context) -> Submission:
-    reason = ignore_reason(sub.message)
+    m = sub.message
+    reason = ignore_reason(m)
     if reason:
         return replace(sub, outcome=Outcome.IGNORED, reason=reason)
-    subject = parse_subject(sub.message.subject, ctx.config.round.subject_suffix)
-    recommender = ctx.directory.by_sender(sub.message.sender) or ctx.directory.by_name(subject.who)
-    return replace(sub, subject=subject, recommender=recommender)
+    if answers_our_receipt(m):
+        return replace(sub, outcome=Outcome.REVIEW if m.attachments else Outcome.IGNORED, reason=reply_reason(m))
+    subject = parse_subject(m.subject, ctx.config.round.subject_suffix)
+    # Named in the subject (or, later, in a 推荐函) by a sender that is not one of its addresses: the
+    # recommender provisionally; the round assessment flags it unverified until a clerk confirms it.
+    recommender = ctx.directory.by_sender(m.sender) or ctx.directory.by_name(subject.who)
+    passed, failed = authentication(m, ctx.config.imap.auth_host)
+    found = list(sub.findings)
+    if failed:
+        found.append(Finding(Flag.UNVERIFIED_SENDER, f"收件服务器记录的发件认证未通过（{'、'.join(failed)}），"
+                                                     f"发件地址 {m.sender} 可能被冒用"))
+    elif passed:
+        found.append(Finding(Flag.SENDER_AUTHENTICATED, "、".join(passed)))
+    return replace(sub, subject=subject, recommender=recommender, findings=tuple(found))
 
 
 def read(sub: Submission, ctx: Context) -> Submission:
@@ -292,8 +304,8 @@ class _Pass:
 
     def __init__(self, config: Config, progress: Callable[[int, int], None] | None, stop: threading.Event | None):
         self.config, self.progress, self.stop = config, progress, stop
-        self.ctx = Context.load(config)
         self.ledger = Ledger(config.ledger_path)
+        self.ctx = Context.load(config, confirmed_senders(self.ledger.corrections(config.round.name)))
         self.outbox = open_outbox(config)
         self.env = mail_templates(config.templates_dir)
         self.result = PassReport()
@@ -495,18 +507,34 @@ class _Pass:
     def _receipt_draft(self, sub: Submission, item: _Item) -> ReceiptDraft | None:
         if sub.outcome is not Outcome.SUBMISSION or not sub.message or not sub.message.sender:
             return None
+        if not self._speaks_for(sub):
+            # An unknown or unverified sender learns that the mail arrived and will be checked, nothing
+            # of what it said: the address may be forged, and the receipt must not carry text to a victim.
+            return self._received_receipt(sub.message, item, always=True)
         letter = letter_for(sub, item.row, self.config, datetime.now(timezone.utc))
         rid = receipt_id(item.sha, self.config)
         return self._draft(sub.message, rid, lambda: compose(letter, sub, rid, self.config, self.env),
                            json.dumps(asdict(letter), ensure_ascii=False))
 
-    def _received_receipt(self, message: Message | None, item: _Item) -> ReceiptDraft | None:
+    def _speaks_for(self, sub: Submission) -> bool:
+        """The sender may speak for the recommender the email is filed under: one of its addresses (or one
+        a clerk confirmed), not failed by the receiving server's checks. A base or institution sending its
+        own re-confirmation or 审验表 speaks for itself."""
+        rec = sub.recommender
+        if rec is None or any(f.flag is Flag.UNVERIFIED_SENDER for f in sub.findings):
+            return False
+        if rec.kind is RecommenderKind.DIRECT:
+            return True
+        speaks = self.ctx.directory.by_sender(sub.message.sender if sub.message else "")
+        return speaks is not None and speaks.name == rec.name
+
+    def _received_receipt(self, message: Message | None, item: _Item, always: bool = False) -> ReceiptDraft | None:
         """A message set aside is answered only when it looked like a submission from someone who
         expects one: not an auto-reply, bounce or list, and a subject of the round or a known sender."""
         if message is None or not message.sender or ignore_reason(message) is not None:
             return None
         looks_like_ours = parse_subject(message.subject, self.config.round.subject_suffix).related
-        if not looks_like_ours and self.ctx.directory.by_sender(message.sender) is None:
+        if not (always or looks_like_ours) and self.ctx.directory.by_sender(message.sender) is None:
             return None
         rid = receipt_id(item.sha, self.config)
         return self._draft(message, rid, lambda: compose_received(message, item.row, rid, self.config, self.env), "")
@@ -640,7 +668,15 @@ def send_receipts(ledger: Ledger, outbox, config: Config, now: datetime | None =
     defect marks that receipt failed (a person answers by hand); the others go on."""
     now = now or datetime.now(timezone.utc)
     sent = 0
+    room = config.max_receipts_per_hour - ledger.sent_since(now - timedelta(hours=1))
     for receipt in ledger.due_receipts(now):
+        if sent >= room:
+            # However many come in (a mail loop, a flood of forged mail), receipts leave at a bounded rate.
+            later = now + timedelta(minutes=10)
+            postponed = ledger.postpone_receipts(now, later, f"每小时回执已达{config.max_receipts_per_hour}封上限，顺延发送")
+            outbox_log.warning("hourly receipt limit (%d) reached: %d receipt(s) wait until %s",
+                               config.max_receipts_per_hour, postponed, later.astimezone(SHANGHAI))
+            break
         if not ledger.claim_receipt(receipt.row, receipt.state, now, lease_until=now + SEND_LEASE):
             continue  # another sender took it
         try:

@@ -69,6 +69,8 @@ class Flag(StrEnum):
     CLOUD_ATTACHMENT_LINK = "cloud_attachment_link"
     SUPERSEDED = "superseded"
     ENCODING_GUESSED = "encoding_guessed"
+    UNVERIFIED_SENDER = "unverified_sender"
+    SENDER_AUTHENTICATED = "sender_authenticated"
 
     @property
     def label(self) -> str:
@@ -93,12 +95,14 @@ FLAG_LABELS = {
     Flag.CLOUD_ATTACHMENT_LINK: "附件为网盘/超大附件链接，未随邮件送达",
     Flag.SUPERSEDED: "已被后续邮件替换",
     Flag.ENCODING_GUESSED: "文字编码未声明或有误，已推测识别",
+    Flag.UNVERIFIED_SENDER: "发件地址未经核实",
+    Flag.SENDER_AUTHENTICATED: "收件服务器发件认证通过",
 }
 
 
 # About how intake read the email, not about what it submits: kept on the message for the clerk, never
 # copied onto its applications (the 备注 of a table) nor told the sender.
-CLERK_ONLY = frozenset({Flag.ENCODING_GUESSED})
+CLERK_ONLY = frozenset({Flag.ENCODING_GUESSED, Flag.SENDER_AUTHENTICATED})
 
 
 @dataclass(frozen=True)
@@ -183,6 +187,7 @@ class Message:
     attachments: tuple[Attachment, ...]
     problems: tuple[Finding, ...] = ()
     forwarded: tuple[Forwarded, ...] = ()   # the messages whose attachments became this one's
+    auth_results: tuple[str, ...] = ()      # Authentication-Results added on delivery (see mime.delivery_auth)
 
 
 @dataclass(frozen=True)

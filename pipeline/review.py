@@ -18,8 +18,24 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .assess import (AUDIT_ITEM, FIELD_LABELS, FORM_ITEM, HANDLED, INTEGER_FIELDS, NOTE, NUMBER_FIELDS, PAPER,
-                     RECONFIRM_ITEM, STATUS, Assessment, ListEntry, MissingForm, Verdict, round_item_state)
+from .assess import (
+    AUDIT_ITEM,
+    FIELD_LABELS,
+    FORM_ITEM,
+    HANDLED,
+    INTEGER_FIELDS,
+    NOTE,
+    NUMBER_FIELDS,
+    PAPER,
+    RECONFIRM_ITEM,
+    SENDER_OK,
+    STATUS,
+    Assessment,
+    ListEntry,
+    MissingForm,
+    Verdict,
+    round_item_state,
+)
 from .config import Config
 from .model import Finding, Flag, Status, Track
 from .render import text_cell
@@ -28,6 +44,8 @@ from .rules import shanghai_text
 # What the clerk can do about each flag. {id} is the application's number as `intake review` takes it.
 ACTIONS: dict[Flag, str] = {
     Flag.UNKNOWN_SENDER: "核实发件人；如为推荐单位，在 inbox_rules.yaml 的 recommenders 中补充其邮箱",
+    Flag.UNVERIFIED_SENDER: ("电话向推荐单位核实该邮件；属实的按问题说明中的命令确认发件地址（个人邮箱今后也认可：加 "
+                             "--remember-sender），冒用的核定为不予受理（intake review set {id} --status rejected）"),
     Flag.MISSING_RECOMMENDATION_LETTER: "请推荐单位补发推荐函",
     Flag.MISSING_APPLICATION_FORM: "请推荐单位补发申请表",
     Flag.LATE: "逾期报送，按通知不予受理；如确属邮件系统延误，可人工核定（intake review set {id} --status accepted --note 原因）",
@@ -607,11 +625,17 @@ def record(ledger, config: Config, changes: Sequence[Change], by: str, source: s
                               "编号见 intake review 的列表")
         if c.field == PAPER and not is_application(c.target):
             raise ReviewError("纸质材料按申请登记，请使用申请编号（A…）")
-        if c.field not in (STATUS, NOTE, PAPER) and not is_application(c.target):
+        if c.field == SENDER_OK and not c.target.startswith("M"):
+            raise ReviewError("发件地址的确认按邮件登记，请使用邮件编号（M…）")
+        if c.field not in (STATUS, NOTE, PAPER, SENDER_OK) and not is_application(c.target):
             raise ReviewError(f"{c.target} 没有可更正的字段；可用 --status handled 或 --note")
     done = []
     for c in new_changes(changes, result, config.office.paper_copies):
         value = c.value
+        if c.field == SENDER_OK:
+            # What is confirmed: this address, for the recommender this email is filed under.
+            m = ledger.message(int(c.target[1:]))
+            value = {"address": m["sender"] or "", "recommender": m["recommender"] or "", "remember": bool(c.value)}
         if c.field == STATUS and is_application(c.target):
             value = {"status": c.value, "flags": status_snapshot(result.verdict(int(c.target[1:])), config)}
         elif c.field == STATUS and not c.target.startswith("M"):
@@ -635,6 +659,8 @@ def _exists(target: str, result: Assessment) -> bool:
 
 
 def _described(c: Change) -> str:
+    if c.field == SENDER_OK:
+        return f"{c.target} 发件地址经人工确认可代表推荐单位" + ("，今后来自该地址的邮件同样视为已确认" if c.value else "")
     if c.field == STATUS:
         label = HANDLED_LABEL if c.value == HANDLED else Status(c.value).label
         return f"{c.target} 核定为“{label}”"

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from .model import Message, Recommender
 from .read.text import norm_name
@@ -32,16 +33,59 @@ def ignore_reason(message: Message) -> str | None:
     return None
 
 
+# Our own receipts' Message-IDs (receipt.receipt_id) and the line every receipt body ends with.
+_OUR_RECEIPT_ID = re.compile(r"<receipt-[0-9a-f]{24}@", re.I)
+OUR_FOOTER = "本邮件由系统自动发送"
+
+
+def answers_our_receipt(message: Message) -> bool:
+    """A reply to one of our receipts (by its threading headers, or our receipt quoted in it): an
+    auto-responder without RFC 3834 headers, or a polite 收到，谢谢. Never a new submission, or two
+    machines answer each other all day."""
+    threading = message.headers.get("in-reply-to", "") + " " + message.headers.get("references", "")
+    return bool(_OUR_RECEIPT_ID.search(threading)) or (OUR_FOOTER in message.body and "回执编号" in message.body)
+
+
+def reply_reason(message: Message) -> str:
+    if message.attachments:
+        return "对本处回执的回复，附有材料：请人工查看；如为补充或更正材料，请发件人按原标题格式重新发送"
+    return "对本处回执的回复（自动回复或致谢），不作为申报"
+
+
+# RFC 8601: "Authentication-Results: mx.shandong.cn; spf=pass smtp.mailfrom=…; dkim=fail …; dmarc=…"
+_AUTH_RESULT = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.I)
+_FAILING = {"fail", "softfail", "permerror"}
+
+
+def authentication(message: Message, host: str) -> tuple[list[str], list[str]]:
+    """What the office's own receiving server (host) recorded of SPF, DKIM and DMARC: (passed, failed).
+    Only its own headers count: anyone can write an Authentication-Results header into a mail."""
+    passed, failed = [], []
+    for value in message.auth_results:
+        authserv = value.split(";", 1)[0].strip().lower()
+        if not host or authserv != host.lower():
+            continue
+        for method, result in _AUTH_RESULT.findall(value):
+            label = f"{method.upper()}={result.lower()}"
+            (failed if result.lower() in _FAILING else passed if result.lower() == "pass" else []).append(label)
+    return list(dict.fromkeys(passed)), list(dict.fromkeys(failed))
+
+
 @dataclass(frozen=True)
 class Directory:
     recommenders: tuple[Recommender, ...]
+    confirmed: Mapping[str, str] = field(default_factory=dict)   # address → recommender, confirmed by a clerk
 
     def by_sender(self, address: str) -> Recommender | None:
+        """The recommender an address speaks for: one of its configured senders (an exact address before a
+        domain), or an address a clerk has confirmed for it."""
         address = address.lower()
         domain = "@" + address.rpartition("@")[2]
         for r in self.recommenders:  # an exact address beats a domain
             if address in r.senders:
                 return r
+        if address in self.confirmed:
+            return next((r for r in self.recommenders if r.name == self.confirmed[address]), None)
         for r in self.recommenders:
             if domain in r.senders:
                 return r

@@ -484,6 +484,11 @@ class Ledger:
             " AND m.received_at < ?",
             (recipient, day_start.isoformat(), day_end.isoformat())).fetchone()[0]
 
+    def sent_since(self, moment: datetime) -> int:
+        """Receipts handed to the outbox since moment, all recipients together."""
+        return self.db.execute("SELECT count(*) FROM receipts WHERE state='sent' AND sent_at >= ?",
+                               (_utc(moment),)).fetchone()[0]
+
     def receipts_waiting(self, round_name: str) -> int:
         """Receipts written and not yet out: held for the round check, queued for a retry, mid-send."""
         return self.db.execute(

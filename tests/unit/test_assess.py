@@ -34,6 +34,12 @@ class Round:
         self.corrections: list[Correction] = []
         self._ids = itertools.count(1)
 
+    def address(self, recommender: str, mid: int) -> str:
+        """One of the recommender's registered addresses (a stranger's for others)."""
+        registered = next((r.senders for r in self.config.recommenders if r.name == recommender), ())
+        first = registered[0] if registered else "@example.cn"
+        return f"rsj{mid}{first}" if first.startswith("@") else first
+
     def mail(self, recommender: str, day: int, hour: int = 10, *, month: int = 9, message_id: str | None = None,
              sha: str | None = None, named: tuple[Named, ...] = (), apps=(), letter: bool = False,
              listed_only=(), sender: str = "", filled_on: str = "") -> MessageFacts:
@@ -43,7 +49,7 @@ class Round:
         m = MessageFacts(mid, message_id or f"<m{mid}@example.cn>", sha or f"sha{mid}",
                          datetime(2019, month, day, hour, tzinfo=BJ), "submission", recommender,
                          KIND.get(recommender, ""), named=named, has_letter=letter,
-                         sender=sender or f"rsj{mid}@example.cn", filled_on=filled_on)
+                         sender=sender or self.address(recommender, mid), filled_on=filled_on)
         self.messages.append(m)
         for applicant, track in listed_only:
             self.apps.append(AppFacts(next(self._ids), mid, m.received_at, recommender, m.recommender_kind,
@@ -482,3 +488,56 @@ def test_filled_on_is_the_recommenders_own_date_else_its_latest_delivery(rnd):
     rnd.mail(QINGDAO, 11, apps=[("丙", Track.RURAL)])
     rnd.mail(QINGDAO, 13, 23, apps=[("丁", Track.RURAL)])
     assert rnd.run(AFTER).filled_on == {JINAN: "2019年9月8日", QINGDAO: "2019年9月13日"}
+
+
+# ---------------------------------------------------------------- only registered senders speak for a recommender
+
+FORGER = "someone@evil.example"
+
+
+def test_a_forged_resubmission_supersedes_nothing(rnd):
+    rnd.mail(JINAN, 10, apps=[("甲培训学院", Track.GENERAL, {"avg_trainees": 3000})])
+    forged = rnd.mail(JINAN, 11, sender=FORGER, apps=[("甲培训学院", Track.GENERAL, {"avg_trainees": 9})])
+    result = rnd.run()
+    genuine, fake = sorted(result.current, key=lambda v: v.id)
+    assert genuine.superseded_by is None and genuine.status is Status.ACCEPTED and genuine.quota_place
+    assert fake.message == forged.id and fake.status is Status.NEEDS_REVIEW and not fake.quota_place
+    assert details(fake, Flag.UNVERIFIED_SENDER) and FORGER in details(fake, Flag.UNVERIFIED_SENDER)[0]
+    assert f"--sender-ok" in details(fake, Flag.UNVERIFIED_SENDER)[0]
+
+
+def test_a_forged_early_mail_takes_no_quota_place(rnd):
+    rnd.mail(JINAN, 9, sender=FORGER, apps=[("冒名培训中心", Track.GENERAL)])
+    rnd.mail(JINAN, 10, apps=[("真实培训学院", Track.GENERAL)])
+    v = by_name(rnd.run())
+    assert v["真实培训学院"].quota_place and Flag.QUOTA_EXCEEDED not in v["真实培训学院"].flags
+    assert v["真实培训学院"].status is Status.ACCEPTED
+    assert not v["冒名培训中心"].quota_place and Flag.UNVERIFIED_SENDER in v["冒名培训中心"].flags
+
+
+def test_a_clerk_confirming_a_personal_address_lets_it_speak(rnd):
+    from pipeline.assess import SENDER_OK, confirmed_senders
+
+    rnd.mail(JINAN, 10, apps=[("甲培训学院", Track.GENERAL)])
+    personal = rnd.mail(JINAN, 11, sender="zhangsan@qq.com", apps=[("甲培训学院", Track.GENERAL)])
+    rnd.correct(f"M{personal.id}", SENDER_OK, {"address": "zhangsan@qq.com", "recommender": JINAN, "remember": True})
+    result = rnd.run()
+    (standing,) = result.current
+    assert standing.message == personal.id and Flag.UNVERIFIED_SENDER not in standing.flags
+    assert standing.quota_place
+    # Remembered: the next mail from that address speaks for Jinan without a clerk.
+    assert confirmed_senders(rnd.corrections) == {"zhangsan@qq.com": JINAN}
+    rnd.mail(JINAN, 12, sender="zhangsan@qq.com", apps=[("乙培训学院", Track.RURAL)])
+    assert Flag.UNVERIFIED_SENDER not in by_name(rnd.run())["乙培训学院"].flags
+
+
+def test_a_failed_receiving_server_check_is_answered_by_the_clerk(rnd):
+    from pipeline.assess import SENDER_OK
+
+    doubt = Finding(Flag.UNVERIFIED_SENDER, "收件服务器记录的发件认证未通过（DMARC=fail）")
+    m = rnd.mail(JINAN, 10, apps=[("甲培训学院", Track.GENERAL, {}, [doubt])])
+    v = by_name(rnd.run())["甲培训学院"]
+    assert v.status is Status.NEEDS_REVIEW and not v.quota_place
+    rnd.correct(f"M{m.id}", SENDER_OK, {"address": m.sender, "recommender": JINAN, "remember": False})
+    v = by_name(rnd.run())["甲培训学院"]
+    assert v.status is Status.ACCEPTED and v.quota_place
