@@ -21,8 +21,13 @@ from .subject import without_reply_prefixes
 
 def receipt_subject(subject: str) -> str:
     """受理回执：<the subject without its Re:/Fwd:/回复:/转发:/答复: prefixes>: the receipt answers the
-    submission itself, not the reply chain it came in."""
-    return f"受理回执：{without_reply_prefixes(subject or '').strip() or '（无标题）'}"
+    submission itself, not the reply chain it came in. At most SUBJECT_CHARS of it: the header is
+    folded by the mail library, whose cost grows faster than the text (a 4 MB subject took minutes)."""
+    text = without_reply_prefixes((subject or "")[:SUBJECT_CHARS * 4]).strip() or "（无标题）"
+    return f"受理回执：{text[:SUBJECT_CHARS] + '…' if len(text) > SUBJECT_CHARS else text}"
+
+
+SUBJECT_CHARS = 200
 
 
 def receipt_id(sha256: str, config: Config) -> str:

@@ -39,3 +39,11 @@ def test_an_email_with_only_some_applicants_rejected_still_gets_the_paper_remind
     assert not LETTER.rejected and any(i.status == Status.REJECTED.label for i in LETTER.items)
     none_read_late = dataclasses.replace(LATE, items=())
     assert none_read_late.rejected and "逾期不再受理" in none_read_late.rejection
+
+
+def test_a_huge_subject_makes_a_short_receipt_subject():
+    from pipeline.receipt import SUBJECT_CHARS, receipt_subject
+
+    text = receipt_subject("Re: " + "济南市继续教育基地申报" * 400_000)
+    assert text.startswith("受理回执：济南市") and text.endswith("…")
+    assert len(text) == len("受理回执：") + SUBJECT_CHARS + 1
