@@ -518,7 +518,7 @@ def review_import(ctx: click.Context, file: Path, by: str | None) -> None:
     from . import review as review_mod
 
     try:
-        changes, problems = review_mod.read_workbook(file.read_bytes())
+        changes, problems = review_mod.read_workbook(file.read_bytes(), cfg.round.deadline.year)
     except review_mod.ReviewError as exc:
         _fail(ctx, str(exc))
     if problems:
@@ -548,7 +548,12 @@ def review_paper(ctx: click.Context, targets: tuple[str, ...], copies: int | Non
     from . import review as review_mod
     from .rules import SHANGHAI
 
-    day = on or f"{datetime.now(SHANGHAI):%Y-%m-%d}"
+    from .dates import BadDay, parse_day
+
+    try:
+        day = parse_day(on, cfg.round.deadline.year) if on else f"{datetime.now(SHANGHAI):%Y-%m-%d}"
+    except BadDay as exc:
+        _fail(ctx, f"--date：{exc}")
     value = {"copies": 0, "on": "", "undo": True} if undo else {"copies": copies or 0, "on": day}
     try:
         changes = [review_mod.Change(review_mod.parse_target(t), "paper", value) for t in targets]

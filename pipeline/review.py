@@ -37,6 +37,7 @@ from .assess import (
     round_item_state,
 )
 from .config import Config
+from .dates import BadDay, parse_day
 from .model import Finding, Flag, Status, Track
 from .render import text_cell
 from .rules import shanghai_text
@@ -210,8 +211,9 @@ def build(result: Assessment, mails: Sequence[MailFacts], config: Config, now: d
         stale = v.decision is not None and v.decision.stale
         if v.status is Status.ACCEPTED and not stale:
             continue
-        if v.decision is not None and not stale:
+        if v.decision is not None and not stale and v.decision.status != Status.NEEDS_REVIEW.value:
             continue                # the clerk has decided; nothing new has come up since
+        # 待核实 is the clerk asking for a check, not a decision taken: it stays on the list, with the note.
         problems = tuple(f.text() for f in v.findings)
         if stale:
             problems = (f"人工核定（{v.decision.by}，{v.decision.at[:10]}）之后出现新问题，请重新核定",) + problems
@@ -492,8 +494,9 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
-def read_workbook(data: bytes) -> tuple[list[Change], list[str]]:
-    """The changes a clerk made in 待处理.xlsx, and a Chinese problem per row that could not be read."""
+def read_workbook(data: bytes, year: int = 2019) -> tuple[list[Change], list[str]]:
+    """The changes a clerk made in 待处理.xlsx, and a Chinese problem per row that could not be read.
+    Days may be written as people write them (9月21日 is in `year`, the round's)."""
     try:
         # Not data_only: a note a clerk began with "=" is what they typed, not a formula's cached result.
         wb = load_workbook(io.BytesIO(data))
@@ -530,19 +533,19 @@ def read_workbook(data: bytes) -> tuple[list[Change], list[str]]:
         ws = wb[SHEET_PAPER]
         headers = [_cell(c.value) for c in ws[3]]
         col = {h: i for i, h in enumerate(headers)}
-        for row in ws.iter_rows(min_row=4, values_only=True):
+        for number, row in enumerate(ws.iter_rows(min_row=4, values_only=True), start=4):
             values = [_cell(v) for v in row]
             if not values or not values[0] or "收到日期" not in col:
                 continue
-            on = values[col["收到日期"]]
-            if not on:
+            on = row[col["收到日期"]]
+            if on in (None, ""):
                 continue
             try:
                 copies = values[col["份数"]] if "份数" in col else ""
                 changes.append(Change(parse_target(values[0]), PAPER,
-                                      {"copies": int(copies) if copies.isdigit() else 0, "on": on}))
-            except ReviewError as exc:
-                problems.append(f"“{SHEET_PAPER}”（{values[0]}）：{exc}")
+                                      {"copies": int(copies) if copies.isdigit() else 0, "on": parse_day(on, year)}))
+            except (ReviewError, BadDay) as exc:
+                problems.append(f"“{SHEET_PAPER}”第{number}行（{values[0]}）：{exc}")
     return changes, problems
 
 

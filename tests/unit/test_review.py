@@ -274,3 +274,44 @@ def test_a_refused_receipt_is_an_item_and_a_waiting_one_a_warning(rnd, config):
     assert refused.actions[-1].startswith("处理完毕后：intake review set M1 --status handled")
     assert any(w.startswith("1封回执暂未发出") and "ConnectionRefusedError" in w for w in listing.warnings)
     assert "M2" not in {i.target for i in listing.items}
+
+
+def test_a_needs_review_decision_keeps_the_application_on_the_list(rnd, config):
+    rnd.correct("A1", "status", {"status": "needs_review", "flags": []})
+    rnd.correct("A1", "note", "核对场地面积")
+    listing = review.build(rnd.run(BEFORE), mails(rnd), config, BEFORE)
+    (item,) = [i for i in listing.items if i.target == "A1"]
+    assert item.status == "待核实" and item.notes == ("核对场地面积",) and item.decision.startswith("待核实")
+
+
+@pytest.mark.parametrize("typed, year, day", [
+    ("2019-09-21", 2019, "2019-09-21"), ("2019/9/21", 2019, "2019-09-21"), ("2019年9月21日", 2019, "2019-09-21"),
+    ("9月21日", 2019, "2019-09-21"), ("2019.9.21", 2019, "2019-09-21"), (" 9月2日 ", 2020, "2020-09-02")])
+def test_days_as_clerks_write_them(typed, year, day):
+    from pipeline.dates import parse_day
+
+    assert parse_day(typed, year) == day
+
+
+@pytest.mark.parametrize("typed, says", [("2019-13-40", "不存在"), ("9月31日", "不存在"), ("下周二", "无法识别"),
+                                         ("2019-02-29", "不存在")])
+def test_impossible_days_are_refused_in_chinese(typed, says):
+    from pipeline.dates import BadDay, parse_day
+
+    with pytest.raises(BadDay, match=says) as caught:
+        parse_day(typed, 2019)
+    assert typed in str(caught.value)
+
+
+def test_the_paper_sheet_refuses_an_impossible_day_and_names_the_row(rnd, config):
+    listing = review.build(rnd.run(BEFORE), mails(rnd), config, BEFORE)
+    wb = load_workbook(io.BytesIO(review.review_xlsx(listing)))
+    ws = wb[review.SHEET_PAPER]
+    headers = [c.value for c in ws[3]]
+    ws.cell(row=4, column=headers.index("收到日期") + 1, value="2019-13-40")
+    ws.cell(row=5, column=headers.index("收到日期") + 1, value="9月20日")
+    buf = io.BytesIO()
+    wb.save(buf)
+    changes, problems = review.read_workbook(buf.getvalue(), 2019)
+    assert problems == [f"“纸质材料”第4行（{ws.cell(row=4, column=1).value}）：日期“2019-13-40”不存在（2019年13月40日）"]
+    assert [c.value["on"] for c in changes if c.field == "paper"] == ["2019-09-20"]
