@@ -290,8 +290,9 @@ def assess(messages: Sequence[MessageFacts], applications: Sequence[AppFacts],
     corrected = [_corrected(a, by_target.get(f"A{a.id}", {})) for a in apps]
     confirmed = {m.id for m in messages if by_target.get(f"M{m.id}", {}).get(SENDER_OK)}
     strangers = _unverified(messages, confirmed, confirmed_senders(corrections), config)
-    # Spoken for by a sender nobody has vouched for: it supersedes no one and takes no place.
-    doubtful = {a.id for a, _ in corrected if a.message in strangers or (
+    # Spoken for by a sender nobody has vouched for, or by no recommender at all: it supersedes no one,
+    # takes no place, and makes no 多头申报 of a recommender's application (a stranger's copy of a form).
+    doubtful = {a.id for a, _ in corrected if a.message in strangers or not a.recommender_kind or (
         a.message not in confirmed and any(f.flag is Flag.UNVERIFIED_SENDER for f in a.findings))}
     superseded = _resubmissions([a for a, _ in corrected], by_target, config, doubtful)
     live = [a for a, _ in corrected if a.id not in superseded]

@@ -231,7 +231,7 @@ class PassReport:
 
     def line(self) -> str:
         return (f"pass: fetched={self.fetched} submissions={self.submissions} ignored={self.ignored} "
-                f"review={self.review} retried={self.retried} deferred={self.deferred} "
+                f"review={self.review} to_check={len(self.review_items)} retried={self.retried} deferred={self.deferred} "
                 f"receipts_sent={self.receipts_sent} receipts_waiting={self.receipts_waiting}")
 
     @property
@@ -511,10 +511,11 @@ class _Pass:
             # An unknown or unverified sender learns that the mail arrived and will be checked, nothing
             # of what it said: the address may be forged, and the receipt must not carry text to a victim.
             return self._received_receipt(sub.message, item, always=True)
-        letter = letter_for(sub, item.row, self.config, datetime.now(timezone.utc))
+        number = self.ledger.receipt_number(item.row, self.config.round.name)
+        letter = letter_for(sub, number, self.config, datetime.now(timezone.utc))
         rid = receipt_id(item.sha, self.config)
         return self._draft(sub.message, rid, lambda: compose(letter, sub, rid, self.config, self.env),
-                           json.dumps(asdict(letter), ensure_ascii=False))
+                           json.dumps(asdict(letter), ensure_ascii=False), number)
 
     def _speaks_for(self, sub: Submission) -> bool:
         """The sender may speak for the recommender the email is filed under: one of its addresses (or one
@@ -537,21 +538,25 @@ class _Pass:
         if not (always or looks_like_ours) and self.ctx.directory.by_sender(message.sender) is None:
             return None
         rid = receipt_id(item.sha, self.config)
-        return self._draft(message, rid, lambda: compose_received(message, item.row, rid, self.config, self.env), "")
+        number = self.ledger.receipt_number(item.row, self.config.round.name)
+        return self._draft(message, rid, lambda: compose_received(message, number, rid, self.config, self.env), "",
+                           number)
 
-    def _draft(self, message: Message, rid: str, render: Callable[[], bytes], letter: str) -> ReceiptDraft:
+    def _draft(self, message: Message, rid: str, render: Callable[[], bytes], letter: str,
+               number: int) -> ReceiptDraft:
         day = message.received_at.astimezone(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
         sent_today = self.ledger.receipts_to(message.sender, day, day + timedelta(days=1))
         cap = self.config.max_receipts_per_sender_per_day
         if sent_today >= cap:
-            return ReceiptDraft(rid, message.sender, b"", letter, "suppressed", f"该发件人当日回执已达{cap}封上限")
+            return ReceiptDraft(rid, message.sender, b"", letter, "suppressed", f"该发件人当日回执已达{cap}封上限",
+                                number)
         try:
             raw = render()
         except Unaddressable:
             return ReceiptDraft(rid, message.sender, b"", letter, "failed",
-                                "发件人地址含非英文字符，无法自动回复，请人工回复")
+                                "发件人地址含非英文字符，无法自动回复，请人工回复", number)
         # Held until the round assessment after the message loop has seen it (see Ledger.release_receipts).
-        return ReceiptDraft(rid, message.sender, raw, letter, "held")
+        return ReceiptDraft(rid, message.sender, raw, letter, "held", number=number)
 
     # -- the mailbox's mark ------------------------------------------------------------------------------
 

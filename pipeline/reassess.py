@@ -11,7 +11,7 @@ from email import policy
 from .assess import AppFacts, Assessment, Correction, MessageFacts, Named, Verdict, assess
 from .config import Config
 from .model import Track
-from .receipt import mail_templates
+from .receipt import item_problems, mail_templates
 from .render import ReceiptLetter
 from .store import Ledger, findings_from_json, findings_json
 
@@ -170,7 +170,8 @@ def _refresh_receipts(config: Config, ledger: Ledger, result: Assessment) -> int
                 changed += 1
             continue
         letter = letter_from_json(row["letter"])
-        updated = _updated_letter(letter, by_message.get(row["message"], []), message_findings.get(row["message"], set()))
+        updated = _updated_letter(letter, by_message.get(row["message"], []), message_findings.get(row["message"], set()),
+                                  config)
         if updated == letter:
             continue
         env = env or mail_templates(config.templates_dir)
@@ -180,7 +181,7 @@ def _refresh_receipts(config: Config, ledger: Ledger, result: Assessment) -> int
     return changed
 
 
-def _updated_letter(letter: ReceiptLetter, verdicts: list[Verdict], message_level: set) -> ReceiptLetter:
+def _updated_letter(letter: ReceiptLetter, verdicts: list[Verdict], message_level: set, config: Config) -> ReceiptLetter:
     if not verdicts:
         return letter
     verdicts = sorted(verdicts, key=lambda v: v.id)
@@ -191,7 +192,7 @@ def _updated_letter(letter: ReceiptLetter, verdicts: list[Verdict], message_leve
         if v is None:
             continue
         items[i] = dataclasses.replace(item, status=v.status.label,
-                                       problems=tuple(f.text() for f in v.findings if f not in message_level))
+                                       problems=item_problems(v.findings, message_level, config))
     return dataclasses.replace(letter, items=tuple(items))
 
 

@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from .config import Config
 from .mail.smtp import smtp_address
-from .model import CLERK_ONLY, Document, Flag, Message, Submission
+from .model import CLERK_ONLY, Document, Finding, Flag, Message, RecommenderKind, Submission, Track
 from .render import ReceiptItem, ReceiptLetter
 from .rules import SHANGHAI, shanghai_text
 from .subject import without_reply_prefixes
@@ -36,6 +36,17 @@ def receipt_id(sha256: str, config: Config) -> str:
     return f"<receipt-{sha256[:24]}@{domain}>"
 
 
+def _deciding(f: Finding, config: Config) -> bool:
+    return f.flag in config.rejected_flags | config.review_flags
+
+
+def item_problems(findings, message_level: set[Finding], config: Config) -> tuple[str, ...]:
+    """An applicant's problems as its row in the receipt shows them: its own, and those of the email that
+    decide its status (逾期报送 makes it 不予受理), so that no row says 不予受理 with 无 beside it. The email's
+    other problems are listed once, below the table."""
+    return tuple(f.text() for f in findings if f not in message_level or _deciding(f, config))
+
+
 def _receipt_no(number: int, config: Config) -> str:
     return f"{config.round.deadline.astimezone(SHANGHAI).year}-{number:04d}"
 
@@ -52,13 +63,14 @@ def _doc_text(doc: Document) -> str:
 def letter_for(sub: Submission, number: int, config: Config, issued: datetime) -> ReceiptLetter:
     m = sub.message
     message_level = set(sub.findings)
+    told = {f for a in sub.applications for f in a.findings if f in message_level and _deciding(f, config)}
     items = tuple(
         ReceiptItem(
             applicant=a.applicant,
             track=a.track.label,
             documents=tuple(_doc_text(d) for d in a.documents),
             status=a.status.label,
-            problems=tuple(f.text() for f in a.findings if f not in message_level),
+            problems=item_problems(a.findings, message_level, config),
         )
         for a in sub.applications
     )
@@ -73,7 +85,7 @@ def letter_for(sub: Submission, number: int, config: Config, issued: datetime) -
         subject=m.subject or "（无标题）",
         received_at=shanghai_text(sub.received_at),
         items=items,
-        message_problems=tuple(f.text() for f in sub.findings if f.flag not in CLERK_ONLY),
+        message_problems=tuple(f.text() for f in sub.findings if f.flag not in CLERK_ONLY and f not in told),
         office_name=config.office.name,
         office_address=config.office.address,
         postcode=config.office.postcode,
@@ -85,7 +97,15 @@ def letter_for(sub: Submission, number: int, config: Config, issued: datetime) -
         other_documents=tuple(_doc_text(d) for d in sub.loose_documents),
         late_note=(f"本邮件于{shanghai_text(sub.received_at)}送达，已超过截止时间（{shanghai_text(config.round.deadline)}）。"
                    if any(f.flag is Flag.LATE for f in sub.findings) else ""),
+        paper_forms=_paper_forms(sub),
     )
+
+
+def _paper_forms(sub: Submission) -> str:
+    if not (sub.recommender and sub.recommender.kind is RecommenderKind.DIRECT):
+        return ReceiptLetter.paper_forms
+    audits = sub.applications and all(a.track is Track.AUDIT for a in sub.applications)
+    return "审验表" if audits else "申请表"
 
 
 def mail_templates(templates_dir: Path) -> Environment:

@@ -81,6 +81,9 @@ class ReceiptLetter:
     other_documents: tuple[str, ...] = ()   # letters and tables received with the email
     # The email came after the deadline: "本邮件于…送达，已超过截止时间（…）。" (empty when in time).
     late_note: str = ""
+    # What is posted: a recommender sends its 推荐函 and 汇总表 with the forms; a base re-confirming sends its
+    # 申请表, an institution its 审验表 (通知三（三）、三（四）、四（六）).
+    paper_forms: str = "推荐函、申报汇总表及申请表"
 
     @property
     def rejected(self) -> bool:
@@ -100,6 +103,23 @@ class ReceiptLetter:
     def paper_due(self) -> str:
         """When the paper copies are due: by the deadline, or at once for a late one the office accepted."""
         return "请尽快" if self.late_note else f"请于{self.deadline_text}前"
+
+    @property
+    def paper_request(self) -> str:
+        """What to post, or why nothing: a rejected email is not asked for paper; a direct applicant has
+        no 推荐函 or 汇总表 to send."""
+        if self.rejected:
+            return self.rejection
+        copies = f"（一式{self.paper_copies}份）" if self.paper_forms.endswith("申请表") else ""
+        return (f"{self.paper_due}将{self.paper_forms}{copies}等书面材料邮寄至{self.office_address}，"
+                f"邮编{self.postcode}。")
+
+    @property
+    def footer(self) -> str:
+        """The line at the foot: a receipt that rejects does not say it only acknowledges."""
+        if self.rejected:
+            return "本回执由系统自动生成。"
+        return "本回执由系统自动生成，仅表示材料已收到，不代表审核结果。"
 
 
 # ---------------------------------------------------------------- text hygiene

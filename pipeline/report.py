@@ -32,8 +32,9 @@ def missing_templates(templates_dir: Path) -> list[Path]:
 
 
 def remarks(v: Verdict) -> str:
-    """备注: the status when it is not plain acceptance, the clerk's decision, then every problem."""
-    texts = [f.text() for f in v.findings]
+    """备注: the status when it is not plain acceptance, the clerk's decision, then every problem — but
+    not how the email was written (a subject in the wrong form): the table goes to the office's leaders."""
+    texts = [f.text() for f in v.findings if f.flag is not Flag.SUBJECT_NONCONFORMING]
     if v.decision is not None and not v.decision.stale:
         why = f"：{v.notes[-1].text}" if v.notes else ""
         texts.insert(0, f"{v.status.label}（经人工核定{why}）")

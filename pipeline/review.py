@@ -294,7 +294,8 @@ def text(review: ReviewList) -> str:
         out.append("（暂无需要处理的事项）")
     missing = review.paper_missing
     out.append("")
-    out.append(f"纸质材料：{len(review.paper) - len(missing)}/{len(review.paper)}份已收到"
+    # Counted in applications: each posts its copies (一式三份) together.
+    out.append(f"纸质材料：{len(review.paper) - len(missing)}/{len(review.paper)}个申请已收到"
                + ("；尚未收到：" + "、".join(f"{p.target} {p.applicant}" for p in missing) if missing else ""))
     if missing:
         out.append(f"    收到后登记：intake review paper {' '.join(p.target for p in missing[:3])}"
@@ -380,7 +381,7 @@ def review_xlsx(review: ReviewList) -> bytes:
         status_choices.add(f"K4:K{3 + len(rows)}")
 
     paper = wb.create_sheet(SHEET_PAPER)
-    _sheet(paper, f"纸质材料（申请表一式三份）：{len(review.paper) - len(review.paper_missing)}/{len(review.paper)}份已收到",
+    _sheet(paper, f"纸质材料（申请表一式三份）：{len(review.paper) - len(review.paper_missing)}/{len(review.paper)}个申请已收到",
            PAPER_COLUMNS,
            [[p.target, p.recommender, p.applicant, p.track, p.status, p.received, str(p.copies) if p.copies else ""]
             for p in review.paper],

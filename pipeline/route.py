@@ -35,7 +35,7 @@ def ignore_reason(message: Message) -> str | None:
 
 # Our own receipts' Message-IDs (receipt.receipt_id) and the line every receipt body ends with.
 _OUR_RECEIPT_ID = re.compile(r"<receipt-[0-9a-f]{24}@", re.I)
-OUR_FOOTER = "本邮件由系统自动发送"
+OUR_FOOTER = "本邮件由系统自动"   # …发送 (a note) or …生成 (a receipt)
 
 
 def answers_our_receipt(message: Message) -> bool:

@@ -123,6 +123,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE messages ADD COLUMN traceback TEXT;
     CREATE INDEX messages_state ON messages (round, state);
     """,
+    # 6: receipts numbered in the order they are written (2019-0001, 2019-0002…), not by the message's
+    # row, which ignored mail also takes. Earlier receipts keep the numbers they were sent with.
+    """
+    ALTER TABLE receipts ADD COLUMN number INTEGER;
+    UPDATE receipts SET number = message;
+    """,
 )
 
 
@@ -178,6 +184,7 @@ class ReceiptDraft:
     letter: str          # JSON of the 受理回执 content
     state: str           # queued | suppressed
     reason: str = ""
+    number: int | None = None   # the receipt's number in the round (Ledger.receipt_number)
 
 
 @dataclass(frozen=True)
@@ -431,14 +438,14 @@ class Ledger:
     @staticmethod
     def _put_receipt(db, row: int, receipt: ReceiptDraft) -> None:
         values = (receipt.receipt_id, _valid(receipt.recipient), receipt.raw, _valid(receipt.letter), receipt.state,
-                  _valid(receipt.reason))
+                  _valid(receipt.reason), receipt.number)
         earlier = db.execute("SELECT state FROM receipts WHERE message=?", (row,)).fetchone()
         if earlier is None:
-            db.execute("INSERT OR IGNORE INTO receipts (receipt_id, recipient, raw, letter, state, reason, message,"
-                       " created_at) VALUES (?,?,?,?,?,?,?,?)", (*values, row, _now()))
+            db.execute("INSERT OR IGNORE INTO receipts (receipt_id, recipient, raw, letter, state, reason, number,"
+                       " message, created_at) VALUES (?,?,?,?,?,?,?,?,?)", (*values, row, _now()))
         elif earlier["state"] in ("held", "queued", "suppressed", "failed"):
             db.execute("UPDATE receipts SET receipt_id=?, recipient=?, raw=?, letter=?, state=?, reason=?,"
-                       " next_attempt_at=NULL WHERE message=?", (*values, row))
+                       " number=COALESCE(?, number), next_attempt_at=NULL WHERE message=?", (*values, row))
 
     @classmethod
     def _insert_application(cls, db, row: int, round_name: str, app: Application, recommender: str, kind: str):
@@ -483,6 +490,15 @@ class Ledger:
             " WHERE r.recipient=? AND r.state IN ('held','queued','sending','sent') AND m.received_at >= ?"
             " AND m.received_at < ?",
             (recipient, day_start.isoformat(), day_end.isoformat())).fetchone()[0]
+
+    def receipt_number(self, row: int, round_name: str) -> int:
+        """The number of the message's receipt: the one it has, else the next of the round."""
+        mine = self.db.execute("SELECT number FROM receipts WHERE message=?", (row,)).fetchone()
+        if mine is not None and mine[0]:
+            return mine[0]
+        last = self.db.execute("SELECT max(r.number) FROM receipts r JOIN messages m ON m.id = r.message"
+                               " WHERE m.round=?", (round_name,)).fetchone()[0]
+        return (last or 0) + 1
 
     def sent_since(self, moment: datetime) -> int:
         """Receipts handed to the outbox since moment, all recipients together."""

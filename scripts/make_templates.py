@@ -371,7 +371,7 @@ def receipt_template() -> Document:
     doc = _setup_document(FANGSONG, body)
     section = doc.sections[0]
     _page(section, landscape=False, top=3.0, bottom=2.5, left=2.8, right=2.6)
-    _page_numbers(section, before=["本回执由系统自动生成，仅表示材料已收到，不代表审核结果。"])
+    _page_numbers(section, before=["{{ letter.footer }}"])
 
     _para(doc, ["受理回执"], HEI, 22, align=WD_ALIGN_PARAGRAPH.CENTER, after=4)
     _para(doc, ["{{ letter.round_name }}"], FANGSONG, 14, align=WD_ALIGN_PARAGRAPH.CENTER, after=8)
@@ -404,16 +404,8 @@ def receipt_template() -> Document:
     _para(doc, ["{%p endfor %}"], FANGSONG, body, line=line)
     _para(doc, ["{%p endif %}"], FANGSONG, body, line=line)
 
-    # A rejected (late) email is told so, and is not asked for paper copies (通知四（六）：逾期不再受理).
-    _para(doc, ["{%p if letter.rejected %}"], FANGSONG, body, line=line)
-    _para(doc, ["{{ letter.rejection }}"], FANGSONG, body, indent_chars=2, line=line, before=6)
-    _para(doc, ["{%p else %}"], FANGSONG, body, line=line)
-    _para(doc, ["{{ letter.paper_due }}",
-                "将推荐函、申报汇总表及申请表（一式", "{{ letter.paper_copies }}",
-                "份）等书面材料邮寄至", "{{ letter.office_address }}",
-                "，邮编", "{{ letter.postcode }}", "。"],
-          FANGSONG, body, indent_chars=2, line=line, before=6)
-    _para(doc, ["{%p endif %}"], FANGSONG, body, line=line)
+    # What to post, or (rejected, 通知四（六）：逾期不再受理) why nothing: ReceiptLetter.paper_request.
+    _para(doc, ["{{ letter.paper_request }}"], FANGSONG, body, indent_chars=2, line=line, before=6)
     _para(doc, ["联系人：", "{{ letter.contacts }}", "　联系电话：", "{{ letter.phone }}"],
           FANGSONG, body, indent_chars=2, line=line)
 

@@ -60,7 +60,7 @@ def test_the_list_says_what_why_and_what_to_do(rnd, config):
 
     printed = review.text(listing)
     assert f"[A3] 申请：{JINAN} / 丙培训学院（省级继续教育基地） — 待核实" in printed
-    assert "纸质材料：0/3份已收到；尚未收到：A1 甲培训学院、A3 丙培训学院、A4 乙乡村学院" in printed
+    assert "纸质材料：0/3个申请已收到；尚未收到：A1 甲培训学院、A3 丙培训学院、A4 乙乡村学院" in printed
 
 
 def test_the_quota_advice_names_the_application(rnd, config):
