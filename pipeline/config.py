@@ -49,7 +49,8 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "schedule": ("poll_every",),
     "processing": ("max_attempts", "retry_every"),
     "receipts": ("max_per_sender_per_day", "max_per_hour", "retry_every"),
-    "attachments": ("max_total_size", "max_entries", "max_ratio", "max_depth", "converters", "convert_timeout"),
+    "attachments": ("max_total_size", "max_entries", "max_ratio", "max_depth", "converters", "convert_timeout",
+                    "max_parts", "parser_memory", "parser_timeout", "max_pdf_pages", "max_cells"),
     "ocr": ("enabled", "workers", "dpi", "min_confidence", "max_pages", "page_timeout"),
     "recommenders[]": ("name", "kind", "senders", "aliases"),
     "quotas": ("city", "department", "enterprise"),
@@ -119,6 +120,11 @@ class AttachmentLimits:
     max_depth: int = 3                          # archives inside archives, forwards inside forwards
     converters: tuple[str, ...] = ("soffice", "7z", "unrar")   # used when installed
     convert_timeout: timedelta = timedelta(minutes=2)
+    max_parts: int = 200                        # attachments one message may carry; the rest is not read
+    parser_memory: int = 1536 * 1024 * 1024     # a caged reader's address space (pipeline/cage.py)
+    parser_timeout: timedelta = timedelta(seconds=60)   # one document's reading, wall clock
+    max_pdf_pages: int = 40                     # text pages of one PDF read at most
+    max_cells: int = 1_000_000                  # a sheet's area (its dimension, its merged cells) in cells
 
 
 @dataclass(frozen=True)
@@ -397,7 +403,15 @@ class _Reader:
             max_depth=self.integer(value.get("max_depth", d.max_depth), "attachments.max_depth"),
             converters=tuple(converters),
             convert_timeout=self.duration(value.get("convert_timeout", "2m"), "attachments.convert_timeout"),
+            max_parts=self.integer(value.get("max_parts", d.max_parts), "attachments.max_parts") or 1,
+            parser_memory=self.size(value.get("parser_memory", "1536MB"), "attachments.parser_memory"),
+            parser_timeout=self.duration(value.get("parser_timeout", "60s"), "attachments.parser_timeout"),
+            max_pdf_pages=self.integer(value.get("max_pdf_pages", d.max_pdf_pages), "attachments.max_pdf_pages") or 1,
+            max_cells=self.integer(value.get("max_cells", d.max_cells), "attachments.max_cells") or 1,
         )
+        if limits.parser_memory < 768 * 1024 * 1024:
+            # The reader itself, loaded, takes about 550 MB of address space before it opens anything.
+            raise self.fail("attachments.parser_memory", "at least 768MB (the reader alone takes about 550MB)")
         if limits.max_entries == 0 or limits.max_ratio == 0:
             raise self.fail("attachments", "max_entries and max_ratio of at least 1")
         return limits

@@ -93,7 +93,8 @@ def route(sub: Submission, ctx: Context) -> Submission:
 
 def read(sub: Submission, ctx: Context) -> Submission:
     # All attachments at once: the scanned pages of the whole message go to the OCR workers together.
-    return replace(sub, documents=read_attachments(sub.message.attachments, ctx.forms, ctx.ocr, ctx.config.ocr))
+    return replace(sub, documents=read_attachments(sub.message.attachments, ctx.forms, ctx.ocr, ctx.config.ocr,
+                                                   ctx.config.attachments))
 
 
 def assemble_stage(sub: Submission, ctx: Context) -> Submission:

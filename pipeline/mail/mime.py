@@ -197,6 +197,8 @@ class _Walk:
     attachments: list[Attachment] = field(default_factory=list)
     forwarded: list[Forwarded] = field(default_factory=list)
     problems: list[Finding] = field(default_factory=list)
+    parts: int = 0          # parts walked so far: a message of ten thousand parts is read as far as the limit
+    nesting: int = 0        # multiparts inside multiparts, now
 
     def problem(self, flag: Flag, detail: str) -> None:
         finding = Finding(flag, clean_header(detail))
@@ -230,13 +232,32 @@ def parse(raw: bytes, received_at: datetime, limits: AttachmentLimits | None = N
         sender=head["address"],
         sender_name=head["name"],
         received_at=received_at,
-        headers={h: decode_header_value(head["raw"][h]) for h in KEPT_HEADERS if h in head["raw"]},
+        headers={h: decode_header_value(_bounded(head["raw"][h])) for h in KEPT_HEADERS if h in head["raw"]},
         body=body,
         attachments=attachments,
         problems=tuple(problems),
         forwarded=tuple(walk.forwarded),
         auth_results=delivery_auth(msg),
     )
+
+
+# No real header is longer; a 4 MB Subject is an attack, and everything after it would pay for its length.
+MAX_HEADER_CHARS = 16 * 1024
+# Multiparts inside multiparts: a few levels in real mail (mixed > alternative > related).
+MAX_NESTING = 20
+
+
+def _bounded(value: str | None) -> str | None:
+    if value is None or len(value) <= MAX_HEADER_CHARS:
+        return value
+    cut = value[:MAX_HEADER_CHARS]
+    # Raw 8-bit text is carried as surrogate escapes: not half a UTF-8 character at the cut, or the whole
+    # value would no longer be UTF-8 and be guessed as something else.
+    while cut and "\udc80" <= cut[-1] <= "\udcbf":     # continuation bytes
+        cut = cut[:-1]
+    if cut and "\udcc0" <= cut[-1] <= "\udcff":        # the lead byte they continued
+        cut = cut[:-1]
+    return cut
 
 
 _WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
@@ -255,11 +276,11 @@ def _headers(msg: EmailMessage, walk: _Walk | None = None) -> dict:
     notes: list[tuple[str, Decoded]] = []
 
     def text(header: str, what: str) -> str:
-        value, guesses = decode_header(raw.get(header))
+        value, guesses = decode_header(_bounded(raw.get(header)))
         notes.extend((what, g) for g in guesses)
         return value
 
-    sender = raw.get("from", "")
+    sender = _bounded(raw.get("from", "")) or ""
     if _SURROGATES.search(sender):
         # Raw 8-bit or UTF-8 (RFC 6532) bytes: decoded before the address is split out of them.
         d = decode(sender.encode("ascii", "surrogateescape"), None)
@@ -313,20 +334,29 @@ def _split_sender(value: str) -> tuple[str, str, str]:
 # -- the walk ---------------------------------------------------------------------------------------
 
 def _walk(part: EmailMessage, walk: _Walk, depth: int) -> None:
+    walk.parts += 1
+    if walk.parts > walk.limits.max_parts * 2 or walk.nesting > MAX_NESTING:
+        walk.problem(Flag.LOW_CONFIDENCE, f"邮件结构过于庞大（超过{walk.limits.max_parts * 2}个部分或{MAX_NESTING}层嵌套），"
+                                          "其余部分未读取，原始邮件已保存，请人工查看")
+        return
     _structure_problems(part, walk)
     ctype = part.get_content_type()
     if part.is_multipart():
-        if ctype == "message/rfc822":
-            for inner in part.get_payload():
-                _forwarded(inner, walk, depth + 1, part)
-        else:
-            for sub in part.get_payload():
-                _walk(sub, walk, depth)
-            for sub in _after_close(part):
-                _walk(sub, walk, depth)
-            if _after_close(part):
-                walk.problem(Flag.LOW_CONFIDENCE, "邮件结构不规范（内层分隔符与外层相同，邮件提前结束），"
-                                                  "已尽量读取，请核对附件是否齐全")
+        walk.nesting += 1
+        try:
+            if ctype == "message/rfc822":
+                for inner in part.get_payload():
+                    _forwarded(inner, walk, depth + 1, part)
+            else:
+                for sub in part.get_payload():
+                    _walk(sub, walk, depth)
+                for sub in _after_close(part):
+                    _walk(sub, walk, depth)
+                if _after_close(part):
+                    walk.problem(Flag.LOW_CONFIDENCE, "邮件结构不规范（内层分隔符与外层相同，邮件提前结束），"
+                                                      "已尽量读取，请核对附件是否齐全")
+        finally:
+            walk.nesting -= 1
         return
     if ctype.startswith("multipart/"):  # the parser found no parts: see _structure_problems
         recovered = _recover_parts(part)
@@ -358,6 +388,9 @@ def _walk(part: EmailMessage, walk: _Walk, depth: int) -> None:
         return
     if not filename:
         filename = f"未命名附件{len(walk.attachments) + 1}"
+    if len(walk.attachments) >= walk.limits.max_parts:
+        walk.problem(Flag.LOW_CONFIDENCE, f"邮件附件超过{walk.limits.max_parts}个，其余未读取，原始邮件已保存，请人工查看")
+        return
     walk.attachments.append(Attachment(filename=filename, content_type=ctype, data=data, sniffed=kind))
 
 

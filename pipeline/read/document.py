@@ -6,7 +6,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from ..config import OcrOptions
+from .. import cage
+from ..cage import CageError, Limits
+from ..config import AttachmentLimits, OcrOptions
 from ..faults import Transient
 from ..model import Attachment, DocKind, Document, Finding, Flag, Page
 from . import Unreadable
@@ -14,9 +16,10 @@ from .classify import classify
 from .content import read_content
 from .docx import read_docx
 from .doubts import note, unsure
+from . import ooxml
 from .forms import Forms
 from .ocr import Failed, OcrPool, PageJob
-from .pdf import read_pdf, usable
+from .pdf import read_pdf_counted, usable
 from .raster import pdf_page_count, photo_page_count
 from .sniff import sniff
 from .xlsx import read_xlsx
@@ -52,10 +55,12 @@ class _Scan:
 
 
 def read_attachments(attachments: Sequence[Attachment], forms: Forms, ocr: OcrPool | None = None,
-                     options: OcrOptions = OcrOptions()) -> tuple[Document, ...]:
-    """One Document per attachment, in order. Without an OCR pool (or with OCR off) scans stay unread."""
-    firsts: list[Document | _Scan] = [_first_look(a, forms, options if ocr else replace(options, enabled=False))
-                                      for a in attachments]
+                     options: OcrOptions = OcrOptions(), limits: AttachmentLimits = AttachmentLimits()
+                     ) -> tuple[Document, ...]:
+    """One Document per attachment, in order. Without an OCR pool (or with OCR off) scans stay unread.
+    Each attachment's parsing (PDF text and tables, DOCX, XLSX, images) runs caged (pipeline/cage.py)."""
+    look = options if ocr else replace(options, enabled=False)
+    firsts: list[Document | _Scan] = [_first_look(a, forms, look, limits) for a in attachments]
     scans = [s for s in firsts if isinstance(s, _Scan)]
     if scans:
         # Round one: page 1 of every scan, all at once; enough to tell a form from 佐证材料.
@@ -67,29 +72,37 @@ def read_attachments(attachments: Sequence[Attachment], forms: Forms, ocr: OcrPo
 
 
 def read_attachment(att: Attachment, forms: Forms, ocr: OcrPool | None = None,
-                    options: OcrOptions = OcrOptions()) -> Document:
-    return read_attachments((att,), forms, ocr, options)[0]
+                    options: OcrOptions = OcrOptions(), limits: AttachmentLimits = AttachmentLimits()) -> Document:
+    return read_attachments((att,), forms, ocr, options, limits)[0]
 
 
-def _first_look(att: Attachment, forms: Forms, options: OcrOptions) -> Document | _Scan:
-    """What needs no OCR is read to the end here; a scan comes back as the pages still to OCR."""
+def _first_look(att: Attachment, forms: Forms, options: OcrOptions, limits: AttachmentLimits) -> Document | _Scan:
+    """What needs no OCR is read to the end, in a cage; a scan comes back as the pages still to OCR."""
     base = Document(filename=att.filename, kind=DocKind.UNREAD, method="none", data=att.data)
     if att.problem:  # unpacking or conversion already failed, and said why
         return replace(base, problem=att.problem)
+    try:
+        return cage.run(_look, att, forms, options, limits,
+                        limits=Limits(limits.parser_memory, limits.parser_timeout.total_seconds()))
+    except CageError as exc:
+        log.warning("reading %s stopped: %s", att.filename, exc)
+        return replace(base, problem=Finding(Flag.UNREADABLE_ATTACHMENT,
+                                             f"《{att.filename}》解析时{exc.text}，未能自动读取，原件已保存，请人工查看"))
+
+
+def _look(att: Attachment, forms: Forms, options: OcrOptions, limits: AttachmentLimits) -> Document | _Scan:
+    base = Document(filename=att.filename, kind=DocKind.UNREAD, method="none", data=att.data)
     # An old .doc comes with a converted copy; the original stays what is filed.
     data, sniffed = (att.readable, sniff(att.readable)) if att.readable else (att.data, att.sniffed)
     try:
+        if sniffed in ("docx", "xlsx"):
+            trouble = ooxml.check(data, limits)
+            if trouble:
+                return replace(base, problem=Finding(Flag.UNREADABLE_ATTACHMENT,
+                                                     f"《{att.filename}》{trouble}，未自动读取，原件已保存，请人工查看"))
         if sniffed == "pdf":
-            pages = read_pdf(data)
-            todo = [i for i, p in enumerate(pages) if not usable((p,))]
-            if not todo:
-                return _finish_text(base, pages, "text", forms, options)
-            if not options.enabled:
-                return replace(base, problem=Finding(Flag.LOW_CONFIDENCE, f"《{att.filename}》为扫描件，未能自动识别文字"))
-            count = max(len(pages), pdf_page_count(data))
-            todo = [i for i in range(count) if i >= len(pages) or i in todo]
-            return _Scan(att, "pdf", {i: p for i, p in enumerate(pages) if i not in todo},
-                         todo[: options.max_pages], data, beyond=todo[options.max_pages:])
+            pages, total = read_pdf_counted(data, limits.max_pdf_pages)
+            return _look_pdf(base, att, data, pages, total, forms, options)
         if sniffed in _PHOTOS:
             if not options.enabled:
                 return replace(base, problem=Finding(Flag.LOW_CONFIDENCE, f"《{att.filename}》为图片，未能自动读取，原件已保存"))
@@ -108,6 +121,25 @@ def _first_look(att: Attachment, forms: Forms, options: OcrOptions) -> Document 
             Flag.UNREADABLE_ATTACHMENT, f"《{att.filename}》不是可识别的文件类型，原件已保存"))
     except Unreadable as exc:
         return replace(base, problem=Finding(Flag.UNREADABLE_ATTACHMENT, f"《{att.filename}》：{exc}"))
+
+
+def _look_pdf(base: Document, att: Attachment, data: bytes, pages: tuple[Page, ...], total: int, forms: Forms,
+              options: OcrOptions) -> Document | _Scan:
+    todo = [i for i, p in enumerate(pages) if not usable((p,))]
+    if not todo:
+        doc = _finish_text(base, pages, "text", forms, options)
+        if total <= len(pages):
+            return doc
+        # A form, letter or table runs to a few pages; one of hundreds is read as far as the limit, and said so.
+        cut = f"《{att.filename}》共{total}页，只读取了前{len(pages)}页（attachments.max_pdf_pages），其余请人工查看"
+        return replace(doc, problem=Finding(Flag.LOW_CONFIDENCE, "；".join(
+            [doc.problem.detail, cut] if doc.problem else [cut])))
+    if not options.enabled:
+        return replace(base, problem=Finding(Flag.LOW_CONFIDENCE, f"《{att.filename}》为扫描件，未能自动识别文字"))
+    count = max(len(pages), pdf_page_count(data))
+    todo = [i for i in range(count) if i >= len(pages) or i in todo]
+    return _Scan(att, "pdf", {i: p for i, p in enumerate(pages) if i not in todo},
+                 todo[: options.max_pages], data, beyond=todo[options.max_pages:])
 
 
 def _ocr(pool: OcrPool, wanted: list[tuple[_Scan, int]], dpi: int) -> None:

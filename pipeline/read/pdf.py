@@ -35,7 +35,12 @@ def open_check(data: bytes) -> int:
 
 
 def read_pdf(data: bytes, max_pages: int = 40) -> tuple[Page, ...]:
-    open_check(data)
+    return read_pdf_counted(data, max_pages)[0]
+
+
+def read_pdf_counted(data: bytes, max_pages: int = 40) -> tuple[tuple[Page, ...], int]:
+    """The first max_pages pages, and how many the file has."""
+    total = open_check(data)
     pages = []
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
@@ -43,7 +48,7 @@ def read_pdf(data: bytes, max_pages: int = 40) -> tuple[Page, ...]:
                 pages.append(Page(number, tuple(_boxes(page))))
     except Exception as exc:
         raise Unreadable(f"PDF 文件无法解析（{type(exc).__name__}）") from None
-    return tuple(pages)
+    return tuple(pages), total
 
 
 def _boxes(page) -> list[Box]:
