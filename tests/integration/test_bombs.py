@@ -13,7 +13,6 @@ import zipfile
 import zlib
 from datetime import datetime, timezone
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 

@@ -510,7 +510,7 @@ def test_a_forged_resubmission_supersedes_nothing(rnd):
     assert genuine.superseded_by is None and genuine.status is Status.ACCEPTED and genuine.quota_place
     assert fake.message == forged.id and fake.status is Status.NEEDS_REVIEW and not fake.quota_place
     assert details(fake, Flag.UNVERIFIED_SENDER) and FORGER in details(fake, Flag.UNVERIFIED_SENDER)[0]
-    assert f"--sender-ok" in details(fake, Flag.UNVERIFIED_SENDER)[0]
+    assert "--sender-ok" in details(fake, Flag.UNVERIFIED_SENDER)[0]
 
 
 def test_a_forged_early_mail_takes_no_quota_place(rnd):
