@@ -134,7 +134,19 @@ def uid_sets(uids: list[int], per_set: int = 200) -> Iterator[str]:
 
 
 def connect(url: MailURL, password: str, timeout: float) -> imaplib2.IMAP4:
-    """Connect, secure, log in and identify; raises ImapError saying which step failed."""
+    """Connect, secure, log in and identify; raises ImapError saying which step failed. A connection
+    that went dead on the way (imaplib2's reader thread restarted around STARTTLS can miss the server's
+    answer on a loaded machine) is tried once more; a refusal is not."""
+    try:
+        return _connect(url, password, timeout)
+    except ImapError as exc:
+        if not isinstance(exc.__cause__, imaplib2.IMAP4.abort):
+            raise
+        log.warning("IMAP %s: %s; connecting once more", url.display(), exc)
+        return _connect(url, password, timeout)
+
+
+def _connect(url: MailURL, password: str, timeout: float) -> imaplib2.IMAP4:
     step = "connect"
     try:
         ctx = client_context(url)
