@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from pathlib import Path
 
@@ -16,14 +15,9 @@ from .lock import Busy
 log = logging.getLogger("intake")
 
 
-# What a terminal would act on or use to disguise text (escape sequences, a right-to-left override),
-# none of which a sender may put on the engineer's screen. Newlines and tabs are the CLI's own.
-_UNSEEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-
-
 def say(text: str = "", err: bool = False) -> None:
     """click.echo for text that may hold a sender's words: what a terminal would act on is removed."""
-    click.echo(_UNSEEN.sub("", str(text)), err=err)
+    click.echo(logs.UNSEEN.sub("", str(text)), err=err)
 
 
 def _setup_logging(verbose: bool, default: int = logging.WARNING) -> None:
@@ -252,7 +246,7 @@ def export(ctx: click.Context, fmt: str, round_name: str | None) -> None:
         data = export_round(ledger, round_name or cfg.round.name)
     text = json.dumps(data, ensure_ascii=False, indent=2)
     # JSON escapes C0 controls itself; on a terminal, the C1 ones and bidi marks are escaped too.
-    click.echo(_UNSEEN.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text) if sys.stdout.isatty() else text)
+    click.echo(logs.UNSEEN.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text) if sys.stdout.isatty() else text)
 
 
 @main.command()

@@ -10,15 +10,15 @@ from .dates import SHANGHAI
 
 
 # What a terminal or a log viewer would act on (escape sequences, bidi overrides): a sender's text is
-# logged (subjects, file names), the journal is read in a terminal. Newlines stay (tracebacks).
-_UNSEEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+# logged (subjects, file names), printed by the CLI, and read in a terminal. Newlines and tabs stay.
+UNSEEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
 
 class OfficeTime(logging.Formatter):
     """2019-09-22 23:59:59+08:00 whatever the server's own zone: the deadline is Beijing time."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return _UNSEEN.sub("", super().format(record))
+        return UNSEEN.sub("", super().format(record))
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
         return datetime.fromtimestamp(record.created, SHANGHAI).isoformat(sep=" ", timespec="seconds")
