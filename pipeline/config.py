@@ -51,7 +51,7 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "receipts": ("max_per_sender_per_day", "max_per_hour", "retry_every"),
     "attachments": ("max_total_size", "max_entries", "max_ratio", "max_depth", "converters", "convert_timeout",
                     "max_parts", "parser_memory", "parser_timeout", "max_pdf_pages", "max_cells"),
-    "ocr": ("enabled", "workers", "dpi", "min_confidence", "max_pages", "page_timeout"),
+    "ocr": ("enabled", "workers", "dpi", "min_confidence", "max_pages", "page_timeout", "worker_memory"),
     "recommenders[]": ("name", "kind", "senders", "aliases"),
     "quotas": ("city", "department", "enterprise"),
     "quotas.*": ("total", "general", "rural"),
@@ -137,6 +137,7 @@ class OcrOptions:
     min_confidence: float = 0.85       # a required field read below this is flagged for a person
     max_pages: int = 10                # pages of one form, letter or table read at most
     page_timeout: float = 300.0        # seconds one page may take before its worker is stopped
+    worker_memory: int = 4 * 1024 ** 3  # each worker's address space (a normal page peaks near 1.5 GB of it)
 
 
 @dataclass(frozen=True)
@@ -441,7 +442,8 @@ class _Reader:
         return OcrOptions(enabled=enabled, workers=self.integer(value.get("workers", d.workers), "ocr.workers") or 1,
                           dpi=dpi, min_confidence=float(confidence),
                           max_pages=self.integer(value.get("max_pages", d.max_pages), "ocr.max_pages") or 1,
-                          page_timeout=float(timeout))
+                          page_timeout=float(timeout),
+                          worker_memory=self.size(value.get("worker_memory", "4GB"), "ocr.worker_memory"))
 
     def names(self, value: Any, key: str) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):

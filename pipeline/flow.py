@@ -63,7 +63,7 @@ class Context:
     @classmethod
     def load(cls, config: Config, confirmed: Mapping[str, str] | None = None) -> "Context":
         return cls(config, Forms.load(config.templates_dir), Directory(config.recommenders, confirmed or {}),
-                   OcrPool(config.ocr.workers, page_timeout=config.ocr.page_timeout))
+                   OcrPool(config.ocr.workers, page_timeout=config.ocr.page_timeout, memory=config.ocr.worker_memory))
 
 
 def parse(sub: Submission, ctx: Context) -> Submission:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import resource
 import threading
 from collections import Counter
 from collections.abc import Sequence
@@ -318,8 +319,12 @@ _engine: Engine | None = None
 _load_error = ""
 
 
-def _start_worker(threads: int) -> None:
+def _start_worker(threads: int, memory: int = 0) -> None:
     global _engine, _load_error
+    if memory:
+        # A page or photo that would take more (a decompression bomb past the pixel checks) meets
+        # MemoryError here, in the worker: the page is a finding, the pass goes on.
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     try:
         _engine = Engine(threads)
     except Exception as exc:  # e.g. ImportError: libGL.so.1 on a minimal Debian without libgl1
@@ -339,8 +344,10 @@ class OcrPool:
     Several messages of a pass may read at once (each from its own thread): their pages share the
     workers, so one message's single scanned page does not leave the other worker idle."""
 
-    def __init__(self, workers: int = 2, threads_per_worker: int = 1, page_timeout: float = PAGE_TIMEOUT):
+    def __init__(self, workers: int = 2, threads_per_worker: int = 1, page_timeout: float = PAGE_TIMEOUT,
+                 memory: int = 0):
         self.workers = max(1, workers)
+        self.memory = memory    # each worker's address space; 0: unlimited
         self.threads = max(1, threads_per_worker)
         self.page_timeout = page_timeout
         self._executor: ProcessPoolExecutor | None = None
@@ -421,7 +428,7 @@ class OcrPool:
                 # process can leave a lock held forever in the child.
                 self._executor = ProcessPoolExecutor(
                     self.workers, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_start_worker, initargs=(self.threads,))
+                    initializer=_start_worker, initargs=(self.threads, self.memory))
             return self._executor
 
     def _drop(self, kill: bool = False) -> None:

@@ -82,3 +82,12 @@ def test_letter_lines_outside_tables_are_single_lines(engine):
     text = "".join(b.text for b in page.boxes)
     assert "推荐函" in text and "东营市人力资源和社会保障局" in text and "0546-83220916" in text
     assert all("\n" not in b.text for b in page.boxes)
+
+
+def test_a_worker_past_its_memory_limit_fails_the_page_not_the_pass():
+    from pipeline.read.ocr import Failed, OcrPool, PageJob
+
+    data = (SAMPLES / "form-dongying-petroleum-center-scanned.pdf").read_bytes()
+    with OcrPool(1, memory=1024 ** 3) as pool:       # the engine alone needs more than 1 GB of address space
+        (result,) = pool.read([PageJob(data, "pdf", 0, 200)])
+    assert isinstance(result, Failed) and "MemoryError" in result.reason and not result.transient
