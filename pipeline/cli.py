@@ -243,6 +243,10 @@ def export(ctx: click.Context, fmt: str, round_name: str | None) -> None:
 
     _ledger_exists(ctx, cfg)
     with Ledger(cfg.ledger_path) as ledger:
+        known = ledger.rounds()
+        if round_name and round_name != cfg.round.name and round_name not in known:
+            # An empty answer would read as "nothing came in"; a wrong name is a mistake to say.
+            _fail(ctx, f"台账中没有轮次“{round_name}” / no such round; 已有轮次 / rounds: {'、'.join(known) or '（无）'}", 1)
         data = export_round(ledger, round_name or cfg.round.name)
     text = json.dumps(data, ensure_ascii=False, indent=2)
     # JSON escapes C0 controls itself; on a terminal, the C1 ones and bidi marks are escaped too.

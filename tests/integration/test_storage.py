@@ -141,3 +141,9 @@ def test_a_lock_left_by_a_killed_process_does_not_block(done_once):
     holder.wait()
     proc = intake(done_once, "poll", "--once", "--no-wait")
     assert proc.returncode == 0, proc.stderr
+
+
+def test_export_of_a_round_the_ledger_does_not_have_is_an_error(done_once):
+    proc = intake(done_once, "export", "--round", "2020年")
+    assert proc.returncode == 1 and "没有轮次“2020年”" in one_line(proc) and "2019年" in proc.stderr
+    assert proc.stdout == ""
