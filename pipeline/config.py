@@ -62,11 +62,71 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
 
 
 class ConfigError(Exception):
-    """A wrong configuration: names the key and what was expected. The CLI exits 2 on it."""
+    """A wrong configuration: names the key (and its line), what is wrong in Chinese, and what was expected
+    in English, showing the value as the clerk wrote it. The CLI exits 2 on it."""
 
-    def __init__(self, source: str, key: str, expected: str):
-        self.source, self.key, self.expected = source, key, expected
-        super().__init__(f"配置错误 / configuration error in {source}: {key}: expected {expected}")
+    def __init__(self, source: str, key: str, expected: str, line: int | None = None, zh: str = ""):
+        self.source, self.key, self.expected, self.line = source, key, expected, line
+        where = f"，第{line}行 / line {line}" if line else ""
+        zh = zh or _chinese(expected)
+        super().__init__(f"配置错误 / configuration error in {source}{where}: {key}：{zh} / expected {expected}")
+
+
+# What each kind of expectation means, for the clerk who edits the file (first match wins).
+_ZH = (("a mapping of keys", "应为一组“键: 值”"), ("a known key", "不是可用的键"), ("a non-empty text", "应为非空文字"),
+       ("an IMAP keyword", "应为由英文字母、数字组成的标记"), ("true or false", "应为 true 或 false"),
+       ("a whole number", "应为整数"), ("a date-time", '应为带时区的日期时间，并加引号，如 "2019-09-22T23:59:59+08:00"'),
+       ("a duration", '应为时长，如 "30s"、"5m"、"1h"'), ("a size", '应为大小，如 "200MB"'),
+       ("a name not used twice", "名称重复"), ("an address no other", "同一发件地址登记在两个推荐单位下，无法判断邮件来自哪一个"),
+       ("one of", "取值不在可选范围内"), ("flag codes", "含有不认识的问题代码"), ("a list", "应为列表"),
+       ("valid YAML", "文件格式有误"), ("UTF-8", "文件应以 UTF-8 编码保存"), ("an existing", "找不到配置文件"),
+       ("a number", "应为数字"), ("a resolution", "分辨率超出范围"), ("flags not also", "同一问题代码不能同时列在两处"),
+       ("at least", "取值过小"), ("max_entries", "取值过小"))
+
+
+def _chinese(expected: str) -> str:
+    return next((zh for start, zh in _ZH if expected.startswith(start)), "取值有误")
+
+
+def _locations(text: str) -> dict[str, tuple[int, str]]:
+    """Every key path of the file ("round.deadline", "recommenders[3].kind") → (its line, the value as
+    written, for a scalar): errors name where the clerk should look and what they typed."""
+    out: dict[str, tuple[int, str]] = {}
+
+    def walk(node: yaml.Node, path: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = f"{path}.{key.value}" if path else str(key.value)
+                out[sub] = (key.start_mark.line + 1, value.value if isinstance(value, yaml.ScalarNode) else "")
+                walk(value, sub)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                out[f"{path}[{i}]"] = (item.start_mark.line + 1, item.value if isinstance(item, yaml.ScalarNode) else "")
+                walk(item, f"{path}[{i}]")
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return out
+    if root is not None:
+        walk(root, "")
+    return out
+
+
+# "min_trainees：2000": a full-width colon, typed with a Chinese input method, makes the line no key at all.
+_FULL_WIDTH_KEY = re.compile(r"^\s*-?\s*[A-Za-z_][\w.-]*\s*：")
+
+
+def _yaml_trouble(text: str, exc: yaml.YAMLError) -> tuple[int | None, str, str]:
+    """(line, English, Chinese) for a file YAML cannot read, pointing at the line a person would mend."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if _FULL_WIDTH_KEY.match(line):
+            return number, f"valid YAML: a full-width colon in {line.strip()!r}; write a half-width colon and a space",\
+                "键与值之间用了全角冒号“：”，请改为半角冒号加空格“: ”"
+        if "\t" in line[: len(line) - len(line.lstrip())]:
+            return number, "valid YAML: a tab in the indentation; indent with spaces", "缩进中有制表符（Tab），请改用空格缩进"
+    mark = getattr(exc, "problem_mark", None)
+    return (mark.line + 1 if mark else None), f"valid YAML: {getattr(exc, 'problem', exc)}", "文件格式有误"
 
 
 @dataclass(frozen=True)
@@ -201,15 +261,14 @@ def load(path: str | os.PathLike | None = None, environ: Mapping[str, str] = os.
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise ConfigError(source, "(file)", f"valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
-    return from_mapping(data, file.resolve().parent, environ, source)
+        line, expected, zh = _yaml_trouble(text, exc)
+        raise ConfigError(source, "(file)", expected, line, zh) from None
+    return from_mapping(data, file.resolve().parent, environ, source, _locations(text))
 
 
 def from_mapping(data: Any, base: Path, environ: Mapping[str, str] = os.environ,
-                 source: str = DEFAULT_FILE) -> Config:
-    r = _Reader(source)
+                 source: str = DEFAULT_FILE, located: Mapping[str, tuple[int, str]] | None = None) -> Config:
+    r = _Reader(source, located or {})
     data = r.section(data, "(top level)")
     rnd = r.section(data.get("round"), "round")
     office = r.section(data.get("office", {}), "office")
@@ -273,11 +332,29 @@ def from_mapping(data: Any, base: Path, environ: Mapping[str, str] = os.environ,
 class _Reader:
     """Typed accessors that turn any mistake into a ConfigError naming the key."""
 
-    def __init__(self, source: str):
+    def __init__(self, source: str, located: Mapping[str, tuple[int, str]] | None = None):
         self.source = source
+        self.located = located or {}
+        self.unit_names: list[str] = []   # the recommenders' names as listed, to name one in an error
 
-    def fail(self, key: str, expected: str) -> ConfigError:
-        return ConfigError(self.source, key, expected)
+    def fail(self, key: str, expected: str, zh: str = "") -> ConfigError:
+        """The error, at the line of the key (or of the nearest section that has one), with the value as
+        written in the file rather than as YAML read it (2019-09-22, not datetime.date(2019, 9, 22)), and a
+        recommender named by its name rather than its place in the list."""
+        path = key
+        while path and path not in self.located:
+            path = path.rpartition(".")[0] if "." in path else path.rpartition("[")[0]
+        line, written = self.located.get(path, (None, ""))
+        if written and path == key and " got " in expected:
+            expected = expected.rpartition(" got ")[0] + f" got {written!r}"
+        return ConfigError(self.source, self._named(key), expected, line, zh)
+
+    def _named(self, key: str) -> str:
+        def name(m: re.Match) -> str:
+            i = int(m.group(1))
+            unit = self.unit_names[i] if i < len(self.unit_names) else ""
+            return f"recommenders 第{i + 1}项" + (f"（{unit}）" if unit else "")
+        return re.sub(r"recommenders\[(\d+)\]", name, key)
 
     def mapping(self, value: Any, key: str) -> dict:
         if not isinstance(value, dict):
@@ -336,11 +413,13 @@ class _Reader:
     def deadline(self, value: Any, key: str) -> datetime:
         if isinstance(value, datetime):  # YAML may already have parsed an unquoted timestamp
             parsed = value
-        else:
+        elif isinstance(value, str):
             try:
-                parsed = datetime.fromisoformat(self.text(value, key))
+                parsed = datetime.fromisoformat(value.strip())
             except ValueError:
                 parsed = None
+        else:   # an unquoted day, which YAML reads as a date with no time and no zone
+            parsed = None
         if parsed is None or parsed.tzinfo is None:
             raise self.fail(key, f'a date-time with its UTC offset like "2019-09-22T23:59:59+08:00", got {_shown(value)}')
         return parsed
@@ -462,8 +541,10 @@ class _Reader:
     def recommenders(self, value: Any, key: str) -> tuple[Recommender, ...]:
         if not isinstance(value, list) or not value:
             raise self.fail(key, f"a list of recommenders, got {_shown(value)}")
+        self.unit_names = [str(item.get("name") or "") if isinstance(item, dict) else "" for item in value]
         kinds = [k.value for k in RecommenderKind if k is not RecommenderKind.DIRECT]
         out, seen = [], set()
+        owners: dict[str, str] = {}   # sender entry → the recommender listing it
         for i, item in enumerate(value):
             where = f"{key}[{i}]"
             item = self.section(item, where, "recommenders[]")
@@ -480,6 +561,12 @@ class _Reader:
             aliases = item.get("aliases", [])
             if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
                 raise self.fail(f"{where}.aliases", f"a list of short names, got {_shown(aliases)}")
+            for entry in (s.strip().lower() for s in senders):
+                if owners.get(entry, name) != name:
+                    # Mail from it would be filed under whichever comes first: a guess, not a rule.
+                    raise self.fail(f"{where}.senders", f"an address no other recommender lists; {entry!r} is also "
+                                                        f"under {owners[entry]}")
+                owners[entry] = name
             out.append(Recommender(name, RecommenderKind(kind), tuple(s.strip().lower() for s in senders),
                                    tuple(a.strip() for a in aliases)))
         return tuple(out)

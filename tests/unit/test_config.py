@@ -61,9 +61,9 @@ def test_intake_config_names_the_file(tmp_path):
     (lambda d: d["mailbox"].update(url="imaps://u:pw@host/INBOX"), "mailbox.url"),
     (lambda d: d["outbox"].update(url="smtp://host?tls=maybe"), "outbox.url"),
     (lambda d: d["schedule"].update(poll_every="often"), "schedule.poll_every"),
-    (lambda d: d["recommenders"][2].update(kind="county"), "recommenders[2].kind"),
-    (lambda d: d["recommenders"][0].update(senders="rsj@jinan"), "recommenders[0].senders"),
-    (lambda d: d["recommenders"].append(dict(d["recommenders"][0])), "recommenders[21].name"),
+    (lambda d: d["recommenders"][2].update(kind="county"), "recommenders 第3项（淄博市人力资源和社会保障局）.kind"),
+    (lambda d: d["recommenders"][0].update(senders="rsj@jinan"), "recommenders 第1项（济南市人力资源和社会保障局）.senders"),
+    (lambda d: d["recommenders"].append(dict(d["recommenders"][0])), "recommenders 第22项（济南市人力资源和社会保障局）.name"),
     (lambda d: d["quotas"]["city"].update(total="三"), "quotas.city.total"),
     (lambda d: d["quotas"].pop("enterprise"), "quotas.enterprise"),
     (lambda d: d["statuses"].update(rejected=["too_late"]), "statuses.rejected"),
@@ -141,7 +141,7 @@ def test_a_flag_both_rejected_and_for_review_is_refused():
      "needs_review"),
     (lambda d: d.update(statuse=d.pop("statuses")), "statuse", "statuses"),
     (lambda d: d["round"].update(min_trainee=1000), "round.min_trainee", "min_trainees"),
-    (lambda d: d["recommenders"][3].update(sender=["a@b.cn"]), "recommenders[3].sender", "senders"),
+    (lambda d: d["recommenders"][3].update(sender=["a@b.cn"]), "recommenders 第4项（枣庄市人力资源和社会保障局）.sender", "senders"),
     (lambda d: d["ocr"].update(min_confidance=0.5), "ocr.min_confidance", "min_confidence"),
     (lambda d: d["quotas"]["city"].update(rual=2), "quotas.city.rual", "rural"),
     (lambda d: d["mailbox"].update(colour="red"), "mailbox.colour", None),
@@ -180,3 +180,45 @@ def test_passwords_are_never_shown():
                                                    "INTAKE_OUTBOX_PASSWORD": "s3cret-smtp"})
     assert cfg.mailbox_password == "s3cret-imap"
     assert "s3cret" not in repr(cfg) and "s3cret" not in str(cfg)
+
+
+def _write(tmp_path, text: str):
+    path = tmp_path / "inbox_rules.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_an_unquoted_date_is_shown_as_written_at_its_line(tmp_path):
+    text = RULES.read_text(encoding="utf-8")
+    text = text.replace('deadline: "2019-09-22T23:59:59+08:00"', "deadline: 2019-09-22")
+    line = next(n for n, row in enumerate(text.splitlines(), start=1) if "deadline: 2019-09-22" in row)
+    with pytest.raises(ConfigError) as err:
+        load(_write(tmp_path, text), environ={})
+    message = str(err.value)
+    assert f"第{line}行 / line {line}" in message and "'2019-09-22'" in message and "datetime" not in message
+    assert "带时区的日期时间" in message and "round.deadline" in message
+
+
+def test_a_full_width_colon_is_named_at_its_own_line(tmp_path):
+    text = RULES.read_text(encoding="utf-8").replace("min_trainees: 2000", "min_trainees：2000")
+    line = next(n for n, row in enumerate(text.splitlines(), start=1) if "min_trainees：2000" in row)
+    with pytest.raises(ConfigError) as err:
+        load(_write(tmp_path, text), environ={})
+    assert f"第{line}行" in str(err.value) and "全角冒号" in str(err.value) and "half-width colon" in str(err.value)
+
+
+def test_a_recommender_is_named_by_its_name_and_counted_from_one(tmp_path):
+    text = RULES.read_text(encoding="utf-8").replace(
+        "{name: 青岛市人力资源和社会保障局, kind: city", "{name: 青岛市人力资源和社会保障局, kind: town")
+    with pytest.raises(ConfigError) as err:
+        load(_write(tmp_path, text), environ={})
+    assert "recommenders 第2项（青岛市人力资源和社会保障局）.kind" in str(err.value)
+    assert "'town'" in str(err.value) and "取值不在可选范围内" in str(err.value)
+
+
+def test_two_recommenders_may_not_share_a_sender(tmp_path):
+    text = RULES.read_text(encoding="utf-8").replace('senders: ["@qingdao.example.cn"]', 'senders: ["@jinan.example.cn"]')
+    with pytest.raises(ConfigError) as err:
+        load(_write(tmp_path, text), environ={})
+    assert "青岛市人力资源和社会保障局" in str(err.value) and "@jinan.example.cn" in str(err.value)
+    assert "同一发件地址登记在两个推荐单位下" in str(err.value)
