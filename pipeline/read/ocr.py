@@ -337,6 +337,12 @@ def _read_job(job: PageJob) -> tuple[int, Page]:
     return os.getpid(), _engine.read(raster_of(job), job.number)
 
 
+def _out_of_memory(exc: BaseException) -> bool:
+    """The worker's address-space limit was met: Python says MemoryError, onnxruntime's C++ says
+    bad_alloc inside its own exception type, depending on which allocation failed first."""
+    return isinstance(exc, MemoryError) or "bad_alloc" in str(exc)
+
+
 class OcrPool:
     """The pass's OCR workers. Nothing starts until the first scan is met, so a pass without scans never
     loads the models; each worker loads them once; close() at the end of the pass stops the workers.
@@ -413,6 +419,9 @@ class OcrPool:
             self._drop()
             return Failed(f"第{job.number}页文字识别时进程意外退出", transient=True)
         except Exception as exc:  # noqa: BLE001 - one page's failure must not end the pass
+            if _out_of_memory(exc):
+                log.error("OCR of page %d needed more memory than a worker may take", job.number)
+                return Failed(f"第{job.number}页文字识别所需内存超过上限（ocr.worker_memory），页面可能异常")
             log.exception("OCR of page %d failed", job.number)
             return Failed(f"第{job.number}页文字识别失败（{type(exc).__name__}）")
         with self._lock:

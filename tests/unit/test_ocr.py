@@ -90,4 +90,4 @@ def test_a_worker_past_its_memory_limit_fails_the_page_not_the_pass():
     data = (SAMPLES / "form-dongying-petroleum-center-scanned.pdf").read_bytes()
     with OcrPool(1, memory=1024 ** 3) as pool:       # the engine alone needs more than 1 GB of address space
         (result,) = pool.read([PageJob(data, "pdf", 0, 200)])
-    assert isinstance(result, Failed) and "MemoryError" in result.reason and not result.transient
+    assert isinstance(result, Failed) and "内存超过上限" in result.reason and not result.transient
