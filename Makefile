@@ -6,8 +6,9 @@ STAMP  := $(VENV)/.installed
 
 # Debian packages the tests need: a real IMAP server (Dovecot) and the tools it uses.
 TEST_DEBIAN_PACKAGES := dovecot-imapd openssl
-# LibreOffice renders the 汇总表/受理回执 to PDF in a test, with Chinese fonts to render them in.
-TEST_DEBIAN_PACKAGES += libreoffice-writer-nogui fonts-noto-cjk
+# LibreOffice renders the 汇总表/受理回执 (Writer) and the workbooks (Calc) to PDF in tests, with
+# Chinese fonts and the metric twin of Times New Roman (Liberation Serif) to render them in.
+TEST_DEBIAN_PACKAGES += libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk fonts-liberation2
 # 7z opens .7z (and, where its build has the codec, .rar) attachments, within the same limits as ZIP.
 TEST_DEBIAN_PACKAGES += p7zip-full
 
@@ -16,7 +17,7 @@ TEST_DEBIAN_PACKAGES += p7zip-full
 HEADLESS_OPENCV = $(BIN)/pip uninstall --quiet --yes opencv-python && \
 	$(BIN)/pip install --quiet --force-reinstall --no-deps opencv-python-headless
 
-.PHONY: demo test run clean samples templates system-packages
+.PHONY: demo test run clean samples templates pictures system-packages
 
 # The venv is rebuilt when the project's dependencies change.
 $(STAMP): pyproject.toml
@@ -48,6 +49,11 @@ samples: $(STAMP)
 
 templates: $(STAMP)
 	$(BIN)/python scripts/make_templates.py
+
+# The README's pictures of the printouts, from the demo's round (needs LibreOffice and poppler-utils).
+pictures: demo
+	$(BIN)/intake review >/dev/null
+	$(BIN)/python scripts/make_pictures.py
 
 clean:
 	rm -rf $(VENV) output mail

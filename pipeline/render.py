@@ -3,24 +3,21 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import math
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from docxtpl import DocxTemplate
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.properties import PageSetupProperties
 
 from .model import Status
+from .sheets import BORDER, FONT, HEAD_FILL, clean, fit_rows, print_setup, text_cell, workbook
 
 SUMMARY_TITLE = "山东省专业技术人员继续教育基地申报汇总表"
-PROVINCE_TITLE = SUMMARY_TITLE + "（全省汇总）"
+PROVINCE_TITLE = SUMMARY_TITLE + "（全省汇总）"     # the province files' own title (file properties)
 
 
 @dataclass(frozen=True)
@@ -124,16 +121,9 @@ class ReceiptLetter:
 
 # ---------------------------------------------------------------- text hygiene
 
-# Characters XML 1.0 forbids (they would corrupt the DOCX/XLSX) and the ones docxtpl turns into
-# layout (\t tab, \a new paragraph, \f page break): sender-controlled text must not lay out the page.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff\t]")
-
-
-def _clean(text: object) -> str:
-    """Text as it may appear in a cell: line breaks kept (as \\n), other control characters a space."""
-    s = "" if text is None else str(text)
-    s = s.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
-    return _CONTROL.sub(" ", s)
+# Sender-controlled text must not lay out the page: docxtpl turns \t, \a and \f into layout, and
+# characters XML 1.0 forbids would corrupt the file (sheets.clean removes both).
+_clean = clean
 
 
 def _context(value: Any) -> Any:
@@ -171,42 +161,34 @@ def receipt_letter_docx(letter: ReceiptLetter, template: Path) -> bytes:
 
 # ---------------------------------------------------------------- XLSX
 
-# (header, attribute of SummaryRow, width in Excel character units, centred)
+# (header, attribute of SummaryRow, width in Excel character units, centred). Budgeted so the province
+# sheet prints at ≥ 9 pt on landscape A4 (sheets.printed_size) with a usual row on three lines.
 _COLUMNS: tuple[tuple[str, str, float, bool], ...] = (
-    ("序号", "seq", 6, True),
-    ("推荐单位", "recommender", 20, False),
-    ("申报单位名称", "applicant", 32, False),
-    ("单位性质", "unit_type", 11, True),
-    ("申报类别", "track", 22, False),
-    ("主要培训领域", "domains", 28, False),
-    ("近三年年均培训人数", "avg_trainees", 12, True),
-    ("联系人", "contact", 10, True),
-    ("联系电话", "contact_phone", 16, True),
-    ("备注", "remarks", 32, False),
+    ("序号", "seq", 4, True),
+    ("推荐单位", "recommender", 13, False),
+    ("申报单位名称", "applicant", 18, False),
+    ("单位性质", "unit_type", 9, True),
+    ("申报类别", "track", 14, False),
+    ("主要培训领域", "domains", 30, False),
+    ("近三年年均培训人数", "avg_trainees", 9, True),
+    ("联系人", "contact", 8, True),
+    ("联系电话", "contact_phone", 13, True),
+    ("备注", "remarks", 26, False),
 )
-
-_FONT = "宋体"
-_THIN = Side(style="thin", color="000000")
-_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
-# Excel reads a cell starting with these as a formula once someone edits it; tab/CR per OWASP.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_BODY_PT = 10.5
 _PLAIN_INT = re.compile(r"(?:0|[1-9][0-9]{0,11})")
 _SHEET_FORBIDDEN = re.compile(r"[:/\\?*\[\]]")
+_TABLE_TOP = 4                  # 附件2, the title, whose table it is, then the header row
 
 
 def _is_province(sheet: SummarySheet) -> bool:
     return not sheet.recommender or any(r.recommender for r in sheet.rows)
 
 
-def sheet_title(sheet: SummarySheet) -> str:
-    """A1 of a worksheet: the form's title, naming whose table it is."""
-    return f"{SUMMARY_TITLE}（{sheet.recommender}）" if sheet.recommender else PROVINCE_TITLE
-
-
 def _header_line(sheet: SummarySheet) -> str:
+    """The line under the form's title: whose table it is."""
     if not sheet.recommender:
-        return f"申报批次：{sheet.round_name}　　生成日期：{sheet.filled_on}"
+        return f"全省汇总　　申报批次：{sheet.round_name}　　生成日期：{sheet.filled_on}"
     return (f"推荐单位（盖章）：{sheet.recommender}　　填表人：{sheet.filler}"
             f"　　联系电话：{sheet.phone}　　填报日期：{sheet.filled_on}")
 
@@ -230,78 +212,45 @@ def _sheet_names(sheets: Sequence[SummarySheet]) -> list[str]:
     return names
 
 
-def _text_cell(ws, row: int, col: int, value: object):
-    """A cell that holds text and only text, whatever the sender typed."""
-    text = _clean(value)
-    cell = ws.cell(row=row, column=col)
-    cell.value = text
-    # openpyxl would take "=..." for a formula; force the string type explicitly.
-    cell.data_type = "s"
-    cell.number_format = "@"
-    if text.startswith(_FORMULA_START):
-        # quotePrefix: Excel/WPS keep it text even after the clerk edits the cell.
-        cell.quotePrefix = True
-    return cell
-
-
-text_cell = _text_cell      # for the other workbooks (统计, 待处理): the same text-only cells
-
-
 def _number_or_text(ws, row: int, col: int, value: str):
     text = _clean(value).strip()
     if _PLAIN_INT.fullmatch(text):
         cell = ws.cell(row=row, column=col, value=int(text))
         cell.number_format = "0"
         return cell
-    return _text_cell(ws, row, col, value)
+    return text_cell(ws, row, col, value)
 
 
-def _display_width(text: str) -> int:
-    """Width in Excel's character units: a Chinese character is about two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1 for ch in text)
-
-
-def _row_height(texts_and_widths: list[tuple[str, float]], line_pt: float = 14.0) -> float:
-    """Neither openpyxl nor LibreOffice sizes rows to wrapped text, so estimate the lines needed."""
-    lines = 1
-    for text, width in texts_and_widths:
-        usable = max(width - 1.5, 1.0)     # cell padding, and words that wrap early
-        n = sum(max(1, math.ceil(_display_width(part) / usable)) for part in text.split("\n"))
-        lines = max(lines, n)
-    return lines * line_pt + 6
-
-
-def _fill_sheet(ws, sheet: SummarySheet, title: str) -> None:
+def _fill_sheet(ws, sheet: SummarySheet) -> None:
+    """The form as the Word template lays it out: 附件2, its title, whose table, the table."""
     columns = [c for c in _COLUMNS if c[1] != "recommender" or _is_province(sheet)]
     ncols = len(columns)
     last = get_column_letter(ncols)
     wrap_left = Alignment(horizontal="left", vertical="center", wrap_text=True)
     wrap_centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
-
-    cell = _text_cell(ws, 1, 1, title)
-    cell.font = Font(name=_FONT, size=18, bold=True)
-    cell.alignment = Alignment(horizontal="center", vertical="center")
-    ws.merge_cells(f"A1:{last}1")
-    ws.row_dimensions[1].height = 36
-
-    cell = _text_cell(ws, 2, 1, _header_line(sheet))
-    cell.font = Font(name=_FONT, size=11)
-    cell.alignment = Alignment(horizontal="left", vertical="center")
-    ws.merge_cells(f"A2:{last}2")
-    ws.row_dimensions[2].height = 24
-
-    for col, (header, _, width, _) in enumerate(columns, start=1):
-        cell = _text_cell(ws, 3, col, header)
-        cell.font = Font(name=_FONT, size=11, bold=True)
-        cell.alignment = wrap_centre
-        cell.border = _BORDER
-        cell.fill = _HEADER_FILL
+    for col, (_, _, width, _) in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(col)].width = width
-    ws.row_dimensions[3].height = 32
 
-    body_font = Font(name=_FONT, size=10.5)
-    for i, row in enumerate(sheet.rows):
-        r = 4 + i
+    text_cell(ws, 1, 1, "附件2").font = Font(name="黑体", size=14)
+    cell = text_cell(ws, 2, 1, SUMMARY_TITLE)
+    cell.font = Font(name=FONT, size=18, bold=True)
+    cell.alignment = Alignment(horizontal="center", vertical="center")
+    ws.merge_cells(f"A2:{last}2")
+    cell = text_cell(ws, 3, 1, _header_line(sheet))
+    cell.font = Font(name=FONT, size=12)
+    cell.alignment = Alignment(horizontal="left", vertical="center", wrap_text=True)
+    ws.merge_cells(f"A3:{last}3")
+
+    top = _TABLE_TOP
+    for col, (header, _, _, _) in enumerate(columns, start=1):
+        cell = text_cell(ws, top, col, header)
+        cell.font = Font(name="黑体", size=_BODY_PT)
+        cell.alignment = wrap_centre
+        cell.border = BORDER
+        cell.fill = HEAD_FILL
+
+    body_font = Font(name=FONT, size=_BODY_PT)
+    for r, row in enumerate(sheet.rows, start=top + 1):
         for col, (_, attr, _, centred) in enumerate(columns, start=1):
             value = getattr(row, attr)
             if attr == "seq":
@@ -309,47 +258,37 @@ def _fill_sheet(ws, sheet: SummarySheet, title: str) -> None:
             elif attr == "avg_trainees":
                 cell = _number_or_text(ws, r, col, value)
             else:
-                cell = _text_cell(ws, r, col, value)
+                cell = text_cell(ws, r, col, value)
             cell.font = body_font
             cell.alignment = wrap_centre if centred else wrap_left
-            cell.border = _BORDER
-        ws.row_dimensions[r].height = _row_height(
-            [(_clean(getattr(row, attr)), width) for _, attr, width, _ in columns])
+            cell.border = BORDER
     if not sheet.rows:
-        cell = _text_cell(ws, 4, 1, "（暂无申报单位）")
+        cell = text_cell(ws, top + 1, 1, "（暂无申报单位）")
         cell.font = body_font
         cell.alignment = wrap_centre
         for col in range(1, ncols + 1):
-            ws.cell(row=4, column=col).border = _BORDER
-        ws.merge_cells(f"A4:{last}4")
+            ws.cell(row=top + 1, column=col).border = BORDER
+        ws.merge_cells(f"A{top + 1}:{last}{top + 1}")
 
-    ws.freeze_panes = "A4"
-    ws.print_title_rows = "3:3"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0            # as many pages tall as needed
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.5
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
-    ws.oddFooter.center.text = "第 &P 页 共 &N 页"
-    ws.oddFooter.center.size = 9
+    fit_rows(ws)
+    ws.row_dimensions[2].height = 36
+    ws.freeze_panes = f"A{top + 1}"
+    print_setup(ws, repeat=f"{top}:{top}")
 
 
 def summary_xlsx(sheets: Sequence[SummarySheet], title: str) -> bytes:
     """附件2 as a workbook: one worksheet per sheet, every applicant-supplied value stored as text.
-    title is the workbook's; each worksheet's own title names its recommender (sheet_title)."""
-    wb = Workbook()
+    title is the workbook's (its file properties); each worksheet carries the form's own title and,
+    below it, whose table it is."""
+    wb = workbook()
     wb.remove(wb.active)
     wb.properties.title = _clean(title)
     wb.properties.creator = "intake"
     for sheet, name in zip(sheets, _sheet_names(sheets)):
-        _fill_sheet(wb.create_sheet(title=name), sheet, sheet_title(sheet))
+        _fill_sheet(wb.create_sheet(title=name), sheet)
     if not sheets:
         _fill_sheet(wb.create_sheet(title="汇总表"),
-                    SummarySheet(round_name="", recommender="", filler="", phone="", filled_on="", rows=()),
-                    title)
+                    SummarySheet(round_name="", recommender="", filler="", phone="", filled_on="", rows=()))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl import load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -39,8 +39,8 @@ from .assess import (
 from .config import Config
 from .dates import BadDay, parse_day
 from .model import Finding, Flag, Status, Track
-from .render import text_cell
 from .rules import shanghai_text
+from .sheets import BORDER, FONT, HEAD_FILL, fit_rows, print_setup, text_cell, workbook
 
 # What the clerk can do about each flag. {id} is the application's number as `intake review` takes it.
 ACTIONS: dict[Flag, str] = {
@@ -319,54 +319,49 @@ def text(review: ReviewList) -> str:
 SHEET_ITEMS = "待处理"
 SHEET_PAPER = "纸质材料"
 SHEET_HISTORY = "历次报送"
-# (header, width, filled in by the clerk)
-ITEM_COLUMNS = (("编号", 7, False), ("类别", 8, False), ("推荐单位", 22, False), ("申报单位/邮件", 28, False),
-                ("申报类别", 16, False), ("送达时间", 17, False), ("当前状态", 10, False), ("问题", 46, False),
-                ("处理建议", 46, False), ("已有备注", 24, False),
-                ("核定状态", 11, True), ("更正（字段=值，多项用；分隔）", 30, True), ("备注", 24, True))
+# (header, width, filled in by the clerk). Thirteen columns on one landscape page at ≥ 9 pt
+# (sheets.printed_size): the long texts wrap in their rows rather than widen the page.
+ITEM_COLUMNS = (("编号", 6, False), ("类别", 6, False), ("推荐单位", 12, False), ("申报单位/邮件", 14, False),
+                ("申报类别", 10, False), ("送达时间", 10, False), ("当前状态", 8, False), ("问题", 22, False),
+                ("处理建议", 20, False), ("已有备注", 8, False),
+                ("核定状态", 8, True), ("更正（字段=值，多项用；分隔）", 12, True), ("备注", 9, True))
 PAPER_COLUMNS = (("编号", 7, False), ("推荐单位", 22, False), ("申报单位", 30, False), ("申报类别", 18, False),
                  ("受理状态", 10, False), ("收到日期", 14, True), ("份数", 7, True))
-_FONT = "宋体"
-_THIN = Side(style="thin", color="000000")
-_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_HEAD = PatternFill("solid", fgColor="D9D9D9")
+_BODY_PT = 10.5
 _INPUT = PatternFill("solid", fgColor="FFF2CC")     # the columns the clerk fills in
 
 
 def _sheet(ws, title: str, columns, rows: Sequence[Sequence[object]], note: str) -> None:
     cell = text_cell(ws, 1, 1, title)
-    cell.font = Font(name=_FONT, size=14, bold=True)
+    cell.font = Font(name=FONT, size=14, bold=True)
+    cell.alignment = Alignment(wrap_text=True, vertical="center")
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
     cell = text_cell(ws, 2, 1, note)
-    cell.font = Font(name=_FONT, size=10)
+    cell.font = Font(name=FONT, size=_BODY_PT)
     cell.alignment = Alignment(wrap_text=True, vertical="top")
     ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=len(columns))
-    ws.row_dimensions[2].height = 30
     for col, (header, width, editable) in enumerate(columns, start=1):
         cell = text_cell(ws, 3, col, header)
-        cell.font = Font(name=_FONT, bold=True)
-        cell.fill = _INPUT if editable else _HEAD
-        cell.border = _BORDER
+        cell.font = Font(name=FONT, size=_BODY_PT, bold=True)
+        cell.fill = _INPUT if editable else HEAD_FILL
+        cell.border = BORDER
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         ws.column_dimensions[get_column_letter(col)].width = width
     for r, values in enumerate(rows, start=4):
         for col, value in enumerate(values, start=1):
             cell = text_cell(ws, r, col, value)
-            cell.font = Font(name=_FONT, size=10.5)
-            cell.border = _BORDER
+            cell.font = Font(name=FONT, size=_BODY_PT)
+            cell.border = BORDER
             cell.alignment = Alignment(vertical="top", wrap_text=True)
             if columns[col - 1][2]:
                 cell.fill = _INPUT
+    fit_rows(ws)
     ws.freeze_panes = "B4"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    print_setup(ws, repeat="3:3")
 
 
 def review_xlsx(review: ReviewList) -> bytes:
-    wb = Workbook()
+    wb = workbook()
     ws = wb.active
     ws.title = SHEET_ITEMS
     rows = [[i.target, i.category, i.recommender, i.what, i.track, i.received, i.status, "\n".join(i.problems),

@@ -7,16 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from .assess import Assessment, ListEntry
 from .config import Config
 from .model import Flag, RecommenderKind, Status, Track
-from .render import text_cell
 from .rules import SHANGHAI, shanghai_text
+from .sheets import BORDER, FONT, HEAD_FILL, fit_rows, print_setup, text_cell, workbook
 
 KIND_LABELS = {"city": "设区的市", "department": "省直部门（单位）", "enterprise": "省属企业", "direct": "直接报送",
                "": "未识别"}
@@ -174,46 +173,77 @@ def text(summary: RoundSummary) -> str:
 
 # ---------------------------------------------------------------- 统计.xlsx
 
-_FONT = "宋体"
-_THIN = Side(style="thin", color="000000")
-_BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_HEAD_FILL = PatternFill("solid", fgColor="D9D9D9")
-_COLUMNS = (("推荐单位", 30), ("类别", 14), *((SHORT_TRACK[t], 11) for t in TRACKS), ("合计", 8),
-            ("名额使用", 28), ("超出名额", 9), ("已受理", 8), ("待核实", 8), ("不予受理", 9), ("缺申请表", 9),
-            ("纸质材料已收", 11))
+# Fourteen columns on one landscape page at ≥ 9 pt (sheets.printed_size): narrow number columns whose
+# headers wrap, the unit's name on two lines where it is long.
+_COLUMNS = (("推荐单位", 24), ("类别", 12), *((SHORT_TRACK[t], 8) for t in TRACKS), ("合计", 6),
+            ("名额使用", 22), ("超出名额", 6), ("已受理", 6), ("待核实", 6), ("不予受理", 6), ("缺申请表", 6),
+            ("纸质材料已收", 7))
+_BODY_PT = 10.5
 
 
 def _table(ws, top: int, headers: Sequence[tuple[str, float]], rows: Sequence[Sequence[object]]) -> int:
     for col, (title, width) in enumerate(headers, start=1):
         cell = text_cell(ws, top, col, title)
-        cell.font = Font(name=_FONT, bold=True, size=11)
-        cell.fill = _HEAD_FILL
-        cell.border = _BORDER
+        cell.font = Font(name=FONT, bold=True, size=_BODY_PT)
+        cell.fill = HEAD_FILL
+        cell.border = BORDER
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        if ws.column_dimensions[get_column_letter(col)].width < width:
-            ws.column_dimensions[get_column_letter(col)].width = width
+        ws.column_dimensions[get_column_letter(col)].width = width
     for r, values in enumerate(rows, start=top + 1):
         for col, value in enumerate(values, start=1):
             cell = ws.cell(row=r, column=col, value=value) if isinstance(value, int) else text_cell(ws, r, col, value)
-            cell.font = Font(name=_FONT, size=10.5, bold=values[0] == "合计")
-            cell.border = _BORDER
+            cell.font = Font(name=FONT, size=_BODY_PT, bold=values[0] == "合计")
+            cell.border = BORDER
             cell.alignment = Alignment(horizontal="left" if col == 1 else "center", vertical="center", wrap_text=True)
     return top + len(rows)
 
 
 def _title(ws, text_: str, subtitle: str, width: int) -> None:
     cell = text_cell(ws, 1, 1, text_)
-    cell.font = Font(name=_FONT, size=16, bold=True)
+    cell.font = Font(name=FONT, size=16, bold=True)
+    cell.alignment = Alignment(wrap_text=True, vertical="center")
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
     cell = text_cell(ws, 2, 1, subtitle)
-    cell.font = Font(name=_FONT, size=10.5)
+    cell.font = Font(name=FONT, size=_BODY_PT)
+    cell.alignment = Alignment(wrap_text=True, vertical="center")
     ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
-    ws.row_dimensions[1].height = 28
+
+
+def _finish(ws, *, landscape: bool) -> None:
+    """Rows as tall as their text, the table's header on every printed page."""
+    fit_rows(ws)
+    print_setup(ws, landscape=landscape, repeat="4:4")
+
+
+def _chart(ws, table, n: int) -> None:
+    """The table's per-track numbers as bars, on a sheet of its own: one portrait page, never split."""
+    chart = BarChart()
+    chart.type = "bar"                  # horizontal: sixteen cities' names stay readable
+    chart.grouping = "stacked"
+    chart.overlap = 100
+    chart.title = "各推荐单位申报数（按申报类别）"
+    chart.y_axis.title = "申报单位数"
+    chart.x_axis.title = None
+    data = Reference(table, min_col=3, max_col=2 + len(TRACKS), min_row=4, max_row=4 + n)
+    cats = Reference(table, min_col=1, min_row=5, max_row=4 + n)
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(cats)
+    chart.x_axis.scaling.orientation = "maxMin"     # the table's order, top to bottom
+    chart.y_axis.majorUnit = 1
+    chart.y_axis.delete = False
+    chart.x_axis.delete = False
+    chart.x_axis.tickLblSkip = 1        # every recommender named, however many (a program may skip some)
+    # cm: about half a centimetre a bar, within a portrait page (its names are read at full size)
+    chart.width = 18
+    chart.height = min(26.0, max(8.0, 0.7 * n + 3))
+    ws.add_chart(chart, "A1")
+    print_setup(ws, landscape=False)
+    ws.page_setup.fitToHeight = 1
 
 
 def stats_xlsx(summary: RoundSummary) -> bytes:
     s = summary
-    wb = Workbook()
+    wb = workbook()
     ws = wb.active
     ws.title = "统计"
     _title(ws, f"{s.round_name}统计", f"截至{s.generated}；截止时间{s.deadline}{'（已截止）' if s.overdue else ''}；"
@@ -225,36 +255,16 @@ def stats_xlsx(summary: RoundSummary) -> bytes:
     rows.append(["合计", "", *(totals[t] for t in TRACKS), sum(totals.values()), "",
                  sum(line.over_quota for line in s.lines), *(s.status_totals[st] for st in Status),
                  sum(line.missing_forms for line in s.lines), sum(line.paper_received for line in s.lines)])
-    last = _table(ws, 4, _COLUMNS, rows)
+    _table(ws, 4, _COLUMNS, rows)
     ws.freeze_panes = "B5"
+    _finish(ws, landscape=True)
     if s.lines:
-        chart = BarChart()
-        chart.type = "bar"                  # horizontal: sixteen cities' names stay readable
-        chart.grouping = "stacked"
-        chart.overlap = 100
-        chart.title = "各推荐单位申报数（按申报类别）"
-        chart.y_axis.title = "申报单位数"
-        chart.x_axis.title = None
-        data = Reference(ws, min_col=3, max_col=2 + len(TRACKS), min_row=4, max_row=4 + len(s.lines))
-        cats = Reference(ws, min_col=1, min_row=5, max_row=4 + len(s.lines))
-        chart.add_data(data, titles_from_data=True)
-        chart.set_categories(cats)
-        chart.x_axis.scaling.orientation = "maxMin"     # the table's order, top to bottom
-        chart.y_axis.majorUnit = 1
-        chart.y_axis.delete = False
-        chart.x_axis.delete = False
-        chart.height = max(7.5, 0.8 * len(s.lines) + 3)
-        chart.width = 22
-        ws.add_chart(chart, f"A{last + 3}")
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+        _chart(wb.create_sheet("图表"), ws, len(s.lines))
 
     problems = wb.create_sheet("问题")
     _title(problems, "问题统计", "当前有效的申请中各类问题出现的次数（一个申请可有多个问题）", 2)
     _table(problems, 4, (("问题", 50), ("数量", 10)), [[f.label, n] for f, n in s.flags] or [["（无）", 0]])
+    _finish(problems, landscape=False)
 
     lists = wb.create_sheet("名单")
     _title(lists, "附件3、附件4名单申报情况",
@@ -263,12 +273,14 @@ def stats_xlsx(summary: RoundSummary) -> bytes:
             for e in s.reconfirm]
     rows += [["附件4 审验", e.name, LIST_STATES[e.state] + ("（已逾期）" if s.overdue and e.state == "missing" else "")]
              for e in s.audit]
-    _table(lists, 4, (("名单", 16), ("单位", 40), ("情况", 16)), rows or [["（名单为空）", "", ""]])
+    _table(lists, 4, (("名单", 16), ("单位", 40), ("情况", 18)), rows or [["（名单为空）", "", ""]])
+    _finish(lists, landscape=False)
 
     if s.silent:
         silent = wb.create_sheet("未报送")
         _title(silent, "尚未报送的推荐单位", f"共{len(s.silent)}个", 1)
         _table(silent, 4, (("推荐单位", 40),), [[n] for n in s.silent])
+        _finish(silent, landscape=False)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

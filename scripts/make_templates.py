@@ -211,9 +211,11 @@ def _cell_width(cell, cm: float) -> None:
 
 
 def _cell_text(cell, parts, font: str, size: float, *, bold: bool = False,
-               align=WD_ALIGN_PARAGRAPH.LEFT) -> None:
+               align=WD_ALIGN_PARAGRAPH.LEFT, line: float | None = None) -> None:
     p = cell.paragraphs[0]
     p.paragraph_format.alignment = align
+    if line:
+        p.paragraph_format.line_spacing = Pt(line)     # exact: no font's own leading decides the rows
     for part in parts:
         _run(p, part, font, size, bold)
     cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
@@ -267,10 +269,10 @@ def _tag_row(table, tag: str, widths: list[float]) -> None:
 
 
 def _loop_table(container, columns: list[tuple[str, float, str, str]], loop: str, empty_text: str,
-                empty_test: str, size: float = 10.5):
+                empty_test: str, size: float = 10.5, line: float | None = None):
     """Header row + a {%tr for %} row loop + an "empty" row shown when there is nothing to list.
 
-    columns: (header, width in cm, cell content with tags, alignment "l"/"c").
+    columns: (header, width in cm, cell content with tags, alignment "l"/"c"); line: exact line pitch.
     """
     widths = [c[1] for c in columns]
     table = container.add_table(rows=1, cols=len(columns))
@@ -282,7 +284,7 @@ def _loop_table(container, columns: list[tuple[str, float, str, str]], loop: str
     _repeat_header(header)
     for cell, (title, w, _, _) in zip(header.cells, columns):
         _cell_width(cell, w)
-        _cell_text(cell, [title], HEI, size, align=WD_ALIGN_PARAGRAPH.CENTER)
+        _cell_text(cell, [title], HEI, size, align=WD_ALIGN_PARAGRAPH.CENTER, line=line)
 
     _tag_row(table, "{%tr for " + loop + " %}", widths)
     row = table.add_row()
@@ -290,7 +292,7 @@ def _loop_table(container, columns: list[tuple[str, float, str, str]], loop: str
     for cell, (_, w, content, align) in zip(row.cells, columns):
         _cell_width(cell, w)
         _cell_text(cell, [content], SONG, size,
-                   align=WD_ALIGN_PARAGRAPH.CENTER if align == "c" else WD_ALIGN_PARAGRAPH.LEFT)
+                   align=WD_ALIGN_PARAGRAPH.CENTER if align == "c" else WD_ALIGN_PARAGRAPH.LEFT, line=line)
     _tag_row(table, "{%tr endfor %}", widths)
 
     _tag_row(table, "{%tr if " + empty_test + " %}", widths)
@@ -306,20 +308,23 @@ def _loop_table(container, columns: list[tuple[str, float, str, str]], loop: str
 # ---------------------------------------------------------------- 附件2 汇总表
 
 def _summary_columns(province: bool) -> list[tuple[str, float, str, str]]:
-    # Landscape A4 is 29.7 cm; with 1.9 cm margins 25.9 cm remain for the table.
     if province:
+        # Fifty rows and more, for the office's leaders: 小五 (9 pt) on a 12 pt pitch in 27.3 cm (1.2 cm
+        # margins), the columns sized to what they hold (a cell keeps 0.28 cm; a character is 0.32 cm):
+        # 主要培训领域 of about fifty characters in three lines, 推荐单位 and 申报类别 in two.
         return [
-            ("序号", 1.1, "{{ r.seq }}", "c"),
-            ("推荐单位", 2.9, "{{ r.recommender }}", "l"),
-            ("申报单位名称", 4.2, "{{ r.applicant }}", "l"),
-            ("单位性质", 1.8, "{{ r.unit_type }}", "c"),
-            ("申报类别", 3.0, "{{ r.track }}", "l"),
-            ("主要培训领域", 3.5, "{{ r.domains }}", "l"),
-            ("近三年年均培训人数", 2.0, "{{ r.avg_trainees }}", "c"),
-            ("联系人", 1.7, "{{ r.contact }}", "c"),
-            ("联系电话", 2.8, "{{ r.contact_phone }}", "c"),
-            ("备注", 2.9, "{{ r.remarks }}", "l"),
+            ("序号", 0.8, "{{ r.seq }}", "c"),
+            ("推荐单位", 2.6, "{{ r.recommender }}", "l"),
+            ("申报单位名称", 3.4, "{{ r.applicant }}", "l"),
+            ("单位性质", 1.6, "{{ r.unit_type }}", "c"),
+            ("申报类别", 2.6, "{{ r.track }}", "l"),
+            ("主要培训领域", 5.6, "{{ r.domains }}", "l"),
+            ("近三年年均培训人数", 1.6, "{{ r.avg_trainees }}", "c"),
+            ("联系人", 1.6, "{{ r.contact }}", "c"),
+            ("联系电话", 2.7, "{{ r.contact_phone }}", "c"),
+            ("备注", 4.8, "{{ r.remarks }}", "l"),
         ]
+    # Landscape A4 is 29.7 cm; with 1.9 cm margins 25.9 cm remain for the table.
     return [
         ("序号", 1.1, "{{ r.seq }}", "c"),
         ("申报单位名称", 4.8, "{{ r.applicant }}", "l"),
@@ -336,22 +341,27 @@ def _summary_columns(province: bool) -> list[tuple[str, float, str, str]]:
 def summary_template(province: bool) -> Document:
     doc = _setup_document(SONG, 10.5)
     section = doc.sections[0]
-    _page(section, landscape=True, top=2.0, bottom=1.8, left=1.9, right=1.9)
+    if province:
+        _page(section, landscape=True, top=1.5, bottom=1.4, left=1.2, right=1.2)
+    else:
+        _page(section, landscape=True, top=2.0, bottom=1.8, left=1.9, right=1.9)
     _page_numbers(section)
 
     _para(doc, ["附件2"], HEI, 14)
-    title = SUMMARY_TITLE + ("（全省汇总）" if province else "")
-    _para(doc, [title], SONG, 18, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, before=6, after=12)
+    # The form's own title on both: the line below it says whose table it is.
+    _para(doc, [SUMMARY_TITLE], SONG, 18, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, before=6,
+          after=6 if province else 12)
     if province:
-        parts = ["申报批次：", "{{ sheet.round_name }}", "　　生成日期：", "{{ sheet.filled_on }}"]
+        parts = ["全省汇总　　申报批次：", "{{ sheet.round_name }}", "　　生成日期：", "{{ sheet.filled_on }}"]
     else:
         parts = ["推荐单位（盖章）：", "{{ sheet.recommender }}",
                  "　　填表人：", "{{ sheet.filler }}",
                  "　　联系电话：", "{{ sheet.phone }}",
                  "　　填报日期：", "{{ sheet.filled_on }}"]
     _para(doc, parts, SONG, 12, after=6)
-    _loop_table(doc, _summary_columns(province), "r in sheet.rows", "（暂无申报单位）", "not sheet.rows")
-    doc.core_properties.title = title
+    _loop_table(doc, _summary_columns(province), "r in sheet.rows", "（暂无申报单位）", "not sheet.rows",
+                size=9 if province else 10.5, line=12 if province else None)
+    doc.core_properties.title = SUMMARY_TITLE + ("（全省汇总）" if province else "")
     return doc
 
 

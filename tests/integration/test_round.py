@@ -143,7 +143,7 @@ def test_the_resubmission_supersedes(first):
 def test_tables_and_receipts_speak_the_round_findings(first, root):
     rnd = root / "output" / ROUND
     ws = load_workbook(rnd / JINAN / f"附件2_申报汇总表_{JINAN}.xlsx").worksheets[0]
-    rows = {r[1]: r for r in ws.iter_rows(min_row=4, values_only=True)}
+    rows = {r[1]: r for r in ws.iter_rows(min_row=5, values_only=True)}
     assert list(rows) == ["济南职业技术培训学院", "平阴乡村人才学院", SDUT, "章丘农业技术推广培训中心"]
     remark = rows[SDUT][8]
     assert remark.startswith("待核实；")
@@ -222,7 +222,7 @@ def test_review_list_set_import_paper_and_report(first, environ, root):
         assert fixed["fields"]["credit_code"] == VALID_ENERGY_CODE and fixed["fields"]["avg_trainees"] == 2100
         assert fixed["flags"] == ["subject_nonconforming"] and fixed["status"] == "accepted"
         ws = load_workbook(rnd / "山东能源集团有限公司" / "附件2_申报汇总表_山东能源集团有限公司.xlsx").worksheets[0]
-        assert ws["F4"].value == 2100
+        assert ws["F5"].value == 2100
 
     check_corrected()
     intake(environ, "poll", "--once")           # a later pass keeps every correction

@@ -175,8 +175,9 @@ def test_province_docx_has_recommender_column_and_round():
     assert [r[1] for r in rows[1:]] == [r.recommender for r in PROVINCE.rows]
     assert [r[2] for r in rows[1:]] == [r.applicant for r in PROVINCE.rows]
     text = _body_text(document)
-    assert "山东省专业技术人员继续教育基地申报汇总表（全省汇总）" in text
-    assert ROUND in text and "2019年9月23日 08:00" in text
+    # the form's own title, as on the recommenders' tables; the line below it says whose table it is
+    assert text.split("\n")[:3] == ["附件2", "山东省专业技术人员继续教育基地申报汇总表",
+                                     f"全省汇总　　申报批次：{ROUND}　　生成日期：2019年9月23日 08:00"]
     assert document.sections[0].orientation == WD_ORIENT.LANDSCAPE
 
 
@@ -300,15 +301,15 @@ def test_summary_xlsx_values_are_text_never_formulas():
 
     wb = _workbook(data)
     ws = wb["济南市人力资源和社会保障局"]
-    assert ws["A1"].value == "山东省专业技术人员继续教育基地申报汇总表（济南市人力资源和社会保障局）"
-    assert "A1:I1" in {str(r) for r in ws.merged_cells.ranges}
-    assert ws["A2"].value == ("推荐单位（盖章）：济南市人力资源和社会保障局　　填表人：孙丽"
+    assert [ws["A1"].value, ws["A2"].value] == ["附件2", "山东省专业技术人员继续教育基地申报汇总表"]
+    assert "A2:I2" in {str(r) for r in ws.merged_cells.ranges}
+    assert ws["A3"].value == ("推荐单位（盖章）：济南市人力资源和社会保障局　　填表人：孙丽"
                               "　　联系电话：0531-51705678　　填报日期：2019年9月20日")
-    assert [c.value for c in ws[3]] == ["序号", "申报单位名称", "单位性质", "申报类别", "主要培训领域",
+    assert [c.value for c in ws[4]] == ["序号", "申报单位名称", "单位性质", "申报类别", "主要培训领域",
                                         "近三年年均培训人数", "联系人", "联系电话", "备注"]
-    assert ws["A3"].font.b
+    assert ws["A4"].font.name == "黑体"
 
-    values = [[c.value for c in row] for row in ws.iter_rows(min_row=4)]
+    values = [[c.value for c in row] for row in ws.iter_rows(min_row=5)]
     assert [v[1] for v in values] == [r.applicant for r in ROWS]
     assert values[2][1] == FORMULA
     assert values[2][8] == "-缺少推荐函\n统一社会信用代码校验未通过：" + CREDIT_CODE
@@ -323,38 +324,38 @@ def test_summary_xlsx_values_are_text_never_formulas():
             assert cell.data_type != "f"
             if isinstance(cell.value, str):
                 assert cell.data_type == "s"
-    assert ws["B6"].quotePrefix                   # =HYPERLINK… stays text after an edit in Excel
+    assert ws["B7"].quotePrefix                   # =HYPERLINK… stays text after an edit in Excel
 
     prov = wb.worksheets[0]
-    assert prov.title == "全省汇总" and prov["A1"].value == "山东省专业技术人员继续教育基地申报汇总表（全省汇总）"
-    assert [c.value for c in prov[3]][:3] == ["序号", "推荐单位", "申报单位名称"]
-    assert [c.value for c in prov["B"][3:]] == [r.recommender for r in PROVINCE.rows]
-    assert prov["A2"].value == f"申报批次：{ROUND}　　生成日期：2019年9月23日 08:00"
+    assert prov.title == "全省汇总" and prov["A2"].value == "山东省专业技术人员继续教育基地申报汇总表"
+    assert [c.value for c in prov[4]][:3] == ["序号", "推荐单位", "申报单位名称"]
+    assert [c.value for c in prov["B"][4:]] == [r.recommender for r in PROVINCE.rows]
+    assert prov["A3"].value == f"全省汇总　　申报批次：{ROUND}　　生成日期：2019年9月23日 08:00"
 
 
-def test_summary_xlsx_every_sheet_title_names_its_recommender():
+def test_summary_xlsx_every_sheet_is_the_form_and_names_whose_table_it_is():
+    # 附件2 and the form's own title, unchanged; the line below says whose table it is
     others = [dataclasses.replace(SHEET, recommender=name) for name in ("青岛市人力资源和社会保障局", "山东省教育厅")]
     wb = _workbook(summary_xlsx([PROVINCE, *others], "附件2_申报汇总表_全省"))
-    assert [ws["A1"].value for ws in wb.worksheets] == [
-        "山东省专业技术人员继续教育基地申报汇总表（全省汇总）",
-        "山东省专业技术人员继续教育基地申报汇总表（青岛市人力资源和社会保障局）",
-        "山东省专业技术人员继续教育基地申报汇总表（山东省教育厅）"]
+    assert {(ws["A1"].value, ws["A2"].value) for ws in wb.worksheets} == {("附件2", "山东省专业技术人员继续教育基地申报汇总表")}
+    assert [ws["A3"].value.split("　　")[0] for ws in wb.worksheets] == [
+        "全省汇总", "推荐单位（盖章）：青岛市人力资源和社会保障局", "推荐单位（盖章）：山东省教育厅"]
 
 
 def test_summary_xlsx_print_setup():
     ws = _workbook(summary_xlsx([SHEET], "汇总表")).worksheets[0]
     assert ws.page_setup.orientation == "landscape"
     assert str(ws.page_setup.paperSize) == str(ws.PAPERSIZE_A4)
-    assert ws.print_title_rows == "$3:$3"
-    assert ws.freeze_panes == "A4"
-    assert ws["B4"].alignment.wrap_text
-    assert ws.column_dimensions["B"].width >= 20
+    assert ws.print_title_rows == "$4:$4"
+    assert ws.freeze_panes == "A5"
+    assert ws["B5"].alignment.wrap_text
+    assert ws.column_dimensions["B"].width >= 18
 
     short = dataclasses.replace(ROWS[0], domains="医养健康", remarks="")
     long = dataclasses.replace(short, seq=2, applicant="山东省" + "农业科学院" * 12)
     ws = _workbook(summary_xlsx([dataclasses.replace(SHEET, rows=(short, long))], "汇总表")).worksheets[0]
     # nobody sizes wrapped rows on opening the file: the long name gets room for its lines
-    assert ws.row_dimensions[5].height >= 3 * ws.row_dimensions[4].height - 20
+    assert ws.row_dimensions[6].height >= 3 * ws.row_dimensions[5].height - 20
 
 
 def test_summary_xlsx_sheet_names_are_legal_and_unique():
@@ -371,11 +372,11 @@ def test_summary_xlsx_sheet_names_are_legal_and_unique():
     assert names[0] == "青岛市人社局" and names[1] == "青岛市人社局(2)"
     assert all(len(n) <= 31 and not re.search(r"[:/\\?*\[\]]", n) for n in names)
     assert names[4] == "全省汇总"
-    assert wb.worksheets[4]["A4"].value == "（暂无申报单位）"
+    assert wb.worksheets[4]["A5"].value == "（暂无申报单位）"
 
 
 @pytest.mark.parametrize("bad", ["\x00", "\x1b[31m", "\ufffe"])
 def test_summary_xlsx_survives_illegal_characters(bad):
     row = dataclasses.replace(ROWS[0], applicant=f"山东{bad}大学")
     ws = _workbook(summary_xlsx([dataclasses.replace(SHEET, rows=(row,))], "汇总表")).worksheets[0]
-    assert ws["B4"].value.startswith("山东") and ws["B4"].value.endswith("大学")
+    assert ws["B5"].value.startswith("山东") and ws["B5"].value.endswith("大学")

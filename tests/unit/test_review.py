@@ -250,7 +250,7 @@ def test_round_summary_counts_quota_use_and_lists(rnd, config):
 
     data = stats.stats_xlsx(summary)
     wb = load_workbook(io.BytesIO(data))
-    assert wb.sheetnames == ["统计", "问题", "名单", "未报送"]
+    assert wb.sheetnames == ["统计", "图表", "问题", "名单", "未报送"]
     ws = wb["统计"]
     assert [c.value for c in ws[5]][:8] == [JINAN, "设区的市", 2, 1, 0, 0, 3, "2/3（省级基地1/1，乡村振兴专项1/2）"]
     total = next(r for r in ws.iter_rows(min_row=5, values_only=True) if r[0] == "合计")
