@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 
 from .config import Config
 from .model import Finding, Flag, RecommenderKind, Status, Track
@@ -254,11 +255,12 @@ class Assessment:
     unknown_targets: tuple[Correction, ...] = ()
     filled_on: Mapping[str, str] = field(default_factory=dict)  # recommender → 填报日期 for its 附件2
 
-    @property
+    # Computed once: callers ask per message and per row (`m in result.duplicates`), over thousands.
+    @cached_property
     def current(self) -> tuple[Verdict, ...]:
         return tuple(v for v in self.verdicts if v.current)
 
-    @property
+    @cached_property
     def duplicates(self) -> dict[int, int]:
         return {m.id: m.duplicate_of for m in self.messages.values() if m.duplicate_of is not None}
 

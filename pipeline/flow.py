@@ -589,10 +589,17 @@ class _Pass:
             if self._mark_quietly(Incoming(mailbox.validity, uid, b"", _now())):
                 self.ledger.set_marked(row)
         result, config = self.result, self.config
+        now = _now()
+        # Nothing the round is made of has changed since its files were built (an idle pass, most of
+        # the day): neither the assessment nor the files are done again. Cheap, whatever the ledger's size.
+        inputs = report.inputs(config, self.ledger, now)
+        fresh = inputs == self.ledger.built_from(config.round.name) and report.outputs_present(config)
+        assessed = None
         try:
             # Quotas, 多头申报, resubmissions and duplicate emails need the whole round: before the
             # tables, and before any receipt leaves (a duplicate's is dropped, others learn of them).
-            reassess(config, self.ledger)
+            if not fresh:
+                assessed = reassess(config, self.ledger, now)
             self.ledger.release_receipts(config.round.name)
         except Exception as exc:  # the receipts stay held; the next pass assesses the round again
             log.exception("round assessment failed; receipts held until it succeeds")
@@ -601,11 +608,13 @@ class _Pass:
         if self.stopping():
             log.info("stopping: tables and receipts are left for the next pass")
             return
-        try:
-            report.build(config, self.ledger, letters_missing_only=True)
-        except Exception as exc:  # a broken template must not hold back the receipts
-            log.exception("tables and letters could not be rebuilt")
-            result.review_items.append(f"汇总表或回执文件未能生成（{describe(exc)}），请检查 templates/ 与输出目录")
+        if assessed is not None:
+            try:
+                report.build(config, self.ledger, letters_missing_only=True, now=now, result=assessed)
+                self.ledger.mark_built(config.round.name, inputs)
+            except Exception as exc:  # a broken template must not hold back the receipts
+                log.exception("tables and letters could not be rebuilt")
+                result.review_items.append(f"汇总表或回执文件未能生成（{describe(exc)}），请检查 templates/ 与输出目录")
         result.receipts_sent = send_receipts(self.ledger, self.outbox, config)
         result.receipts_waiting = self.ledger.receipts_waiting(config.round.name)
 
@@ -737,13 +746,10 @@ def _summarise(result: PassReport, ledger: Ledger, round_name: str, rows: list[i
     submission; an application's problems include 超出名额 and 多头申报."""
     from .export import message_reason
 
-    mine = set(rows)
-    duplicates = set()
-    applications = [a for a in ledger.applications(round_name) if a["message"] in mine]
+    duplicates: set[int] = set()
+    applications = ledger.applications(round_name, only=rows) if rows else []
     with_applications = {a["message"] for a in applications}
-    for m in ledger.messages(round_name):
-        if m["id"] not in mine:
-            continue
+    for m in ledger.messages(round_name, only=rows) if rows else []:
         if m["duplicate_of"] is not None:
             duplicates.add(m["id"])
             result.ignored += 1

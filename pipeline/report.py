@@ -1,11 +1,14 @@
 """Rebuild the 汇总表, 受理回执 and 统计 files of a round from the ledger alone (through the round assessment)."""
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
 import json
 import logging
 import zipfile
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -120,17 +123,50 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
+def inputs(config: Config, ledger: Ledger, now: datetime) -> str:
+    """Everything the round's tables and letters are made from, as one digest: the ledger's round (see
+    Ledger.round_inputs), the configuration, whether the deadline has passed, and the templates."""
+    templates = [(name, p.stat().st_mtime_ns, p.stat().st_size) if p.is_file() else (name, None)
+                 for name in TEMPLATES for p in [config.templates_dir / name]]
+    digest = hashlib.sha256()
+    for part in (ledger.round_inputs(config.round.name), _stable(config), now > config.round.deadline, templates):
+        digest.update(repr(part).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _stable(value: object) -> object:
+    """The same value in every process: a set's repr follows the process's hash seed. Passwords
+    (fields kept out of repr) stay out."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [(f.name, _stable(getattr(value, f.name))) for f in dataclasses.fields(value) if f.repr]
+    if isinstance(value, (set, frozenset)):
+        return sorted(repr(_stable(v)) for v in value)
+    if isinstance(value, Mapping):
+        return sorted((repr(_stable(k)), _stable(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_stable(v) for v in value]
+    return repr(value)
+
+
+def outputs_present(config: Config) -> bool:
+    """The round's own files are there (someone may have moved or deleted output/<round>/)."""
+    folder = config.output_dir / config.round.name
+    return all((folder / name).is_file() for name in ("附件2_申报汇总表_全省.docx", "附件2_申报汇总表_全省.xlsx",
+                                                       "统计.xlsx"))
+
+
 def build(config: Config, ledger: Ledger, letters_missing_only: bool = False,
-          now: datetime | None = None) -> list[Path]:
+          now: datetime | None = None, result: Assessment | None = None) -> list[Path]:
     """Write every table and the round's statistics; write letters (only the missing ones, unless
-    asked for all); PDF copies of new or changed Word files where LibreOffice is installed."""
+    asked for all); PDF copies of new or changed Word files where LibreOffice is installed.
+    result: the round as just assessed at `now`, when the caller has it (it is not assessed twice)."""
     from .stats import stats_xlsx, summarise
 
     now = now or datetime.now(SHANGHAI)
     local = now.astimezone(SHANGHAI)
     today = f"{local.year}年{local.month}月{local.day}日"
     out, rnd = config.output_dir, config.round.name
-    result = assessment(config, ledger, now)
+    result = result or assessment(config, ledger, now)
     written: list[Path] = []
     for_pdf: list[Path] = []
 
@@ -180,8 +216,11 @@ def rebuild(config: Config, ledger: Ledger, now: datetime | None = None) -> list
     """`intake report` and the clerk's corrections: the round assessed and stored again, every file rebuilt."""
     from .reassess import reassess
 
-    reassess(config, ledger, now)
-    return build(config, ledger, now=now)
+    now = now or datetime.now(SHANGHAI)
+    built_from = inputs(config, ledger, now)
+    written = build(config, ledger, now=now, result=reassess(config, ledger, now))
+    ledger.mark_built(config.round.name, built_from)
+    return written
 
 
 def summary_text(config: Config, ledger: Ledger, now: datetime | None = None) -> str:

@@ -24,6 +24,7 @@ import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from stdnum.cn import uscc
 
@@ -50,6 +51,7 @@ def compact(text: str) -> str:
     return re.sub(r"[^0-9A-Z]", "", unicodedata.normalize("NFKC", text or "").upper())
 
 
+@lru_cache(maxsize=4096)      # the round asks for every form's code, pass after pass
 def is_valid(code: str) -> bool:
     code = compact(code)
     if len(code) != 18 or any(c not in ALPHABET for c in code) or not code[2:8].isdigit():

@@ -170,6 +170,28 @@ def test_second_pass_does_nothing_new(first_pass, environ, tmp_path):
     assert all(p.name.endswith(":2,S") for p in (inbox / "cur").iterdir())
 
 
+def _stamps(folder: Path) -> dict[Path, int]:
+    return {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+
+
+def test_an_idle_pass_rewrites_nothing_and_restores_what_went_missing(first_pass, environ, tmp_path):
+    # Nothing new, nothing changed: the round is not assessed again and no table or letter is rewritten.
+    rnd = tmp_path / "output" / ROUND
+    before = _stamps(rnd)
+    intake(environ, "poll", "--once")
+    assert _stamps(rnd) == before
+    # A table someone deleted is back after the next pass.
+    (rnd / "统计.xlsx").unlink()
+    intake(environ, "poll", "--once")
+    assert (rnd / "统计.xlsx").is_file()
+    # A clerk's correction rebuilds at once; the pass after it has nothing left to do.
+    intake(environ, "review", "set", "A1", "--note", "已电话核实")
+    rebuilt = _stamps(rnd)
+    assert rebuilt[rnd / "附件2_申报汇总表_全省.xlsx"] > before[rnd / "附件2_申报汇总表_全省.xlsx"]
+    intake(environ, "poll", "--once")
+    assert _stamps(rnd) == rebuilt
+
+
 def test_report_rebuilds_from_the_ledger_alone(first_pass, environ, tmp_path):
     rnd = tmp_path / "output" / ROUND
     for p in rnd.glob("**/*.docx"):

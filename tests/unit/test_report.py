@@ -30,3 +30,28 @@ def test_direct_applicants_and_unknown_senders_have_no_table_to_stamp_but_are_in
     assert list(per) == [JINAN]
     assert [(r.recommender, r.applicant) for r in province.rows] == [
         (JINAN, "甲培训学院"), ("直接报送", base), (f"{UNKNOWN_RECOMMENDER}（someone@163.com）", "乙学院")]
+
+
+def test_what_the_tables_are_built_from_changes_with_every_input_and_nothing_else(config, tmp_path):
+    import dataclasses
+    import shutil
+    from datetime import timedelta
+
+    from pipeline.store import Ledger
+
+    templates = tmp_path / "templates"
+    shutil.copytree(config.templates_dir, templates)
+    config = dataclasses.replace(config, templates_dir=templates)
+    before = config.round.deadline - timedelta(days=1)
+    with Ledger(tmp_path / "ledger.sqlite3") as ledger:
+        first = report.inputs(config, ledger, before)
+        assert report.inputs(config, ledger, before + timedelta(hours=1)) == first     # time alone: the same
+        after = report.inputs(config, ledger, config.round.deadline + timedelta(seconds=1))
+        assert after != first                                # the deadline passed: 未申请 becomes 已逾期
+        ledger.add_correction(config.round.name, "A1", "note", "已电话核实", "孙沛沛")
+        corrected = report.inputs(config, ledger, before)
+        assert corrected != first
+        (templates / "summary_table.docx").write_bytes(b"another template")
+        assert report.inputs(config, ledger, before) != corrected
+        changed = dataclasses.replace(config, round=dataclasses.replace(config.round, min_trainees=1500))
+        assert report.inputs(changed, ledger, before) != report.inputs(config, ledger, before)
