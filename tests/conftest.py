@@ -13,10 +13,22 @@ ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "inbox_rules.yaml"
 
 
-def make_environ(root: Path) -> dict[str, str]:
-    """Environment overrides that keep every write under root."""
+def make_environ(root: Path, pdf: bool = False) -> dict[str, str]:
+    """Environment overrides that keep every write under root. Without pdf, the repository's rules with
+    `outputs.pdf: false`: LibreOffice would take most of a small pass's time in tests that do not look at
+    its PDF copies (tests/integration/test_pass_maildir.py does, and the office tests)."""
+    rules = RULES
+    if not pdf:
+        rules = root / "inbox_rules.yaml"
+        root.mkdir(parents=True, exist_ok=True)
+        text = RULES.read_text(encoding="utf-8")
+        for old, new in (("\n  pdf: true\n", "\n  pdf: false\n"),
+                         ('\ntemplates_dir: "./templates"\n', f'\ntemplates_dir: "{ROOT / "templates"}"\n')):
+            assert old in text, f"inbox_rules.yaml no longer says {old.strip()!r}: tests/conftest.py needs a look"
+            text = text.replace(old, new)
+        rules.write_text(text, encoding="utf-8")
     return {
-        "INTAKE_CONFIG": str(RULES),
+        "INTAKE_CONFIG": str(rules),
         "INTAKE_MAILBOX_URL": f"maildir:{root / 'mail' / 'inbox'}",
         "INTAKE_OUTBOX_URL": f"maildir:{root / 'mail' / 'sent'}",
         "INTAKE_OUTPUT_DIR": str(root / "output"),

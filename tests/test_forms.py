@@ -112,6 +112,7 @@ def scanned(forms):
     return dict(zip(SCAN_CASES, docs))
 
 
+@pytest.mark.ocr
 @pytest.mark.parametrize("name", SCAN_CASES)
 def test_scans_fixture(name, forms, scanned):
     want = expected(SCANS_DIR, name)

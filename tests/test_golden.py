@@ -26,7 +26,7 @@ def test_every_sample_has_a_golden_file():
         assert sorted(p.stem for p in GOLDEN.glob("*.json")) == sorted(n.removesuffix(".eml") for n in NAMES)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.ocr) if "scanned" in n else n for n in NAMES])
 def test_sample_export(name, config):
     deliver_samples(config, {name})
     run_pass(config)

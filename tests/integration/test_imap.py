@@ -29,6 +29,9 @@ LIGHT = [(name, raw) for name, raw in samples() if "scanned" not in name]
 SUBMISSIONS = 5  # of those 7; the other two get no receipt
 
 
+pytestmark = pytest.mark.servers        # every test here talks to a real Dovecot and SMTP server
+
+
 @pytest.fixture
 def dovecot():
     server = Dovecot().start()

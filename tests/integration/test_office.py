@@ -15,6 +15,8 @@ from pipeline import office
 from pipeline.model import Status, Track
 from pipeline.render import ReceiptItem, ReceiptLetter, SummaryRow, SummarySheet, receipt_letter_docx, summary_docx
 
+pytestmark = pytest.mark.office
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
 ROUND = "2019年省级专业技术人员继续教育基地申报"

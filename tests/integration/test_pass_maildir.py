@@ -17,6 +17,8 @@ from conftest import deliver_samples, make_config, make_environ
 from pipeline.demo import samples
 from pipeline.receipt import receipt_subject
 
+pytestmark = [pytest.mark.ocr, pytest.mark.office]   # all the samples, the scanned one too; PDF copies
+
 ROUND = "2019年省级专业技术人员继续教育基地申报"
 
 
@@ -40,7 +42,7 @@ def tmp_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def environ(tmp_path) -> dict[str, str]:
-    return make_environ(tmp_path)
+    return make_environ(tmp_path, pdf=True)       # the one whole pass whose PDF copies are looked at
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +129,10 @@ def test_summary_tables_rows(first_pass, tmp_path):
     assert any("逾期报送" in t for t in texts)  # 备注 speaks the flags in Chinese
     letters = list(rnd.glob("*/受理回执/*.docx"))
     assert len(letters) == 6
+    # LibreOffice is installed here: every Word file has its PDF copy beside it
+    words = sorted(rnd.rglob("附件2_*.docx")) + sorted(letters)
+    assert all(p.with_suffix(".pdf").is_file() and p.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"
+               for p in words)
 
 
 def test_receipts_in_the_outbox(first_pass, tmp_path):

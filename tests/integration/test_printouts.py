@@ -19,6 +19,8 @@ from pipeline.render import SummaryRow, SummarySheet, summary_docx, summary_xlsx
 from pipeline.review import ACTIONS, HistoryLine, Item, PaperLine, ReviewList, review_xlsx
 from pipeline.stats import TRACKS, RecommenderLine, RoundSummary, stats_xlsx
 
+pytestmark = pytest.mark.office
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
 ROUND = "2019年省级专业技术人员继续教育基地申报"

@@ -18,6 +18,8 @@ from pipeline.read.forms import Forms
 from pipeline.read.ocr import Failed, OcrPool, PageJob
 from pipeline.read.sniff import sniff
 
+pytestmark = pytest.mark.ocr
+
 ROOT = Path(__file__).resolve().parents[2]
 SCANS, SAMPLES = ROOT / "tests" / "data" / "scans", ROOT / "tests" / "data" / "samples"
 EVIDENCE = SCANS / "evidence-three-pages.pdf"     # 佐证材料1/2/3 on its three pages (make_scans.py)

@@ -13,7 +13,6 @@ from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from conftest import RULES
 from pipeline.demo import delivery_time, samples
 from pipeline.export import export
 from pipeline.flow import run_pass
@@ -123,10 +122,9 @@ def test_a_pass_is_shown_and_a_verdict_the_sender_wrote_is_not_read(config):
 
 def test_an_auto_responder_without_rfc3834_headers_gets_one_receipt(environ, tmp_path):
     """A machine that answers every mail, receipts included, plays against the service."""
-    rules = tmp_path / "inbox_rules.yaml"
-    rules.write_text(RULES.read_text(encoding="utf-8").replace('poll_every: "5m"', 'poll_every: "1s"')
+    rules = tmp_path / "service.yaml"
+    rules.write_text(Path(environ["INTAKE_CONFIG"]).read_text(encoding="utf-8").replace('poll_every: "5m"', 'poll_every: "1s"')
                      .replace('retry_every: "1m"', 'retry_every: "1s"'), encoding="utf-8")
-    (tmp_path / "templates").symlink_to(RULES.parent / "templates")
     env = {**os.environ, **environ, "INTAKE_CONFIG": str(rules)}
     inbox, outbox = Path(environ["INTAKE_MAILBOX_URL"][8:]), Path(environ["INTAKE_OUTBOX_URL"][8:])
     first = EmailMessage()

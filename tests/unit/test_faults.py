@@ -62,6 +62,7 @@ def test_storage_faults_say_what_in_chinese():
     assert not is_storage_fault(ValueError("x"))
 
 
+@pytest.mark.office
 def test_libreoffice_timing_out_on_a_doc_is_a_passing_fault(tmp_path):
     from dataclasses import replace
 

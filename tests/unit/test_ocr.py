@@ -16,6 +16,8 @@ from pipeline.read.fields import extract, parse_track
 from pipeline.read.forms import Forms
 from pipeline.read.ocr import GUESS, TICKED, Engine, Line, PageJob, Reading, raster_of, to_boxes
 
+pytestmark = pytest.mark.ocr
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "tests" / "data" / "samples"
 # MANIFEST.md, 东营石油技术培训中心

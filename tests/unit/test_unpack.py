@@ -180,6 +180,7 @@ def test_old_doc_without_a_converter_is_flagged_and_kept():
     assert att.data == data and not att.readable and "LibreOffice" in att.problem.detail
 
 
+@pytest.mark.office
 def test_old_doc_is_read_through_libreoffice_when_installed_else_flagged():
     # LibreOffice is not a test dependency: where it is installed the conversion is checked for real,
     # where it is not, the documented fallback is.
