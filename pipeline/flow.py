@@ -34,7 +34,7 @@ from .lock import Holder, PassLock
 from .mail import mime
 from .mail.imap import ImapError
 from .mail.smtp import SendFailed
-from .mail.source import Incoming, Mailbox, open_mailbox, open_outbox
+from .mail.source import Incoming, Mailbox, Outbox, open_mailbox, open_outbox
 from .model import Document, Finding, Flag, Message, Outcome, RecommenderKind, Status, Submission
 from .read.document import Forms, read_attachments
 from .read.ocr import OcrPool
@@ -264,16 +264,18 @@ _STEP_LABELS = {"fetch": "收取", "keep raw": "保存原始邮件", "parse": "�
 
 def run_pass(config: Config, progress: Callable[[int, int], None] | None = None,
              stop: threading.Event | None = None, rerun: Sequence[int] = (), wait: bool = True,
-             on_wait: Callable[[Holder | None], None] | None = None, command: str = "") -> PassReport:
+             on_wait: Callable[[Holder | None], None] | None = None, command: str = "",
+             mailbox: Mailbox | None = None, outbox: Outbox | None = None) -> PassReport:
     """One whole pass: fetch, process, file, regenerate tables and letters, send receipts. With `rerun`,
     no new mail: those ledger rows are processed again from their kept raw bytes (intake retry).
 
     One pass at a time across processes: the lock under output_dir is taken first (waiting for it, or
-    raising lock.Busy). A set `stop` ends the pass after the messages in hand; the rest waits."""
+    raising lock.Busy). A set `stop` ends the pass after the messages in hand; the rest waits.
+    mailbox, outbox: instead of the configured ones (tests hand in mail/memory.py's)."""
     config.output_dir.mkdir(exist_ok=True)
     _room_to_work(config.output_dir)
     with PassLock(config.output_dir, command or _command()).acquire(wait=wait, on_wait=on_wait):
-        with _Pass(config, progress, stop) as one:
+        with _Pass(config, progress, stop, mailbox, outbox) as one:
             if rerun:
                 one.rerun(rerun)
             else:
@@ -303,16 +305,17 @@ def _command() -> str:
 class _Pass:
     """The state of one pass: its ledger, mailbox, outbox, and the messages in hand."""
 
-    def __init__(self, config: Config, progress: Callable[[int, int], None] | None, stop: threading.Event | None):
+    def __init__(self, config: Config, progress: Callable[[int, int], None] | None, stop: threading.Event | None,
+                 mailbox: Mailbox | None = None, outbox: Outbox | None = None):
         self.config, self.progress, self.stop = config, progress, stop
         self.ledger = Ledger(config.ledger_path)
         self.ctx = Context.load(config, confirmed_senders(self.ledger.corrections(config.round.name)))
-        self.outbox = open_outbox(config)
+        self.outbox = outbox or open_outbox(config)
         self.env = mail_templates(config.templates_dir)
         self.result = PassReport()
         self.done: list[int] = []   # ledger rows recorded by this pass
         self.total = 0
-        self._mailbox: Mailbox | None = None
+        self._mailbox: Mailbox | None = mailbox
         # Messages in hand at once: while one waits for its scanned page, the next one's pages keep the
         # other OCR worker busy. Each is recorded, in the order it came, by this thread alone.
         self.width = max(1, config.ocr.workers)
