@@ -21,9 +21,9 @@ from datetime import datetime
 from functools import cached_property
 
 from .config import Config
+from .dates import day_text, moment_text
 from .model import Finding, Flag, RecommenderKind, Status, Track
-from .rules import (FIELD_FLAGS, SHANGHAI, credit_code_valid, field_findings, name_key, on_list, shanghai_text,
-                    status_for)
+from .rules import FIELD_FLAGS, credit_code_valid, field_findings, name_key, on_list, status_for
 
 # The form's fields as a clerk names them (SPEC: the application form's keys), for corrections.
 FIELD_LABELS: dict[str, str] = {
@@ -472,7 +472,7 @@ def _resubmissions(apps: Sequence[AppFacts], targets, config: Config,
 
 
 def _superseded_finding(old: AppFacts, head: AppFacts) -> Finding:
-    detail = f"以{shanghai_text(head.received_at)}送达的邮件中的申请（编号A{head.id}）为准"
+    detail = f"以{moment_text(head.received_at)}送达的邮件中的申请（编号A{head.id}）为准"
     if head.recommender != old.recommender:
         detail += (f"，该申请由{head.recommender}报送；{head.track.label}不占推荐名额，"
                    "同一单位无论由谁报送只保留一份")
@@ -758,8 +758,7 @@ def _filled_on(messages: Sequence[MessageFacts]) -> dict[str, str]:
     for m in messages:                       # in order of delivery: the latest wins
         if m.outcome != "submission":
             continue
-        local = m.received_at.astimezone(SHANGHAI)
-        delivered[m.recommender] = f"{local.year}年{local.month}月{local.day}日"
+        delivered[m.recommender] = day_text(m.received_at)
         if m.filled_on.strip():
             written[m.recommender] = _date_text(m.filled_on)
     return {**delivered, **written}

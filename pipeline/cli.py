@@ -413,7 +413,7 @@ def review(ctx: click.Context, no_file: bool) -> None:
     from . import review as review_mod
     from .filing import inside, write_atomic
     from .reassess import reassess
-    from .rules import SHANGHAI
+    from .dates import SHANGHAI
     from .store import Ledger
 
     _ledger_exists(ctx, cfg)
@@ -544,7 +544,7 @@ def review_paper(ctx: click.Context, targets: tuple[str, ...], copies: int | Non
     from datetime import datetime
 
     from . import review as review_mod
-    from .rules import SHANGHAI
+    from .dates import SHANGHAI
 
     from .dates import BadDay, parse_day
 

@@ -7,6 +7,17 @@ from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
+
+def day_text(moment: datetime) -> str:
+    """The day in Beijing as the office writes it: 2019年9月21日."""
+    local = moment.astimezone(SHANGHAI)
+    return f"{local.year}年{local.month}月{local.day}日"
+
+
+def moment_text(moment: datetime) -> str:
+    """The moment in Beijing as the office writes it: 2019年9月21日 09:30."""
+    return f"{day_text(moment)} {moment.astimezone(SHANGHAI):%H:%M}"
+
 # The ways people write a day: 2019-09-21, 2019/9/21, 2019.9.21, 2019年9月21日, 9月21日 (the round's year),
 # and what a spreadsheet cell gives for a date (2019-09-21 00:00:00).
 _FULL = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+00:00(?::00)?)?")

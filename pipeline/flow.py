@@ -41,7 +41,8 @@ from .read.ocr import OcrPool
 from .reassess import reassess
 from .receipt import Unaddressable, compose, compose_received, letter_for, mail_templates, receipt_id
 from .route import Directory, answers_our_receipt, authentication, ignore_reason, reply_reason
-from .rules import SHANGHAI, check
+from .dates import SHANGHAI
+from .rules import check
 from .store import Attempt, Ledger, ReceiptDraft, findings_from_json
 from .subject import parse_subject
 

@@ -128,28 +128,7 @@ def _store(config: Config, ledger: Ledger, result: Assessment) -> None:
     assessed = {v.id for v in result.verdicts}
     rows += [(app, None, None, None, None) for app in ledger.application_ids(config.round.name) - assessed]
     duplicates = {m: result.messages[m].duplicate_of for m in result.messages}
-    ledger.save_assessment(config.round.name, rows, duplicates, round_data(result))
-
-
-def round_data(result: Assessment) -> dict:
-    """The round-level lists, as stored and exported."""
-    return {
-        "missing_forms": [{"recommender": m.recommender, "applicant": m.name, "source": m.source,
-                           "track": m.track.value if m.track else None, "target": m.target,
-                           "handled": _handled(m)} for m in result.missing_forms],
-        "reconfirm": [_list_entry(e) for e in result.reconfirm],
-        "audit": [_list_entry(e) for e in result.audit],
-        "overdue": result.overdue,
-    }
-
-
-def _handled(item) -> bool:
-    return item.decision is not None and not item.decision.stale
-
-
-def _list_entry(e) -> dict:
-    return {"name": e.name, "state": e.state, "application": e.application, "target": e.target,
-            "handled": _handled(e)}
+    ledger.save_assessment(rows, duplicates)
 
 
 # ---------------------------------------------------------------- receipts not yet sent

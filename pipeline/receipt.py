@@ -15,7 +15,7 @@ from .config import Config
 from .mail.smtp import smtp_address
 from .model import CLERK_ONLY, Document, Finding, Flag, Message, RecommenderKind, Submission, Track
 from .render import ReceiptItem, ReceiptLetter
-from .rules import SHANGHAI, shanghai_text
+from .dates import SHANGHAI, day_text, moment_text
 from .subject import without_reply_prefixes
 
 
@@ -51,11 +51,6 @@ def _receipt_no(number: int, config: Config) -> str:
     return f"{config.round.deadline.astimezone(SHANGHAI).year}-{number:04d}"
 
 
-def _date_text(moment: datetime) -> str:
-    local = moment.astimezone(SHANGHAI)
-    return f"{local.year}年{local.month}月{local.day}日"
-
-
 def _doc_text(doc: Document) -> str:
     return f"{doc.kind.label}（{doc.filename}）"
 
@@ -83,7 +78,7 @@ def letter_for(sub: Submission, number: int, config: Config, issued: datetime) -
         recommender=addressee,
         sender=m.sender,
         subject=m.subject or "（无标题）",
-        received_at=shanghai_text(sub.received_at),
+        received_at=moment_text(sub.received_at),
         items=items,
         message_problems=tuple(f.text() for f in sub.findings if f.flag not in CLERK_ONLY and f not in told),
         office_name=config.office.name,
@@ -92,10 +87,10 @@ def letter_for(sub: Submission, number: int, config: Config, issued: datetime) -
         phone=config.office.phone,
         contacts=config.office.contacts,
         paper_copies=config.office.paper_copies,
-        deadline_text=_date_text(config.round.deadline),
-        issued_on=_date_text(issued),
+        deadline_text=day_text(config.round.deadline),
+        issued_on=day_text(issued),
         other_documents=tuple(_doc_text(d) for d in sub.loose_documents),
-        late_note=(f"本邮件于{shanghai_text(sub.received_at)}送达，已超过截止时间（{shanghai_text(config.round.deadline)}）。"
+        late_note=(f"本邮件于{moment_text(sub.received_at)}送达，已超过截止时间（{moment_text(config.round.deadline)}）。"
                    if any(f.flag is Flag.LATE for f in sub.findings) else ""),
         paper_forms=_paper_forms(sub),
     )
@@ -147,8 +142,8 @@ class ReceivedNote:
 def compose_received(m: Message, number: int, rid: str, config: Config, env: Environment) -> bytes:
     """The receipt of a message intake could not handle: it was received and a person will look; the
     sender's subject and text are not echoed (they may not be a submission at all)."""
-    note = ReceivedNote(_receipt_no(number, config), shanghai_text(m.received_at), config.office.name,
-                        config.office.contacts, config.office.phone, _date_text(datetime.now(timezone.utc)))
+    note = ReceivedNote(_receipt_no(number, config), moment_text(m.received_at), config.office.name,
+                        config.office.contacts, config.office.phone, day_text(datetime.now(timezone.utc)))
     return _mail(m, f"邮件已收到（回执编号 {note.receipt_no}）", rid, config,
                  env.get_template("received.txt.j2").render(note=note), env.get_template("received.html.j2").render(note=note))
 

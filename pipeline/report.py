@@ -20,7 +20,7 @@ from .office import to_pdf
 from .reassess import assessment
 from .render import (PROVINCE_TITLE, ReceiptItem, ReceiptLetter, SummaryRow, SummarySheet, receipt_letter_docx,
                      summary_docx, summary_xlsx)
-from .rules import SHANGHAI
+from .dates import SHANGHAI, day_text
 from .store import Ledger
 
 log = logging.getLogger("intake.report")
@@ -163,8 +163,7 @@ def build(config: Config, ledger: Ledger, letters_missing_only: bool = False,
     from .stats import stats_xlsx, summarise
 
     now = now or datetime.now(SHANGHAI)
-    local = now.astimezone(SHANGHAI)
-    today = f"{local.year}年{local.month}月{local.day}日"
+    today = day_text(now)
     out, rnd = config.output_dir, config.round.name
     result = result or assessment(config, ledger, now)
     written: list[Path] = []

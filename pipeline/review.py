@@ -37,9 +37,8 @@ from .assess import (
     round_item_state,
 )
 from .config import Config
-from .dates import BadDay, parse_day
+from .dates import BadDay, moment_text, parse_day
 from .model import Finding, Flag, Status, Track
-from .rules import shanghai_text
 from .sheets import BORDER, FONT, HEAD_FILL, fit_rows, print_setup, text_cell, workbook
 
 # What the clerk can do about each flag. {id} is the application's number as `intake review` takes it.
@@ -154,8 +153,8 @@ class ReviewList:
 
 def _waiting_item(m: MailFacts) -> Item:
     """A message a passing fault (full disk, locked ledger, dead worker) holds back: it is retried by itself."""
-    when = f"，将于{shanghai_text(m.waiting_until)}自动重试" if m.waiting_until else "，将自动重试"
-    return Item(f"M{m.id}", "邮件", m.recommender, m.subject or "（尚未读取）", "", shanghai_text(m.received_at),
+    when = f"，将于{moment_text(m.waiting_until)}自动重试" if m.waiting_until else "，将自动重试"
+    return Item(f"M{m.id}", "邮件", m.recommender, m.subject or "（尚未读取）", "", moment_text(m.received_at),
                 "等待重试", (f"暂未处理完：{m.error}（已尝试{m.attempts}次{when}）",),
                 (f"排除故障（磁盘空间、目录权限等）后可立即重新处理：intake retry M{m.id}",))
 
@@ -198,12 +197,12 @@ def build(result: Assessment, mails: Sequence[MailFacts], config: Config, now: d
             actions += _actions(blocking, f"M{m.id}")[:-1]
             actions += (DONE.format(id=f"M{m.id}"),)
             items.append(Item(f"M{m.id}", "邮件", verdict.recommender or m.recommender, m.subject or "（无标题）", "",
-                              shanghai_text(m.received_at), "待人工查看", problems, actions,
+                              moment_text(m.received_at), "待人工查看", problems, actions,
                               tuple(n.text for n in verdict.notes)))
         elif m.receipt_state == "failed":
             # Refused for good (no such mailbox, blocked): the sender does not know the office has the mail.
             items.append(Item(f"M{m.id}", "回执", verdict.recommender or m.recommender, m.subject or "（无标题）", "",
-                              shanghai_text(m.received_at), "回执未能发出",
+                              moment_text(m.received_at), "回执未能发出",
                               (f"回执邮件被拒收：{m.receipt_reason}",),
                               (f"核对发件人地址 {m.sender}，电话或另行邮件告知已收到",
                                DONE.format(id=f"M{m.id}")), tuple(n.text for n in verdict.notes)))
@@ -218,7 +217,7 @@ def build(result: Assessment, mails: Sequence[MailFacts], config: Config, now: d
         if stale:
             problems = (f"人工核定（{v.decision.by}，{v.decision.at[:10]}）之后出现新问题，请重新核定",) + problems
         items.append(Item(f"A{v.id}", "申请", v.recommender, v.applicant, v.track.label,
-                          shanghai_text(v.received_at), v.status.label, problems,
+                          moment_text(v.received_at), v.status.label, problems,
                           _actions(v.findings, f"A{v.id}"), tuple(n.text for n in v.notes), _decision_label(v)))
     from .report import missing_form_finding
 
@@ -229,7 +228,7 @@ def build(result: Assessment, mails: Sequence[MailFacts], config: Config, now: d
         action = (f"请{mf.recommender}补发“{mf.name}”的申请表" if not result.overdue
                   else "截止时间已过，告知推荐单位该单位未完成申报")
         items.append(Item(mf.target, "缺申请表", mf.recommender, mf.name, mf.track.label if mf.track else "",
-                          shanghai_text(message.received_at) if message else "", "未收到申请表",
+                          moment_text(message.received_at) if message else "", "未收到申请表",
                           _reopened(mf) + (missing_form_finding(mf, result.overdue).text(),),
                           (action, DONE.format(id=mf.target)), tuple(n.text for n in mf.notes)))
     for category, entries, missing_text in (("附件3", result.reconfirm, "未申请重新确认"),
@@ -239,7 +238,7 @@ def build(result: Assessment, mails: Sequence[MailFacts], config: Config, now: d
                 continue
             if e.state == "late":
                 late = result.verdict(e.application)
-                text = (f"逾期申请（A{e.application}，{shanghai_text(late.received_at)}送达）" if late
+                text = (f"逾期申请（A{e.application}，{moment_text(late.received_at)}送达）" if late
                         else "逾期申请")
                 actions = (f"逾期不再受理；如确属邮件系统延误，可人工核定（intake review set A{e.application}"
                            " --status accepted --note 原因）",)
@@ -263,11 +262,11 @@ def build(result: Assessment, mails: Sequence[MailFacts], config: Config, now: d
             chains.setdefault(v.superseded_by, []).append(v)
     for head_id, old in chains.items():
         head = heads[head_id]
-        versions = [f"A{o.id} {shanghai_text(o.received_at)} 已被替换" for o in sorted(old, key=lambda o: o.id)]
-        versions.append(f"A{head.id} {shanghai_text(head.received_at)} 现行（{head.status.label}）")
+        versions = [f"A{o.id} {moment_text(o.received_at)} 已被替换" for o in sorted(old, key=lambda o: o.id)]
+        versions.append(f"A{head.id} {moment_text(head.received_at)} 现行（{head.status.label}）")
         history.append(HistoryLine(head.recommender, head.applicant, tuple(versions)))
     duplicates = tuple(
-        f"M{m} 《{by_id[m].subject}》 {shanghai_text(by_id[m].received_at)} 与 M{o}（{shanghai_text(by_id[o].received_at)}）相同，未再处理"
+        f"M{m} 《{by_id[m].subject}》 {moment_text(by_id[m].received_at)} 与 M{o}（{moment_text(by_id[o].received_at)}）相同，未再处理"
         for m, o in sorted(result.duplicates.items()) if m in by_id and o in by_id)
     warnings = tuple(f"更正记录指向不存在的编号 {c.target}（{c.field}，{c.by}）" for c in result.unknown_targets)
     waiting = [m for m in mails if m.receipt_state == "queued" and m.receipt_reason]

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import datetime
 
 from .config import Config
-from .dates import SHANGHAI
+from .dates import moment_text
 from .model import (CLERK_ONLY, Application, DocKind, Finding, Flag, RecommenderKind, Status, Submission, Track)
 from .read import uscc
 from .read.names import same_unit
@@ -30,11 +29,6 @@ def credit_code_valid(code: str) -> bool:
     return uscc.is_valid(code)
 
 
-def shanghai_text(moment: datetime) -> str:
-    local = moment.astimezone(SHANGHAI)
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
-
-
 def check(sub: Submission, config: Config) -> Submission:
     """Add the per-message findings to the submission and its applications, then set statuses."""
     msg = sub.message
@@ -47,8 +41,8 @@ def check(sub: Submission, config: Config) -> Submission:
         found.append(Finding(Flag.UNKNOWN_SENDER,
                              f"发件人 {msg.sender or '（无地址）'} 不在推荐单位名单中，推荐函中也未能识别推荐单位"))
     if sub.received_at > config.round.deadline:
-        found.append(Finding(Flag.LATE, f"邮件于{shanghai_text(sub.received_at)}送达，"
-                                        f"截止时间为{shanghai_text(config.round.deadline)}"))
+        found.append(Finding(Flag.LATE, f"邮件于{moment_text(sub.received_at)}送达，"
+                                        f"截止时间为{moment_text(config.round.deadline)}"))
     if _CLOUD_LINK.search(msg.body):
         found.append(Finding(Flag.CLOUD_ATTACHMENT_LINK, "邮件正文含下载链接，请将材料作为附件直接发送"))
     kinds = {d.kind for d in sub.documents}

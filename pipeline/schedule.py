@@ -14,7 +14,7 @@ from .flow import run_pass, send_receipts
 from .lock import Busy
 from .mail.imap import IDLE_SECONDS, ImapMailbox
 from .mail.source import open_outbox
-from .rules import SHANGHAI
+from .dates import SHANGHAI
 from .store import Ledger
 
 log = logging.getLogger("intake.schedule")

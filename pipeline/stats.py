@@ -14,7 +14,7 @@ from openpyxl.utils import get_column_letter
 from .assess import Assessment, ListEntry
 from .config import Config
 from .model import Flag, RecommenderKind, Status, Track
-from .rules import SHANGHAI, shanghai_text
+from .dates import moment_text
 from .sheets import BORDER, FONT, HEAD_FILL, fit_rows, print_setup, text_cell, workbook
 
 KIND_LABELS = {"city": "设区的市", "department": "省直部门（单位）", "enterprise": "省属企业", "direct": "直接报送",
@@ -92,11 +92,10 @@ def summarise(config: Config, result: Assessment, messages: Sequence, now: datet
         ))
     flags = Counter(f for v in current for f in v.flags)
     flags[Flag.MISSING_APPLICATION_FORM] += len(result.missing_forms)
-    local = now.astimezone(SHANGHAI)
     return RoundSummary(
         round_name=config.round.name,
-        generated=f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}",
-        deadline=shanghai_text(config.round.deadline),
+        generated=moment_text(now),
+        deadline=moment_text(config.round.deadline),
         overdue=result.overdue,
         mail=mail,
         lines=tuple(lines),

@@ -565,16 +565,14 @@ class Ledger:
                 " sent_at=CASE WHEN ?='sent' THEN ? ELSE sent_at END WHERE id=?",
                 (state, reason, _utc(retry_at) if retry_at else None, state, _now(), row))
 
-    def event(self, message: int | None, kind: str, detail: str) -> None:
-        with self.transaction() as db:
-            _event(db, message, kind, detail)
-
     # -- round assessment and the clerk's corrections (see pipeline/assess.py, pipeline/review.py) -----
 
-    def save_assessment(self, round_name: str, applications: list[tuple[int, str, str, int | None, str | None]],
-                        duplicates: dict[int, int | None], data: dict) -> None:
+    def save_assessment(self, applications: list[tuple[int, str | None, str | None, int | None, str | None]],
+                        duplicates: dict[int, int | None]) -> None:
         """The whole round's result at once: (application id, status, findings JSON, superseded_by,
-        corrected JSON) per application, the duplicate mark of every message, and the round's lists."""
+        corrected JSON) per application, and the duplicate mark of every message. (The round's lists are
+        not stored: every reader assesses the round from the ledger. round_assessments, written by earlier
+        versions, is left as it was.)"""
         with self.transaction() as db:
             db.executemany("UPDATE applications SET assessed_status=?, assessed_findings=?, superseded_by=?,"
                            " corrected=? WHERE id=?",
@@ -582,9 +580,6 @@ class Ledger:
                             for app, status, findings, superseded, corrected in applications])
             db.executemany("UPDATE messages SET duplicate_of=? WHERE id=?",
                            [(original, message) for message, original in duplicates.items()])
-            db.execute("INSERT INTO round_assessments (round, at, data) VALUES (?,?,?)"
-                       " ON CONFLICT (round) DO UPDATE SET at=excluded.at, data=excluded.data",
-                       (round_name, _now(), json.dumps(data, ensure_ascii=False)))
 
     def round_inputs(self, round_name: str) -> tuple:
         """What the round's assessment reads, summed up: every write to a message (a new row, an attempt,
@@ -607,10 +602,6 @@ class Ledger:
             db.execute("INSERT INTO builds (round, inputs, at) VALUES (?,?,?)"
                        " ON CONFLICT (round) DO UPDATE SET inputs=excluded.inputs, at=excluded.at",
                        (round_name, inputs, _now()))
-
-    def round_assessment(self, round_name: str) -> dict | None:
-        row = self.db.execute("SELECT at, data FROM round_assessments WHERE round=?", (round_name,)).fetchone()
-        return {**json.loads(row["data"]), "assessed_at": row["at"]} if row else None
 
     def add_correction(self, round_name: str, target: str, field: str, value: object, by: str,
                        source: str = "cli") -> int:
