@@ -168,7 +168,8 @@ def main() -> int:
         else:
             doc = docs[where]
         score(doc, want, forms, scores[method_of(path.name, doc)], where)
-    print(f"{'read as':28s} {'files':>5s} {'fields':>6s} {'right':>6s} {'accuracy':>8s} {'wrong, flagged':>14s} {'wrong, silent':>13s}")
+    print(f"{'read as':28s} {'files':>5s} {'fields':>6s} {'right':>6s} {'accuracy':>8s} "
+          f"{'wrong, flagged':>14s} {'wrong, silent':>13s}")
     for method in ("text PDF", "DOCX/XLSX", "OCR, scanned PDF/photo", "OCR, reading kept as data"):
         s = scores[method]
         if s.total:

@@ -10,8 +10,18 @@ import re
 from dataclasses import dataclass, replace
 
 from .config import Config
-from .model import (Application, DocKind, Document, Finding, Flag, Outcome, Recommender, RecommenderKind,
-                    Submission, Track)
+from .model import (
+    Application,
+    DocKind,
+    Document,
+    Finding,
+    Flag,
+    Outcome,
+    Recommender,
+    RecommenderKind,
+    Submission,
+    Track,
+)
 from .read import uscc
 from .read.doubts import confirmed
 from .read.names import pair, same_unit

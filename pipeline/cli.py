@@ -286,7 +286,6 @@ def check(ctx: click.Context) -> None:
     cfg = _load(ctx)
     from .read.document import Forms
     from .read.forms import FormDefinitionError
-
     from .report import missing_templates
 
     problems = []
@@ -411,9 +410,9 @@ def review(ctx: click.Context, no_file: bool) -> None:
     from datetime import datetime
 
     from . import review as review_mod
+    from .dates import SHANGHAI
     from .filing import inside, write_atomic
     from .reassess import reassess
-    from .dates import SHANGHAI
     from .store import Ledger
 
     _ledger_exists(ctx, cfg)
@@ -544,9 +543,7 @@ def review_paper(ctx: click.Context, targets: tuple[str, ...], copies: int | Non
     from datetime import datetime
 
     from . import review as review_mod
-    from .dates import SHANGHAI
-
-    from .dates import BadDay, parse_day
+    from .dates import SHANGHAI, BadDay, parse_day
 
     try:
         day = parse_day(on, cfg.round.deadline.year) if on else f"{datetime.now(SHANGHAI):%Y-%m-%d}"

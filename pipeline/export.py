@@ -5,9 +5,9 @@ fields carry the clerk's corrections. Beyond the contract: ``id`` and ``supersed
 the application that replaced this one) on applications, ``duplicate_of`` on messages.
 
 ``authentication`` on messages (beyond the contract): what the office's receiving server recorded of SPF,
-DKIM and DMARC and passed (mailbox.auth_host). ``messages[].reason`` says in Chinese why a message was ignored or went to a person, and, for a
-submission, the problems of the email as a whole (逾期报送, 网盘链接, 标题不规范, 附件无法打开…), which
-no application may carry when the email brought none.
+DKIM and DMARC and passed (mailbox.auth_host). ``messages[].reason`` says in Chinese why a message was
+ignored or went to a person, and, for a submission, the problems of the email as a whole (逾期报送,
+网盘链接, 标题不规范, 附件无法打开…), which no application may carry when the email brought none.
 
 ``documents[].method`` is text, ocr or docx for a document that was read. One whose content could not
 be read at all (a corrupt or encrypted file, a scan OCR found nothing in) is ``"none"``, with kind
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import json
 
-from .reassess import DUPLICATE_REASON
 from .model import Flag
+from .reassess import DUPLICATE_REASON
 from .store import Ledger, findings_from_json
 
 

@@ -36,7 +36,7 @@ class Failure:
     traceback: str     # for the engineer
 
     @classmethod
-    def of(cls, step: str, exc: BaseException) -> "Failure":
+    def of(cls, step: str, exc: BaseException) -> Failure:
         return cls(step, is_transient(exc), describe(exc),
                    "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
 

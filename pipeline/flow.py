@@ -21,13 +21,14 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from . import report
 from .assemble import assemble
 from .assess import UNKNOWN_RECOMMENDER, confirmed_senders
 from .config import Config
+from .dates import SHANGHAI
 from .faults import Failure, describe, is_transient
 from .filing import UniqueNames, inside, write_atomic
 from .lock import Holder, PassLock
@@ -41,7 +42,6 @@ from .read.ocr import OcrPool
 from .reassess import reassess
 from .receipt import Unaddressable, compose, compose_received, letter_for, mail_templates, receipt_id
 from .route import Directory, answers_our_receipt, authentication, ignore_reason, reply_reason
-from .dates import SHANGHAI
 from .rules import check
 from .store import Attempt, Ledger, ReceiptDraft, findings_from_json
 from .subject import parse_subject
@@ -62,7 +62,7 @@ class Context:
     ocr: OcrPool = field(default_factory=OcrPool)
 
     @classmethod
-    def load(cls, config: Config, confirmed: Mapping[str, str] | None = None) -> "Context":
+    def load(cls, config: Config, confirmed: Mapping[str, str] | None = None) -> Context:
         return cls(config, Forms.load(config.templates_dir), Directory(config.recommenders, confirmed or {}),
                    OcrPool(config.ocr.workers, page_timeout=config.ocr.page_timeout, memory=config.ocr.worker_memory))
 
@@ -275,14 +275,14 @@ def run_pass(config: Config, progress: Callable[[int, int], None] | None = None,
     mailbox, outbox: instead of the configured ones (tests hand in mail/memory.py's)."""
     config.output_dir.mkdir(exist_ok=True)
     _room_to_work(config.output_dir)
-    with PassLock(config.output_dir, command or _command()).acquire(wait=wait, on_wait=on_wait):
-        with _Pass(config, progress, stop, mailbox, outbox) as one:
-            if rerun:
-                one.rerun(rerun)
-            else:
-                one.fetch_new()
-                one.retry_due()
-            one.conclude()
+    with (PassLock(config.output_dir, command or _command()).acquire(wait=wait, on_wait=on_wait),
+          _Pass(config, progress, stop, mailbox, outbox) as one):
+        if rerun:
+            one.rerun(rerun)
+        else:
+            one.fetch_new()
+            one.retry_due()
+        one.conclude()
     result = one.result
     log.log(logging.INFO if result.eventful else logging.DEBUG, result.line())
     return result
@@ -323,7 +323,7 @@ class _Pass:
         self.in_hand: deque[_Item] = deque()
         self.readers = ThreadPoolExecutor(self.width, thread_name_prefix="message")
 
-    def __enter__(self) -> "_Pass":
+    def __enter__(self) -> _Pass:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -333,7 +333,7 @@ class _Pass:
             while self.in_hand:
                 try:
                     self._finish()
-                except Exception:  # noqa: BLE001 - the ledger itself: the message is tried next pass
+                except Exception:  # the ledger itself: the message is tried next pass
                     log.exception("a message in hand could not be recorded")
         finally:
             self.readers.shutdown(wait=True, cancel_futures=True)
@@ -491,7 +491,7 @@ class _Pass:
         if item.raw_kept and not attempt.recorded:
             try:
                 draft = self._received_receipt(message, item)
-            except Exception:  # noqa: BLE001 - the message is set aside all the same, unanswered
+            except Exception:  # the message is set aside all the same, unanswered
                 log.exception("M%d: no receipt could be drafted", item.row)
         try:
             recorded = self.ledger.record_failed(item.row, reason, failure.error, failure.traceback, message, draft)
@@ -517,7 +517,7 @@ class _Pass:
             # of what it said: the address may be forged, and the receipt must not carry text to a victim.
             return self._received_receipt(sub.message, item, always=True)
         number = self.ledger.receipt_number(item.row, self.config.round.name)
-        letter = letter_for(sub, number, self.config, datetime.now(timezone.utc))
+        letter = letter_for(sub, number, self.config, datetime.now(UTC))
         rid = receipt_id(item.sha, self.config)
         return self._draft(sub.message, rid, lambda: compose(letter, sub, rid, self.config, self.env),
                            json.dumps(asdict(letter), ensure_ascii=False), number)
@@ -624,7 +624,7 @@ class _Pass:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _head(incoming: Incoming) -> Message | None:
@@ -635,7 +635,7 @@ def _head(incoming: Incoming) -> Message | None:
     head = re.split(rb"\r?\n\r?\n", incoming.raw[:HEAD_LIMIT], maxsplit=1)[0]
     try:
         return mime.parse(head + b"\r\n\r\n", incoming.received_at)
-    except Exception:  # noqa: BLE001 - then it is set aside unanswered
+    except Exception:  # then it is set aside unanswered
         log.exception("the header block could not be read either")
         return None
 
@@ -685,7 +685,7 @@ def send_receipts(ledger: Ledger, outbox, config: Config, now: datetime | None =
     """Send what is due. A receipt is marked sent as soon as the server accepted it; one left mid-send
     by a crash is first looked for in the Sent folder, so a restart never sends it twice. One receipt's
     defect marks that receipt failed (a person answers by hand); the others go on."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     sent = 0
     room = config.max_receipts_per_hour - ledger.sent_since(now - timedelta(hours=1))
     for receipt in ledger.due_receipts(now):

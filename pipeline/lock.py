@@ -5,10 +5,10 @@ import fcntl
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from .dates import SHANGHAI
 from .filing import file_mode
@@ -27,7 +27,7 @@ class Holder:
     since: str     # ISO time with offset
 
     @classmethod
-    def now(cls, command: str) -> "Holder":
+    def now(cls, command: str) -> Holder:
         since = datetime.now(SHANGHAI).isoformat(sep=" ", timespec="seconds")
         return cls(pid=os.getpid(), command=command, since=since)
 
@@ -35,7 +35,7 @@ class Holder:
         return (json.dumps(asdict(self), ensure_ascii=False) + "\n").encode("utf-8")
 
     @classmethod
-    def parse(cls, data: bytes) -> "Holder | None":
+    def parse(cls, data: bytes) -> Holder | None:
         """The holder in a lock file's bytes; None when empty, half written or not ours."""
         try:
             fields = json.loads(data.decode("utf-8"))
@@ -90,7 +90,7 @@ class PassLock:
         return self._fd is not None
 
     def acquire(self, wait: bool = False, on_wait: Callable[[Holder | None], None] | None = None,
-                timeout: float | None = None) -> "PassLock":
+                timeout: float | None = None) -> PassLock:
         """Take the lock. If another holds it: raise Busy (wait=False), or call on_wait(holder) once and
         wait until it is free — at most `timeout` seconds, then Busy."""
         if self._fd is not None:
@@ -125,7 +125,7 @@ class PassLock:
         finally:
             os.close(fd)
 
-    def __enter__(self) -> "PassLock":
+    def __enter__(self) -> PassLock:
         if self._fd is None:
             self.acquire(wait=False)
         return self

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from .dates import SHANGHAI
 
-
 # What a terminal or a log viewer would act on (escape sequences, bidi overrides): a sender's text is
 # logged (subjects, file names), printed by the CLI, and read in a terminal. Newlines and tabs stay.
 UNSEEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
@@ -20,7 +19,7 @@ class OfficeTime(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return UNSEEN.sub("", super().format(record))
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # logging's name
         return datetime.fromtimestamp(record.created, SHANGHAI).isoformat(sep=" ", timespec="seconds")
 
 

@@ -5,7 +5,7 @@ import dataclasses
 import email
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 
 from .assess import AppFacts, Assessment, Correction, MessageFacts, Named, Verdict, assess
@@ -40,7 +40,7 @@ def assessment(config: Config, ledger: Ledger, now: datetime | None = None) -> A
     apps = [_app_facts(a) for a in ledger.applications(rnd)]
     corrections = [Correction(c["target"], c["field"], json.loads(c["value"]), c["by"], c["at"], c["source"])
                    for c in ledger.corrections(rnd)]
-    return assess(messages, apps, corrections, config, now or datetime.now(timezone.utc))
+    return assess(messages, apps, corrections, config, now or datetime.now(UTC))
 
 
 def _time(text: str) -> datetime:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, formataddr
@@ -12,10 +12,10 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from .config import Config
+from .dates import SHANGHAI, day_text, moment_text
 from .mail.smtp import smtp_address
 from .model import CLERK_ONLY, Document, Finding, Flag, Message, RecommenderKind, Submission, Track
 from .render import ReceiptItem, ReceiptLetter
-from .dates import SHANGHAI, day_text, moment_text
 from .subject import without_reply_prefixes
 
 
@@ -143,7 +143,7 @@ def compose_received(m: Message, number: int, rid: str, config: Config, env: Env
     """The receipt of a message intake could not handle: it was received and a person will look; the
     sender's subject and text are not echoed (they may not be a submission at all)."""
     note = ReceivedNote(_receipt_no(number, config), moment_text(m.received_at), config.office.name,
-                        config.office.contacts, config.office.phone, day_text(datetime.now(timezone.utc)))
+                        config.office.contacts, config.office.phone, day_text(datetime.now(UTC)))
     return _mail(m, f"邮件已收到（回执编号 {note.receipt_no}）", rid, config,
                  env.get_template("received.txt.j2").render(note=note), env.get_template("received.html.j2").render(note=note))
 

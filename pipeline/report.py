@@ -14,13 +14,21 @@ from pathlib import Path
 
 from .assess import UNKNOWN_RECOMMENDER, Assessment, MissingForm, Verdict
 from .config import Config
+from .dates import SHANGHAI, day_text
 from .filing import inside, write_atomic
 from .model import Finding, Flag, Status
 from .office import to_pdf
 from .reassess import assessment
-from .render import (PROVINCE_TITLE, ReceiptItem, ReceiptLetter, SummaryRow, SummarySheet, receipt_letter_docx,
-                     summary_docx, summary_xlsx)
-from .dates import SHANGHAI, day_text
+from .render import (
+    PROVINCE_TITLE,
+    ReceiptItem,
+    ReceiptLetter,
+    SummaryRow,
+    SummarySheet,
+    receipt_letter_docx,
+    summary_docx,
+    summary_xlsx,
+)
 from .store import Ledger
 
 log = logging.getLogger("intake.report")

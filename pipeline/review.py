@@ -49,7 +49,8 @@ ACTIONS: dict[Flag, str] = {
     Flag.MISSING_RECOMMENDATION_LETTER: "请推荐单位补发推荐函",
     Flag.MISSING_APPLICATION_FORM: "请推荐单位补发申请表",
     Flag.LATE: "逾期报送，按通知不予受理；如确属邮件系统延误，可人工核定（intake review set {id} --status accepted --note 原因）",
-    Flag.QUOTA_EXCEEDED: "与推荐单位确认保留哪一个；不保留的核定为不予受理（intake review set {id} --status rejected），名额随之重算",
+    Flag.QUOTA_EXCEEDED: ("与推荐单位确认保留哪一个；不保留的核定为不予受理（intake review set {id} --status rejected），"
+                          "名额随之重算"),
     Flag.DUPLICATE_APPLICANT: "与涉及的推荐单位联系，确认由哪一方推荐；其余核定为不予受理",
     Flag.NOT_ON_RECONFIRM_LIST: "核对附件3名单；若仅名称写法不同，更正申报单位名称（intake review set {id} 申报单位名称=…）",
     Flag.NOT_ON_AUDIT_LIST: "核对附件4名单；若仅名称写法不同，更正申报单位名称（intake review set {id} 申报单位名称=…）",
@@ -266,7 +267,8 @@ def build(result: Assessment, mails: Sequence[MailFacts], config: Config, now: d
         versions.append(f"A{head.id} {moment_text(head.received_at)} 现行（{head.status.label}）")
         history.append(HistoryLine(head.recommender, head.applicant, tuple(versions)))
     duplicates = tuple(
-        f"M{m} 《{by_id[m].subject}》 {moment_text(by_id[m].received_at)} 与 M{o}（{moment_text(by_id[o].received_at)}）相同，未再处理"
+        f"M{m} 《{by_id[m].subject}》 {moment_text(by_id[m].received_at)} "
+        f"与 M{o}（{moment_text(by_id[o].received_at)}）相同，未再处理"
         for m, o in sorted(result.duplicates.items()) if m in by_id and o in by_id)
     warnings = tuple(f"更正记录指向不存在的编号 {c.target}（{c.field}，{c.by}）" for c in result.unknown_targets)
     waiting = [m for m in mails if m.receipt_state == "queued" and m.receipt_reason]
@@ -379,7 +381,8 @@ def review_xlsx(review: ReviewList) -> bytes:
            PAPER_COLUMNS,
            [[p.target, p.recommender, p.applicant, p.track, p.status, p.received, str(p.copies) if p.copies else ""]
             for p in review.paper],
-           "收到纸质材料后填写收到日期（如 2019-09-20）与份数，再运行 intake review import；或直接运行 intake review paper 编号。")
+           "收到纸质材料后填写收到日期（如 2019-09-20）与份数，再运行 intake review import；"
+           "或直接运行 intake review paper 编号。")
 
     history = wb.create_sheet(SHEET_HISTORY)
     rows = [[h.recommender, h.applicant, "\n".join(h.versions)] for h in review.history]
@@ -495,7 +498,7 @@ def read_workbook(data: bytes, year: int = 2019) -> tuple[list[Change], list[str
     try:
         # Not data_only: a note a clerk began with "=" is what they typed, not a formula's cached result.
         wb = load_workbook(io.BytesIO(data))
-    except Exception as exc:          # openpyxl raises several unrelated types for a file that is no workbook
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises several unrelated types for a file that is no workbook
         raise ReviewError(f"无法打开该文件（{type(exc).__name__}），请确认是 intake 生成的 待处理.xlsx") from None
     if SHEET_ITEMS not in wb.sheetnames:
         raise ReviewError(f"文件中没有“{SHEET_ITEMS}”工作表，请使用 intake review 生成的 待处理.xlsx")

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from .config import Config
 from .dates import moment_text
-from .model import (CLERK_ONLY, Application, DocKind, Finding, Flag, RecommenderKind, Status, Submission, Track)
+from .model import CLERK_ONLY, Application, DocKind, Finding, Flag, RecommenderKind, Status, Submission, Track
 from .read import uscc
 from .read.names import same_unit
 from .read.text import norm_name
@@ -58,7 +58,7 @@ def check(sub: Submission, config: Config) -> Submission:
 
 def _missing_forms(sub: Submission) -> list[Finding]:
     who = sub.subject.who
-    if not sub.subject.related or not who or sub.recommender is not None and _names_recommender(who, sub):
+    if not sub.subject.related or not who or (sub.recommender is not None and _names_recommender(who, sub)):
         return []
     if not sub.applications:
         return [Finding(Flag.MISSING_APPLICATION_FORM, f"标题中的“{who}”未见申请表")]

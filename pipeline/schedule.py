@@ -10,11 +10,11 @@ from datetime import datetime
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from .config import Config
+from .dates import SHANGHAI
 from .flow import run_pass, send_receipts
 from .lock import Busy
 from .mail.imap import IDLE_SECONDS, ImapMailbox
 from .mail.source import open_outbox
-from .dates import SHANGHAI
 from .store import Ledger
 
 log = logging.getLogger("intake.schedule")
@@ -95,7 +95,7 @@ class Service:
                     if box.wait_for_mail(IDLE_SECONDS) and not self.stop.is_set():
                         log.info("IDLE: new mail announced")
                         self.new_mail()
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - the watcher must outlive any server fault; it logs and tries again
                     log.warning("IDLE watcher: %s; trying again in 30 s", exc)
                     box.close()
                     self.stop.wait(30)

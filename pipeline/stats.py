@@ -13,8 +13,8 @@ from openpyxl.utils import get_column_letter
 
 from .assess import Assessment, ListEntry
 from .config import Config
-from .model import Flag, RecommenderKind, Status, Track
 from .dates import moment_text
+from .model import Flag, RecommenderKind, Status, Track
 from .sheets import BORDER, FONT, HEAD_FILL, fit_rows, print_setup, text_cell, workbook
 
 KIND_LABELS = {"city": "设区的市", "department": "省直部门（单位）", "enterprise": "省属企业", "direct": "直接报送",

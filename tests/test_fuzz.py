@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import email
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from conftest import make_config, make_environ
@@ -31,7 +31,7 @@ from pipeline.rules import check
 from pipeline.store import Ledger
 from pipeline.subject import parse_subject
 
-WHEN = datetime(2019, 9, 12, 2, 0, tzinfo=timezone.utc)
+WHEN = datetime(2019, 9, 12, 2, 0, tzinfo=UTC)
 CORPUS = Path(__file__).parent / "data" / "corpus"
 SEEDS = [raw for _name, raw in samples()] + [p.read_bytes() for p in sorted(CORPUS.glob("*.eml"))]
 SEPARATORS = ["\r", "\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\x00", "\u202e", "\x1b[31m"]
@@ -140,7 +140,7 @@ def test_no_mangled_message_raises(tmp_path):
             mail = b""   # a defined outcome: the receipt is held for a person
         if mail:
             # Nothing the sender wrote adds a header of its own to the receipt.
-            headers = {k.lower() for k in email.message_from_bytes(mail).keys()}
+            headers = {k.lower() for k in email.message_from_bytes(mail)}
             assert headers <= RECEIPT_HEADERS, headers - RECEIPT_HEADERS
         ledger.record_done(row, sub, (), recommender.name if recommender else "", "", None)
         stored = ledger.message(row)

@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import deliver_samples
+
 from pipeline.demo import samples
 from pipeline.export import export
 from pipeline.flow import run_pass

@@ -8,7 +8,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import imaplib2
 
@@ -235,7 +235,7 @@ class ImapMailbox:
         if self.conn is not None:
             try:
                 self.conn.logout()
-            except Exception:  # the connection is already gone; nothing to tidy
+            except Exception:  # noqa: BLE001 - the connection is already gone; nothing to tidy
                 pass
         self.conn = None
 
@@ -288,7 +288,7 @@ class ImapMailbox:
                 elif uid:
                     # Never seen, but a server that leaves it out must not stop every pass.
                     log.warning("IMAP UID %s came without INTERNALDATE; using the time of fetching", uid.group(1))
-                    dates[int(uid.group(1))] = datetime.now(timezone.utc)
+                    dates[int(uid.group(1))] = datetime.now(UTC)
         return dates
 
     @staticmethod
@@ -344,13 +344,13 @@ class ImapMailbox:
         at once: dropping it would leave that message for the next poll."""
         seconds = min(seconds, IDLE_SECONDS)
         conn = self._ensure()
-        typ, data = conn.response("EXISTS")
+        _, data = conn.response("EXISTS")
         if data and data[0]:
             return True
         done = threading.Event()
         conn.idle(timeout=seconds, callback=lambda args: done.set())
         done.wait(seconds + self.options.timeout)
-        typ, data = conn.response("EXISTS")
+        _, data = conn.response("EXISTS")
         return bool(data and data[0])
 
 
@@ -410,7 +410,7 @@ class SentFolder:
 
     def append(self, raw: bytes) -> None:
         # imaplib2's Time2Internaldate mishandles a plain timestamp: give it an aware datetime.
-        self._run(lambda conn: _ok(conn.append(quote(self.folder), r"(\Seen)", datetime.now(timezone.utc), raw),
+        self._run(lambda conn: _ok(conn.append(quote(self.folder), r"(\Seen)", datetime.now(UTC), raw),
                                    f"APPEND to {self.folder}"), "APPEND")
 
     def contains(self, message_id: str) -> bool:
@@ -426,7 +426,7 @@ class SentFolder:
         if self.conn is not None:
             try:
                 self.conn.logout()
-            except Exception:  # already gone
+            except Exception:  # noqa: BLE001 - already gone
                 pass
             self.conn = None
 

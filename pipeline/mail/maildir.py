@@ -7,7 +7,7 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..filing import safe_name, write_atomic
@@ -56,13 +56,13 @@ class MaildirMailbox:
                 log.info("maildir message %s vanished before it was read; next pass sees it", key)
             except Exception as exc:  # noqa: BLE001 - one unreadable file is that message's problem alone
                 log.warning("maildir message %s could not be read: %s", key, exc)
-                yield Incoming(MAILDIR_VALIDITY, key, b"", datetime.now(timezone.utc), problem=exc)
+                yield Incoming(MAILDIR_VALIDITY, key, b"", datetime.now(UTC), problem=exc)
 
     @staticmethod
     def _read(key: str, file: Path) -> Incoming:
         raw = file.read_bytes()
         # Dovecot uses the file's mtime as the delivery time; so do we.
-        return Incoming(MAILDIR_VALIDITY, key, raw, datetime.fromtimestamp(file.stat().st_mtime, tz=timezone.utc))
+        return Incoming(MAILDIR_VALIDITY, key, raw, datetime.fromtimestamp(file.stat().st_mtime, tz=UTC))
 
     def mark_done(self, incoming: Incoming) -> None:
         if not self.mark_seen:

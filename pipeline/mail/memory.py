@@ -6,7 +6,7 @@ sends a receipt once, however often it is asked."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .source import Incoming, LedgerView
 
@@ -21,7 +21,7 @@ class MemoryMailbox:
 
     def deliver(self, raw: bytes, received_at: datetime | None = None) -> str:
         uid = str(len(self.messages) + 1)
-        self.messages[uid] = (raw, received_at or datetime.now(timezone.utc))
+        self.messages[uid] = (raw, received_at or datetime.now(UTC))
         return uid
 
     def fetch_new(self, seen: LedgerView) -> Iterator[Incoming]:

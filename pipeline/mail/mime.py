@@ -118,7 +118,7 @@ def _text_codec(label: str) -> str:
 def _plausible(data: bytes) -> str:
     try:
         matches = list(charset_normalizer.from_bytes(data[:_GUESS_SAMPLE], cp_isolation=list(GUESSES)))
-    except Exception:  # noqa: BLE001 - a detector's failure on hostile bytes: fall back to the usual case
+    except Exception:  # a detector's failure on hostile bytes: fall back to the usual case
         log.exception("charset detection failed")
         matches = []
     if not matches:
@@ -427,7 +427,7 @@ def _forwarded(inner: EmailMessage, walk: _Walk, depth: int, part: EmailMessage,
         # Some webmail base64-encodes the message/rfc822 part, against RFC 2046: decode, then parse.
         cte = _CTE.get(_cte_label(part)) or _CTE_QUIRKS.get(_cte_label(part), "")
         if cte == "base64":
-            data, _complete = _base64(inner._payload.encode("ascii", "surrogateescape"))  # noqa: SLF001
+            data, _complete = _base64(inner._payload.encode("ascii", "surrogateescape"))
             inner = email.message_from_bytes(data, policy=policy.compat32)
     head = _headers(inner)
     info = Forwarded(subject=head["subject"], sender=head["address"], sender_name=head["name"],
@@ -462,7 +462,7 @@ def _payload(part: EmailMessage, walk: _Walk, what: str) -> bytes | None:
     label = _cte_label(part)
     # The payload as parsed: get_payload(decode=False) would re-decode 8-bit bytes with the declared
     # charset and replace what fails, and get_payload(decode=True) ignores a label with a stray space.
-    raw = part._payload  # noqa: SLF001
+    raw = part._payload
     if raw is None:
         return None
     if not isinstance(raw, str):  # a message/* the parser kept as a tree
@@ -598,7 +598,7 @@ def _after_close(part: EmailMessage) -> list[EmailMessage]:
 
 def _recover_parts(part: EmailMessage) -> EmailMessage | None:
     """A multipart whose boundary is missing or wrong: the delimiter lines themselves say what it is."""
-    body = part._payload  # noqa: SLF001 (see _payload)
+    body = part._payload  # see _payload
     if not isinstance(body, str):
         return None
     data = body.encode("ascii", "surrogateescape")
@@ -621,7 +621,7 @@ def _recover_parts(part: EmailMessage) -> EmailMessage | None:
 class _HTMLText(HTMLParser):
     """Visible text and link targets: a cloud-attachment link lives in href, not in the visible text."""
 
-    _BLOCK = {"br", "p", "div", "tr", "li", "table", "h1", "h2", "h3", "h4"}
+    _BLOCK = frozenset({"br", "p", "div", "tr", "li", "table", "h1", "h2", "h3", "h4"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

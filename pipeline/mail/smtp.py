@@ -87,7 +87,7 @@ class SmtpOutbox:
             return
         try:
             self.sent_folder.append(re.sub(rb"\r?\n", b"\r\n", raw))
-        except Exception as exc:  # it did go out; a missing copy must not make it go out twice
+        except Exception as exc:  # noqa: BLE001 - it did go out; a missing copy must not make it go out twice
             log.warning("receipt %s sent, but no copy could be kept in the Sent folder: %s", receipt_id, exc)
 
     def close(self) -> None:

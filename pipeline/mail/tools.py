@@ -32,7 +32,7 @@ class Tools:
     soffice: str | None = None
 
     @classmethod
-    def installed(cls, allowed: Iterable[str]) -> "Tools":
+    def installed(cls, allowed: Iterable[str]) -> Tools:
         allowed = set(allowed)
         return cls(
             sevenzip=_which("7z", "7zz", "7za") if "7z" in allowed else None,

@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..config import AttachmentLimits
+from ..faults import Transient
 from ..filing import safe_name
 from ..model import Attachment, Finding, Flag
 from ..read.sniff import sniff
-from ..faults import Transient
-from .tools import Tools, ToolFailed, doc_to_docx, run
+from .tools import ToolFailed, Tools, doc_to_docx, run
 
 log = logging.getLogger("intake.mail")
 

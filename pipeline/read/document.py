@@ -11,18 +11,19 @@ from ..cage import CageError, Limits
 from ..config import AttachmentLimits, OcrOptions
 from ..faults import Transient
 from ..model import Attachment, DocKind, Document, Finding, Flag, Page
-from . import Unreadable
+from . import Unreadable, ooxml
 from .classify import classify
 from .content import read_content
 from .docx import read_docx
 from .doubts import note, unsure
-from . import ooxml
 from .forms import Forms
 from .ocr import Failed, OcrPool, PageJob
 from .pdf import read_pdf_counted, usable
 from .raster import pdf_page_count, photo_page_count
 from .sniff import sniff
 from .xlsx import read_xlsx
+
+_DEFAULT_OCR, _DEFAULT_LIMITS = OcrOptions(), AttachmentLimits()     # frozen: one instance serves every call
 
 log = logging.getLogger("intake.read")
 
@@ -55,7 +56,7 @@ class _Scan:
 
 
 def read_attachments(attachments: Sequence[Attachment], forms: Forms, ocr: OcrPool | None = None,
-                     options: OcrOptions = OcrOptions(), limits: AttachmentLimits = AttachmentLimits()
+                     options: OcrOptions = _DEFAULT_OCR, limits: AttachmentLimits = _DEFAULT_LIMITS
                      ) -> tuple[Document, ...]:
     """One Document per attachment, in order. Without an OCR pool (or with OCR off) scans stay unread.
     Each attachment's parsing (PDF text and tables, DOCX, XLSX, images) runs caged (pipeline/cage.py)."""
@@ -72,7 +73,7 @@ def read_attachments(attachments: Sequence[Attachment], forms: Forms, ocr: OcrPo
 
 
 def read_attachment(att: Attachment, forms: Forms, ocr: OcrPool | None = None,
-                    options: OcrOptions = OcrOptions(), limits: AttachmentLimits = AttachmentLimits()) -> Document:
+                    options: OcrOptions = _DEFAULT_OCR, limits: AttachmentLimits = _DEFAULT_LIMITS) -> Document:
     return read_attachments((att,), forms, ocr, options, limits)[0]
 
 
@@ -196,7 +197,7 @@ def _page_list(indices: Sequence[int]) -> str:
 
 
 def _finish_text(base: Document, pages: tuple[Page, ...], method: str, forms: Forms,
-                 options: OcrOptions = OcrOptions(), what: str = "") -> Document:
+                 options: OcrOptions = _DEFAULT_OCR, what: str = "") -> Document:
     content = read_content(pages, forms)
     kind = content.kind
     doc = replace(base, kind=kind, method=method, pages=pages, fields=content.fields,

@@ -40,7 +40,7 @@ _SKIP = {qn("w:del"), qn("w:delText"), qn("w:instrText"), qn("w:rPr"), qn("w:pPr
 def read_docx(data: bytes) -> tuple[Page, ...]:
     try:
         body = open_docx(io.BytesIO(data)).element.body
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a damaged file raises any kind: it is that document's finding
         raise Unreadable(f"Word 文件已损坏，无法打开（{type(exc).__name__}）") from None
     reader = _Reader()
     reader.blocks(body)

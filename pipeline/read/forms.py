@@ -125,7 +125,7 @@ class Forms:
     letter: LetterSpec | None = None
 
     @classmethod
-    def load(cls, templates_dir: Path) -> "Forms":
+    def load(cls, templates_dir: Path) -> Forms:
         d = Path(templates_dir) / "forms"
         return cls(load_form(d / "annex1.yaml"), load_kinds(d / "kinds.yaml"),
                    load_form(d / "annex5.yaml") if (d / "annex5.yaml").exists() else None,

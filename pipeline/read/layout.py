@@ -106,7 +106,7 @@ def is_cjk(ch: str) -> bool:
     if len(ch) != 1:
         return False
     return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or "\U00020000" <= ch <= "\U0002ffff" \
-        or unicodedata.category(ch).startswith("P") and not ch.isascii()
+        or (unicodedata.category(ch).startswith("P") and not ch.isascii())
 
 
 def join(parts: Sequence[str]) -> str:

@@ -85,12 +85,12 @@ class Reading:
 
     def to_json(self) -> dict:
         return {"scale": self.scale, "cells": [list(c) for c in self.cells],
-                "lines": [[l.text, *(round(v, 1) for v in l.rect), round(l.score, 4),
-                           [[w, round(x0, 1), round(x1, 1), round(sc, 4)] for w, x0, x1, sc in l.words]]
-                          for l in self.lines]}
+                "lines": [[line.text, *(round(v, 1) for v in line.rect), round(line.score, 4),
+                           [[w, round(x0, 1), round(x1, 1), round(sc, 4)] for w, x0, x1, sc in line.words]]
+                          for line in self.lines]}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Reading":
+    def from_json(cls, data: dict) -> Reading:
         lines = tuple(Line(text, (x0, top, x1, bottom), score, tuple(tuple(w) for w in words))
                       for text, x0, top, x1, bottom, score, words in data["lines"])
         return cls(lines, tuple(tuple(c) for c in data["cells"]), data["scale"])
@@ -117,7 +117,7 @@ class Engine:
     def read(self, raster: Raster, number: int) -> Page:
         return self.reading(raster).page(number)
 
-    def reading(self, raster: Raster) -> "Reading":
+    def reading(self, raster: Raster) -> Reading:
         """What the page shows once prepared: its lines (ticks restored) and its table cells."""
         grey = _straight(drop_red(raster.pixels))
         lines = self.lines(grey)
@@ -187,7 +187,7 @@ def restore_ticks(grey: np.ndarray, line: Line) -> Line:
     vanishes from the text, which would leave 申报类别 naming the wrong option."""
     if not line.words:
         return line
-    x0, top, x1, bottom = (int(round(v)) for v in line.rect)
+    x0, top, x1, bottom = (round(v) for v in line.rect)
     height = bottom - top
     left = max(0, x0 - height)
     region = grey[max(top, 0):bottom, left:x1]
@@ -290,13 +290,13 @@ def _split_at_cells(line: Line, cells: list[Rect]) -> list[Line]:
 
 def _reading_order(lines: list[Line]) -> str:
     rows: list[list[Line]] = []
-    for line in sorted(lines, key=lambda l: (l.rect[1] + l.rect[3]) / 2):
+    for line in sorted(lines, key=lambda ln: (ln.rect[1] + ln.rect[3]) / 2):
         mid = (line.rect[1] + line.rect[3]) / 2
         if rows and abs(mid - _mid(rows[-1][0])) < 0.5 * (rows[-1][0].rect[3] - rows[-1][0].rect[1]):
             rows[-1].append(line)
         else:
             rows.append([line])
-    return "\n".join(" ".join(l.text for l in sorted(row, key=lambda l: l.rect[0])) for row in rows)
+    return "\n".join(" ".join(ln.text for ln in sorted(row, key=lambda ln: ln.rect[0])) for row in rows)
 
 
 def _mid(line: Line) -> float:
@@ -327,7 +327,7 @@ def _start_worker(threads: int, memory: int = 0) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     try:
         _engine = Engine(threads)
-    except Exception as exc:  # e.g. ImportError: libGL.so.1 on a minimal Debian without libgl1
+    except Exception as exc:  # noqa: BLE001 - e.g. ImportError: libGL.so.1 on a minimal Debian without libgl1
         _load_error = f"{type(exc).__name__}: {exc}"
 
 
@@ -418,7 +418,7 @@ class OcrPool:
             log.error("an OCR worker died while reading page %d; the pool is restarted", job.number)
             self._drop()
             return Failed(f"第{job.number}页文字识别时进程意外退出", transient=True)
-        except Exception as exc:  # noqa: BLE001 - one page's failure must not end the pass
+        except Exception as exc:  # one page's failure must not end the pass
             if _out_of_memory(exc):
                 log.error("OCR of page %d needed more memory than a worker may take", job.number)
                 return Failed(f"第{job.number}页文字识别所需内存超过上限（ocr.worker_memory），页面可能异常")
@@ -458,7 +458,7 @@ class OcrPool:
             log.info("OCR workers stopped after %d page(s), per worker %s", self.pages_read,
                      sorted(self.by_worker.values(), reverse=True))
 
-    def __enter__(self) -> "OcrPool":
+    def __enter__(self) -> OcrPool:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -30,7 +30,7 @@ def open_check(data: bytes) -> int:
         return len(reader.pages)
     except Unreadable:
         raise
-    except Exception as exc:  # pypdf raises many kinds on damaged files
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds on damaged files
         raise Unreadable(f"PDF 文件已损坏，无法打开（{type(exc).__name__}）") from None
 
 
@@ -46,7 +46,7 @@ def read_pdf_counted(data: bytes, max_pages: int = 40) -> tuple[tuple[Page, ...]
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             for number, page in enumerate(pdf.pages[:max_pages], start=1):
                 pages.append(Page(number, tuple(_boxes(page))))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - pdfplumber raises any kind on hostile files: that document's finding
         raise Unreadable(f"PDF 文件无法解析（{type(exc).__name__}）") from None
     return tuple(pages), total
 

@@ -24,7 +24,7 @@ def sniff(data: bytes) -> str:
         return "bmp"
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return _ole_kind(data)
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
+    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return _zip_kind(data)
     # Some PDF writers put a few bytes (or a BOM) before the header; readers accept it within 1 KiB.
     # Only after the containers: a winmail.dat or a stored ZIP holds a PDF near its start.

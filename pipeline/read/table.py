@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from ..model import Box, Listed, Page, Track
 from .fields import _Labels, _merge_wrapped, coerce
@@ -63,7 +64,7 @@ def _header(boxes: list[Box], spec: TableSpec) -> tuple[list[_Column], float] | 
     unique = [(b, f) for b, f in best if not (f.key in seen or seen.add(f.key))]
     centres = [cx(b) for b, _ in unique]
     columns = []
-    for k, (b, f) in enumerate(unique):
+    for k, (_, f) in enumerate(unique):
         left = (centres[k - 1] + centres[k]) / 2 if k else float("-inf")
         right = (centres[k] + centres[k + 1]) / 2 if k + 1 < len(unique) else float("inf")
         columns.append(_Column(f, left, right))
@@ -95,7 +96,7 @@ def _rows(body: list[Box], columns: list[_Column], spec: TableSpec, form: FormSp
         anchors = [a for k, a in enumerate(anchors) if not k or cy(a) - cy(anchors[k - 1]) > 1.2 * height(a)]
     if not anchors:
         return []
-    bounds = [(cy(a) + cy(b)) / 2 for a, b in zip(anchors, anchors[1:])]
+    bounds = [(cy(a) + cy(b)) / 2 for a, b in pairwise(anchors)]
     pitch = (cy(anchors[-1]) - cy(anchors[0])) / (len(anchors) - 1) if len(anchors) > 1 else 3 * height(anchors[0])
     lows = [float("-inf")] + bounds
     highs = bounds + [max(anchors[-1].bottom, cy(anchors[-1]) + pitch / 2)]

@@ -34,7 +34,7 @@ import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import default as DEFAULT_POLICY
@@ -524,8 +524,8 @@ def new_document(author: str, saved: datetime, *, landscape: bool = False) -> do
     cp = doc.core_properties
     cp.author = author
     cp.last_modified_by = author
-    cp.created = saved.astimezone(timezone.utc).replace(tzinfo=None)
-    cp.modified = saved.astimezone(timezone.utc).replace(tzinfo=None)
+    cp.created = saved.astimezone(UTC).replace(tzinfo=None)
+    cp.modified = saved.astimezone(UTC).replace(tzinfo=None)
     cp.revision = 1
     cp.title = ""
     return doc
@@ -985,7 +985,8 @@ def manifest(wrapped: list[str]) -> str:
         "",
         "## Mailbox",
         "",
-        "| File | From | Subject | Delivered (top `Received:`) | `Date:` | Attachments (as named in the mail → file here) | Notes |",
+        "| File | From | Subject | Delivered (top `Received:`) | `Date:` "
+        "| Attachments (as named in the mail → file here) | Notes |",
         "|---|---|---|---|---|---|---|",
     ]
     for m in MAILS:

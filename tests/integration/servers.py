@@ -113,7 +113,7 @@ service anvil {{
             for sub in ("mail", "home"):
                 shutil.chown(r / sub, internal, internal)
 
-    def start(self) -> "Dovecot":
+    def start(self) -> Dovecot:
         # In the foreground (-F), as a child of the tests: nothing outlives them, no pipe held open.
         with open(self.root / "dovecot.stderr", "ab") as err:
             self.proc = subprocess.Popen([_binary("dovecot"), "-F", "-c", str(self.conf)],
@@ -253,7 +253,7 @@ class Smtp:
         self.inbox = Inbox()
         self.controller: Controller | None = None
 
-    def start(self) -> "Smtp":
+    def start(self) -> Smtp:
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
         self.controller.start()
         return self

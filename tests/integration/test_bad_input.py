@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import email
 import json
+from datetime import UTC, datetime
 from email import policy
-from datetime import datetime, timezone
 from email.message import EmailMessage
 
 from pipeline.export import export
@@ -12,7 +12,7 @@ from pipeline.flow import run_pass
 from pipeline.mail.maildir import deliver
 from pipeline.store import Ledger
 
-WHEN = datetime(2019, 9, 12, 2, 0, tzinfo=timezone.utc)
+WHEN = datetime(2019, 9, 12, 2, 0, tzinfo=UTC)
 
 
 def mail(subject: str, attachments: list[tuple[str, bytes, str]], sender="rsj@qingdao.example.cn") -> bytes:
@@ -119,7 +119,7 @@ def test_receipts_per_sender_per_day_are_capped(config):
 def test_the_same_email_twice_in_one_pass_is_one_submission(config):
     from pipeline.demo import samples
 
-    name, raw = next((n, r) for n, r in samples() if n.startswith("02-"))
+    _, raw = next((n, r) for n, r in samples() if n.startswith("02-"))
     # Sent twice (the sender's client retried): the same bytes, two files in the mailbox.
     deliver(config.mailbox.path, raw, key="twice-1", received_at=WHEN)
     deliver(config.mailbox.path, raw, key="twice-2", received_at=WHEN.replace(minute=5))
@@ -142,7 +142,7 @@ def test_two_emails_of_one_minute_with_same_named_files_keep_both(config):
     filed = {p.name: p.read_bytes() for p in (config.output_dir / config.round.name).rglob("*.pdf")}
     # Both originals of each name are there, under names that say which email they came with.
     assert sorted(v for k, v in filed.items() if k.endswith("_申请表.pdf")) == sorted([pdf_a, pdf_b])
-    assert {data for data in (pdf_a, pdf_b, pdf_a + b"?", pdf_b + b"?")} <= set(filed.values())
+    assert {pdf_a, pdf_b, pdf_a + b"?", pdf_b + b"?"} <= set(filed.values())
     assert any(k.endswith("_汇总_表 (2).pdf") for k in filed)
     with Ledger(config.ledger_path) as ledger:
         paths = [d["path"] for a in export(ledger, config.round.name)["applications"] for d in a["documents"]]

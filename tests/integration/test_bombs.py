@@ -11,17 +11,17 @@ import sys
 import textwrap
 import zipfile
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import pytest
-
 from conftest import RULES, deliver_samples, make_config
+
 from pipeline.mail.maildir import deliver
 from pipeline.store import Ledger
 
 GIB = 1024 ** 3
-WHEN = datetime(2019, 9, 12, 2, 0, tzinfo=timezone.utc)
+WHEN = datetime(2019, 9, 12, 2, 0, tzinfo=UTC)
 
 
 def deflated_zeros(size: int) -> bytes:

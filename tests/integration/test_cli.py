@@ -45,7 +45,7 @@ def test_check_says_what_is_wrong(environ, tmp_path):
 @pytest.mark.parametrize("command", sorted(main.commands))
 def test_every_command_is_documented_with_an_example(command):
     assert "Example: intake" in (main.commands[command].help or "")
-    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md"), encoding="utf-8").read()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert f"intake {command}" in readme
 
 

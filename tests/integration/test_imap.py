@@ -9,12 +9,13 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from conftest import RULES
+from servers import PASSWORD, Dovecot, Smtp
+
 from pipeline import config as config_mod
 from pipeline.demo import delivery_time, samples
 from pipeline.export import export
@@ -22,7 +23,6 @@ from pipeline.flow import run_pass, send_receipts
 from pipeline.mail.imap import ImapError, ImapMailbox, SentFolder
 from pipeline.mail.source import open_outbox
 from pipeline.store import Ledger
-from servers import PASSWORD, Dovecot, Smtp
 
 # The samples without the scanned one: mail handling is under test here, not OCR.
 LIGHT = [(name, raw) for name, raw in samples() if "scanned" not in name]
@@ -91,7 +91,7 @@ def test_a_pass_reads_imap_and_sends_receipts_by_smtp(dovecot, smtp, tmp_path):
     assert len(ids) == len(set(ids)) == SUBMISSIONS
     sent = dovecot.headers("Sent", "Message-ID")
     assert sorted(line.split()[0] for line in sent) == sorted(ids)
-    for mail_from, rcpts, raw in smtp.inbox.messages:
+    for mail_from, _, raw in smtp.inbox.messages:
         msg = email.message_from_bytes(raw)
         assert mail_from == cfg.office.email and msg["Auto-Submitted"] == "auto-replied"
         assert msg["X-Auto-Response-Suppress"] == "All"
@@ -134,7 +134,7 @@ def test_uidvalidity_change_loses_nothing_and_repeats_nothing(dovecot, smtp, tmp
         index.unlink()
     dovecot.start()
     dovecot.append(b"From: x@binzhou.example.cn\r\nSubject: =?utf-8?B?5ruo5bee5biC57un57ut5pWZ6IKy5Z+65Zyw55Sz5oql?=\r\n"
-                   b"Message-ID: <new@binzhou>\r\n\r\nbody\r\n", datetime(2019, 9, 21, 9, 0, tzinfo=timezone.utc))
+                   b"Message-ID: <new@binzhou>\r\n\r\nbody\r\n", datetime(2019, 9, 21, 9, 0, tzinfo=UTC))
     result = run_pass(cfg)
     assert result.fetched == 8 and result.submissions == 1
     after = exported(cfg)
@@ -159,7 +159,7 @@ def test_new_mail_during_idle_wakes_the_waiter(dovecot, smtp, tmp_path):
         waiter = threading.Thread(target=wait)
         waiter.start()
         time.sleep(1)
-        name, raw = LIGHT[0]
+        _, raw = LIGHT[0]
         dovecot.append(raw, delivery_time(raw))
         waiter.join(30)
         assert woke["new"] is True and woke["after"] < 20
@@ -248,7 +248,7 @@ def test_smtp_down_then_up_sends_each_receipt_once(dovecot, tmp_path):
         with Ledger(cfg.ledger_path) as ledger:
             # before the retry time nothing is attempted; after it, everything goes, once
             assert send_receipts(ledger, outbox, cfg) == 0
-            later = datetime.now(timezone.utc) + timedelta(hours=2)
+            later = datetime.now(UTC) + timedelta(hours=2)
             assert send_receipts(ledger, outbox, cfg, now=later) == SUBMISSIONS
             assert send_receipts(ledger, outbox, cfg, now=later) == 0
         outbox.close()
@@ -259,7 +259,7 @@ def test_smtp_down_then_up_sends_each_receipt_once(dovecot, tmp_path):
 
 
 def test_a_permanent_refusal_ends_in_review_with_the_servers_answer(dovecot, smtp, tmp_path):
-    name, raw = LIGHT[0]
+    _, raw = LIGHT[0]
     dovecot.append(raw, delivery_time(raw))
     smtp.inbox.refuse["rsj@jinan.example.cn"] = "550 5.1.1 mailbox unavailable"
     cfg = load(environ_for(tmp_path, dovecot, smtp))
@@ -297,7 +297,7 @@ def test_a_receipt_left_mid_send_by_a_crash_is_not_sent_twice(dovecot, smtp, tmp
 def _delete_from_sent(dovecot: Dovecot, message_id: str) -> None:
     conn = dovecot.client()
     conn.select("Sent")
-    typ, data = conn.uid("SEARCH", "HEADER", "Message-ID", f'"{message_id}"')
+    _, data = conn.uid("SEARCH", "HEADER", "Message-ID", f'"{message_id}"')
     for uid in data[0].split():
         conn.uid("STORE", uid, "+FLAGS", r"(\Deleted)")
     conn.expunge()
@@ -333,7 +333,7 @@ def test_self_signed_certificate_is_refused_by_default_and_trusted_with_ca(smtp,
         base = environ_for(tmp_path, server, smtp)
         url = f"imaps://intake@127.0.0.1:{server.port}/INBOX"
         cfg = load({**base, "INTAKE_MAILBOX_URL": url})
-        with pytest.raises(ImapError, match="TLS.*CERTIFICATE_VERIFY_FAILED"):
+        with pytest.raises(ImapError, match=r"TLS.*CERTIFICATE_VERIFY_FAILED"):
             from pipeline.mail.imap import probe
 
             probe(cfg.mailbox, PASSWORD, cfg.imap)
@@ -398,7 +398,7 @@ def test_a_mark_lost_to_a_crash_is_made_by_the_next_pass(dovecot, smtp, tmp_path
     # The copies have new UIDs; the ledger's own UIDs are the ones to move.
     conn = dovecot.client()
     conn.select("INBOX")
-    typ, data = conn.uid("SEARCH", "ALL")
+    _, data = conn.uid("SEARCH", "ALL")
     conn.logout()
     copies = data[0].split()
     assert len(copies) == 2
@@ -417,22 +417,22 @@ def test_a_mark_lost_to_a_crash_is_made_by_the_next_pass(dovecot, smtp, tmp_path
 def test_the_servers_own_sent_folder_is_found_by_its_special_use(smtp, tmp_path):
     server = Dovecot(special_use={"已发送": "\\Sent"}).start()
     try:
-        name, raw = LIGHT[0]
+        _, raw = LIGHT[0]
         server.append(raw, delivery_time(raw))
         cfg = load(environ_for(tmp_path, server, smtp))
         assert cfg.imap.sent_folder == "Sent"  # the default, which this server does not have
         assert run_pass(cfg).receipts_sent == 1
         assert len(server.headers("&XfJT0ZAB-", "Message-ID")) == 1  # 已发送
         conn = server.client()
-        typ, listed = conn.list()
+        _, listed = conn.list()
         conn.logout()
-        assert not any(line.endswith(b' "Sent"') or line.endswith(b" Sent") for line in listed)
+        assert not any(line.endswith((b' "Sent"', b" Sent")) for line in listed)
     finally:
         server.remove()
 
 
 def test_a_refused_sender_address_is_retried_not_given_up(dovecot, smtp, tmp_path):
-    name, raw = LIGHT[0]
+    _, raw = LIGHT[0]
     dovecot.append(raw, delivery_time(raw))
     # NetEase's answer when office.email is not the account's own address: the office must fix it,
     # and then every receipt must still go.
@@ -446,7 +446,7 @@ def test_a_refused_sender_address_is_retried_not_given_up(dovecot, smtp, tmp_pat
     outbox = open_outbox(cfg)
     try:
         with Ledger(cfg.ledger_path) as ledger:
-            assert send_receipts(ledger, outbox, cfg, now=datetime.now(timezone.utc) + timedelta(hours=2)) == 1
+            assert send_receipts(ledger, outbox, cfg, now=datetime.now(UTC) + timedelta(hours=2)) == 1
     finally:
         outbox.close()
     assert len(smtp.inbox.messages) == 1
@@ -463,7 +463,7 @@ def test_starttls_with_the_intranet_ca_and_a_wrong_host_name_refused(smtp, tmp_p
         assert "UIDVALIDITY" in probe(good.mailbox, PASSWORD, good.imap)
         # Trusted CA, but the certificate names another host: refused all the same.
         bad = load({**base, "INTAKE_MAILBOX_URL": f"imap://intake@127.0.0.1:{wrong.port}/INBOX?ca={wrong.cert}"})
-        with pytest.raises(ImapError, match="TLS.*(mismatch|doesn't match|not valid for)"):
+        with pytest.raises(ImapError, match=r"TLS.*(mismatch|doesn't match|not valid for)"):
             probe(bad.mailbox, PASSWORD, bad.imap)
     finally:
         server.remove()
@@ -504,7 +504,7 @@ def test_killed_while_sending_receipts_then_restarted_sends_each_once(dovecot, s
     outbox = open_outbox(cfg)
     try:
         with Ledger(cfg.ledger_path) as ledger:
-            send_receipts(ledger, outbox, cfg, now=datetime.now(timezone.utc) + timedelta(minutes=15))
+            send_receipts(ledger, outbox, cfg, now=datetime.now(UTC) + timedelta(minutes=15))
             assert {r[0] for r in ledger.db.execute("SELECT state FROM receipts")} == {"sent"}
     finally:
         outbox.close()

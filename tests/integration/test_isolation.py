@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 
@@ -16,7 +16,7 @@ from pipeline.flow import run_pass
 from pipeline.mail.maildir import MaildirMailbox, MaildirOutbox, deliver
 from pipeline.store import Ledger
 
-WHEN = datetime(2019, 9, 12, 2, 0, tzinfo=timezone.utc)
+WHEN = datetime(2019, 9, 12, 2, 0, tzinfo=UTC)
 # Three cities' submissions; Zibo's is the one that meets the fault.
 SENDERS = {"a": ("青岛市继续教育基地申报", "rsj@qingdao.example.cn"),
            "b": ("淄博市继续教育基地申报", "rsj@zibo.example.cn"),

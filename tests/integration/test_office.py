@@ -81,7 +81,8 @@ def test_summary_table_text_layout_and_fonts(pdfs):
     assert width > height and abs(width - 842) < 3 and abs(height - 595) < 3      # A4 landscape, in points
     t = flat(text)
     assert "附件2" in t and "山东省专业技术人员继续教育基地申报汇总表" in t
-    assert flat("推荐单位（盖章）：济南市人力资源和社会保障局 填表人：赵志刚 联系电话：0531-86195062 填报日期：2019年9月20日") in t
+    assert flat("推荐单位（盖章）：济南市人力资源和社会保障局 填表人：赵志刚 联系电话：0531-86195062 "
+                "填报日期：2019年9月20日") in t
     for row in SHEET.rows:
         assert {row.applicant, row.track, row.avg_trainees, row.contact_phone} <= set(cells)
     assert flat("待核实；" + QUOTA) in cells

@@ -10,10 +10,10 @@ from email import policy
 from pathlib import Path
 
 import pytest
+from conftest import deliver_samples, make_config, make_environ
 from docx import Document as open_docx
 from openpyxl import load_workbook
 
-from conftest import deliver_samples, make_config, make_environ
 from pipeline.demo import samples
 from pipeline.receipt import receipt_subject
 

@@ -60,7 +60,8 @@ def _rows() -> tuple[SummaryRow, ...]:
         recommender = RECOMMENDERS[i % len(RECOMMENDERS)]
         place = CITIES[i % len(CITIES)]
         rows.append(SummaryRow(
-            seq=i + 1, applicant=f"{place}{APPLICANTS[i % len(APPLICANTS)]}", unit_type=["培训机构", "高等院校", "企业", "其他"][i % 4],
+            seq=i + 1, applicant=f"{place}{APPLICANTS[i % len(APPLICANTS)]}",
+            unit_type=["培训机构", "高等院校", "企业", "其他"][i % 4],
             track=TRACK_CYCLE[i % len(TRACK_CYCLE)].label, domains=DOMAINS[i % len(DOMAINS)],
             avg_trainees=str(2000 + 137 * i), contact=["王晓梅", "李红霞", "欧阳建国", "周敏"][i % 4],
             contact_phone=f"0531-8{6000000 + 7919 * i:07d}", remarks=REMARKS[i % len(REMARKS)], recommender=recommender))
@@ -106,7 +107,8 @@ def _review() -> ReviewList:
         items.append(Item(
             target=f"A{k * 2 + 1}", category="申请", recommender=row.recommender, what=row.applicant, track=row.track,
             received=f"2019年9月{10 + k % 12}日 09:{k:02d}", status=Status.NEEDS_REVIEW.label, problems=problems,
-            actions=(ACTIONS[flag].format(id=f"A{k * 2 + 1}"), "核实后核定：intake review set A1 --status accepted（或 rejected）"),
+            actions=(ACTIONS[flag].format(id=f"A{k * 2 + 1}"),
+                     "核实后核定：intake review set A1 --status accepted（或 rejected）"),
             notes=("电话核实中（孙沛沛，9月20日）",) if k % 5 == 0 else ()))
     paper = tuple(PaperLine(f"A{r.seq}", r.recommender, r.applicant, r.track, "已受理", "2019-09-20" if r.seq % 2 else "",
                             3 if r.seq % 2 else 0) for r in ROWS)

@@ -15,10 +15,10 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from conftest import deliver_samples, make_config, make_environ
 from docx import Document as open_docx
 from openpyxl import load_workbook
 
-from conftest import deliver_samples, make_config, make_environ
 from pipeline.demo import samples
 from pipeline.mail.maildir import deliver
 from pipeline.rules import credit_code_check_char

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from datetime import UTC
 from pathlib import Path
 
 import pypdf
@@ -104,8 +105,8 @@ def test_a_text_pdf_never_starts_the_pool(forms):
 def test_scans_of_different_emails_share_both_workers(config):
     """Emails with one scanned page each: two are in hand at a time, so the second worker is not idle
     (read one after the other, a second worker would never even start)."""
+    from datetime import datetime, timedelta
     from email.message import EmailMessage
-    from datetime import datetime, timedelta, timezone
 
     from pipeline.flow import run_pass
     from pipeline.mail.maildir import deliver
@@ -118,7 +119,7 @@ def test_scans_of_different_emails_share_both_workers(config):
         m.set_content("请查收。")
         m.add_attachment(scan, maintype="application", subtype="pdf", filename="申请表-东营石油技术培训中心.pdf")
         deliver(config.mailbox.path, m.as_bytes(), key=f"scan-{k}",
-                received_at=datetime(2019, 9, 18, 7, 0, tzinfo=timezone.utc) + timedelta(minutes=k))
+                received_at=datetime(2019, 9, 18, 7, 0, tzinfo=UTC) + timedelta(minutes=k))
     result = run_pass(config)
     assert (result.fetched, result.submissions, result.ocr_pages) == (4, 4, 4)
     assert result.ocr_workers == 2

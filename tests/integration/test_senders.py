@@ -72,7 +72,7 @@ def test_a_clerk_confirms_a_personal_address_and_later_mail_from_it_speaks(envir
     deliver(cfg.mailbox.path, forged(raw, "zhangsan@qq.com", "<personal-1@qq.com>"), key="p1",
             received_at=delivery_time(raw))
     run_pass(cfg)
-    (message,) = exported(cfg)["messages"]
+    (_,) = exported(cfg)["messages"]
     with Ledger(cfg.ledger_path) as ledger:
         row = ledger.db.execute("SELECT id FROM messages").fetchone()[0]
     done = subprocess.run([sys.executable, "-m", "pipeline", "review", "set", f"M{row}", "--sender-ok",

@@ -3,11 +3,10 @@ and the clerk's corrections. Pure: no files, no mail."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
-from dataclasses import replace
 
 from pipeline import stats
 from pipeline.assess import UNKNOWN_RECOMMENDER, AppFacts, Correction, MessageFacts, Named, assess

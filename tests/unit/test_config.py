@@ -86,7 +86,7 @@ def test_broken_yaml_and_missing_file(tmp_path):
     bad.write_text("round: {name: [unclosed\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="valid YAML"):
         load(bad, environ={})
-    with pytest.raises(ConfigError, match="existing inbox_rules.yaml"):
+    with pytest.raises(ConfigError, match=r"existing inbox_rules\.yaml"):
         load(tmp_path / "nope.yaml", environ={})
 
 
@@ -141,7 +141,8 @@ def test_a_flag_both_rejected_and_for_review_is_refused():
      "needs_review"),
     (lambda d: d.update(statuse=d.pop("statuses")), "statuse", "statuses"),
     (lambda d: d["round"].update(min_trainee=1000), "round.min_trainee", "min_trainees"),
-    (lambda d: d["recommenders"][3].update(sender=["a@b.cn"]), "recommenders 第4项（枣庄市人力资源和社会保障局）.sender", "senders"),
+    (lambda d: d["recommenders"][3].update(sender=["a@b.cn"]), "recommenders 第4项（枣庄市人力资源和社会保障局）.sender",
+     "senders"),
     (lambda d: d["ocr"].update(min_confidance=0.5), "ocr.min_confidance", "min_confidence"),
     (lambda d: d["quotas"]["city"].update(rual=2), "quotas.city.rual", "rural"),
     (lambda d: d["mailbox"].update(colour="red"), "mailbox.colour", None),

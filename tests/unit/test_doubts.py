@@ -3,7 +3,7 @@ settled once a typed 推荐函 says the same."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -40,7 +40,8 @@ def test_names_and_cells_a_scanned_table_or_letter_reads_below_the_threshold(for
 def test_a_settled_field_leaves_the_finding_and_the_rest_stays(forms):
     low = {"unit_name": "申报单位名称", "track": "申报类别"}
     doc = Document("申请表.pdf", DocKind.FORM, "ocr", low_confidence=low,
-                   problem=Finding(Flag.LOW_CONFIDENCE, note("扫描件", low.values()) + "；《申请表.pdf》部分页面未能识别（第2页）"))
+                   problem=Finding(Flag.LOW_CONFIDENCE,
+                                   note("扫描件", low.values()) + "；《申请表.pdf》部分页面未能识别（第2页）"))
     one = confirmed(doc, {"unit_name"})
     assert one.problem.detail == "以下信息由扫描件识别，置信度较低，请核对：申报类别；《申请表.pdf》部分页面未能识别（第2页）"
     both = confirmed(one, {"track"})
@@ -54,7 +55,7 @@ def lost_tick_form(forms: Forms, read_as: str) -> Document:
     fields = {"unit_name": "济南泉城继续教育研究院", "credit_code": "52370102672134909C", "contact": "李文博",
               "contact_phone": "0531-86925566", "track": read_as, "avg_trainees": 3200}
     doc = Document("申请表-济南泉城继续教育研究院.pdf", DocKind.FORM, "ocr", fields=fields,
-                   field_confidence={k: 0.99 for k in fields} | {"track": 0.5})
+                   field_confidence=dict.fromkeys(fields, 0.99) | {"track": 0.5})
     low = unsure(doc, forms, 0.85)
     assert low == {"track": "申报类别"}
     return replace(doc, low_confidence=low, problem=Finding(Flag.LOW_CONFIDENCE, note("扫描件", low.values())))
@@ -64,7 +65,7 @@ def assembled(config, form: Document, track: Track | None):
     """The one application of a 济南 email: the form, and a typed 推荐函 listing it (unless track is None)."""
     letters = [] if track is None else [Document("推荐函.pdf", DocKind.LETTER, "text",
                                                  listed=(Listed("济南泉城继续教育研究院", track, source="letter"),))]
-    message = Message("<t@example.cn>", "济南市继续教育基地申报", "rsj@jinan.example.cn", "", datetime.now(timezone.utc),
+    message = Message("<t@example.cn>", "济南市继续教育基地申报", "rsj@jinan.example.cn", "", datetime.now(UTC),
                       {}, "", tuple(Attachment(d.filename, "application/pdf", b"") for d in (*letters, form)))
     directory = Directory(config.recommenders)
     sub = Submission(b"", message.received_at, message, parse_subject(message.subject),

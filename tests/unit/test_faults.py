@@ -1,8 +1,8 @@
 """Which failures pass (retried later) and which are defects (a person looks now)."""
 import errno
-from datetime import timedelta
 import sqlite3
 from concurrent.futures.process import BrokenProcessPool
+from datetime import timedelta
 
 import pytest
 
@@ -37,7 +37,8 @@ def test_a_cause_that_passes_makes_the_failure_pass():
         assert is_transient(outer)
 
 
-@pytest.mark.parametrize("exc", [ValueError("bad header"), KeyError("x"), UnicodeEncodeError("utf-8", "\udc80", 0, 1, "surrogates"),
+@pytest.mark.parametrize("exc", [ValueError("bad header"), KeyError("x"),
+                                 UnicodeEncodeError("utf-8", "\udc80", 0, 1, "surrogates"),
                                  OSError(errno.ENOENT, "no such file"), sqlite3.IntegrityError("UNIQUE")])
 def test_defects_do_not_pass(exc):
     assert not is_transient(exc)

@@ -6,8 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.filing import (NAME_LIMIT, UniqueNames, current_umask, file_mode, inside, safe_name,
-                             touch_with_policy, write_atomic)
+from pipeline.filing import (
+    NAME_LIMIT,
+    UniqueNames,
+    current_umask,
+    file_mode,
+    inside,
+    safe_name,
+    touch_with_policy,
+    write_atomic,
+)
 
 
 def _nbytes(name: str) -> int:

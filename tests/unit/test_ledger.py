@@ -1,5 +1,5 @@
 """The ledger's promises about receipts and marks, on a real SQLite file."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -7,7 +7,7 @@ from pipeline.model import Outcome, Submission
 from pipeline.store import MIGRATIONS, Ledger, ReceiptDraft
 
 ROUND = "2019年省级专业技术人员继续教育基地申报"
-NOW = datetime(2019, 9, 10, 2, 15, tzinfo=timezone.utc)
+NOW = datetime(2019, 9, 10, 2, 15, tzinfo=UTC)
 
 
 @pytest.fixture

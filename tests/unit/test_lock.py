@@ -131,9 +131,8 @@ def test_two_locks_in_one_process_exclude_each_other(tmp_path):
             second.acquire()
         assert caught.value.holder == read_holder(tmp_path / LOCK_NAME)
         assert caught.value.holder.command == "intake run"
-    with second:
-        with pytest.raises(Busy):
-            first.acquire()
+    with second, pytest.raises(Busy):
+        first.acquire()
 
 
 def test_release_keeps_the_file_and_clears_the_record(tmp_path):

@@ -4,7 +4,7 @@ receipt sent again or renumbered, the clerk's corrections kept, the round assess
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from pipeline.store import MIGRATIONS, Ledger
 LEDGERS = Path(__file__).resolve().parents[1] / "data" / "ledgers"
 ROUND = "2019年省级专业技术人员继续教育基地申报"
 MAILBOX = "maildir:/srv/intake/mail/inbox"
-NOW = datetime(2019, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2019, 9, 30, tzinfo=UTC)
 
 
 def test_there_is_an_old_ledger_for_every_earlier_schema():

@@ -1,6 +1,6 @@
 """Decoding what Chinese mail clients actually send."""
 import base64
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -8,7 +8,7 @@ from pipeline.mail.mime import clean_header, decode, decode_header_value, parse
 from pipeline.mail.smtp import smtp_address
 from pipeline.model import Flag
 
-WHEN = datetime(2019, 9, 10, 2, 15, tzinfo=timezone.utc)
+WHEN = datetime(2019, 9, 10, 2, 15, tzinfo=UTC)
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
@@ -286,7 +286,7 @@ def test_a_raw_gbk_subject_still_reads_as_chinese_and_says_it_was_guessed():
 
 def test_an_x_unknown_body_that_is_utf8_is_read_as_utf8():
     raw = ("From: a@b.cn\r\nSubject: x\r\nMessage-ID: <m@b.cn>\r\nContent-Type: text/plain; charset=x-unknown\r\n"
-           "Content-Transfer-Encoding: 8bit\r\n\r\n请查收附件，谢谢。\r\n").encode("utf-8")
+           "Content-Transfer-Encoding: 8bit\r\n\r\n请查收附件，谢谢。\r\n").encode()
     msg = parse(raw, WHEN)
     assert msg.body == "请查收附件，谢谢。" and not msg.problems
 
@@ -304,7 +304,7 @@ def test_the_guess_prefers_simplified_chinese_when_the_bytes_fit_several():
     assert decode("申请表".encode("gbk"), None).text == "申请表"
     assert decode("申请表".encode("gbk"), None).guessed == "gb18030"
     assert decode("臺北市繼續教育".encode("big5"), None).text == "臺北市繼續教育"
-    assert decode("济南".encode("utf-8"), None).guessed == ""
+    assert decode("济南".encode(), None).guessed == ""
 
 
 # -- broken structure -----------------------------------------------------------------------------------

@@ -3,13 +3,13 @@ assemble does with a scanned form's name once a typed letter names the same unit
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from pipeline.assemble import assemble
-from pipeline.model import (Attachment, DocKind, Document, Finding, Flag, Listed, Message, Submission, Track)
+from pipeline.model import Attachment, DocKind, Document, Finding, Flag, Listed, Message, Submission, Track
 from pipeline.read.doubts import note, unsure
 from pipeline.read.forms import Forms
 from pipeline.read.names import CUTOFF, pair, same_unit, similarity
@@ -57,7 +57,7 @@ def scanned_form(forms: Forms, name: str, name_confidence: float) -> Document:
     """A 申请表 as the OCR reader leaves it: its fields, and its finding for what it is unsure of."""
     fields = {"unit_name": name, "credit_code": "91370100MA3C5W2X1K", "contact": "王晓梅",
               "contact_phone": "0531-88016235", "track": "general", "avg_trainees": 3200}
-    confidence = {k: 0.99 for k in fields} | {"unit_name": name_confidence}
+    confidence = dict.fromkeys(fields, 0.99) | {"unit_name": name_confidence}
     doc = Document("申请表.pdf", DocKind.FORM, "ocr", fields=fields, field_confidence=confidence)
     low = unsure(doc, forms, 0.85)
     problem = Finding(Flag.LOW_CONFIDENCE, note("扫描件", low.values()) + "；《申请表.pdf》部分页面未能识别（第2页）") \
@@ -68,8 +68,9 @@ def scanned_form(forms: Forms, name: str, name_confidence: float) -> Document:
 def submission(config, form: Document, letter_names: list[str]) -> Submission:
     letter = Document("推荐函.pdf", DocKind.LETTER, "text",
                       listed=tuple(Listed(n, Track.GENERAL, source="letter") for n in letter_names))
-    message = Message("<t@example.cn>", "济南市继续教育基地申报", "rsj@jinan.example.cn", "", datetime.now(timezone.utc),
-                      {}, "", (Attachment("推荐函.pdf", "application/pdf", b""), Attachment("申请表.pdf", "application/pdf", b"")))
+    message = Message("<t@example.cn>", "济南市继续教育基地申报", "rsj@jinan.example.cn", "", datetime.now(UTC),
+                      {}, "", (Attachment("推荐函.pdf", "application/pdf", b""),
+                               Attachment("申请表.pdf", "application/pdf", b"")))
     directory = Directory(config.recommenders)
     return assemble(Submission(b"", message.received_at, message, parse_subject(message.subject),
                                directory.by_sender(message.sender), documents=(letter, form)), config, directory)

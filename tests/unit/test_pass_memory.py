@@ -48,7 +48,7 @@ def test_a_pass_answers_each_submission_once_and_marks_every_message(config):
 
 def test_the_same_email_delivered_twice_is_one_submission_with_one_receipt(config):
     box, out = MemoryMailbox(), MemoryOutbox()
-    name, raw = next((n, r) for n, r in LIGHT if "jinan" in n)
+    _, raw = next((n, r) for n, r in LIGHT if "jinan" in n)
     box.deliver(raw, delivery_time(raw))
     run_pass(config, mailbox=box, outbox=out)
     box.deliver(raw, delivery_time(raw))               # the sender's client sent it again

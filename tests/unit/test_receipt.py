@@ -5,10 +5,10 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from test_render import LATE, LETTER
 
 from pipeline.model import Status
 from pipeline.receipt import mail_templates, receipt_subject
-from test_render import LATE, LETTER
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 

@@ -111,7 +111,8 @@ def test_summary_docx_carries_every_value_exactly():
     assert rows[1:] == expected          # the loop and empty-table rows left nothing behind
 
     text = _body_text(document)
-    assert "推荐单位（盖章）：济南市人力资源和社会保障局　　填表人：孙丽　　联系电话：0531-51705678　　填报日期：2019年9月20日" in text
+    assert ("推荐单位（盖章）：济南市人力资源和社会保障局　　填表人：孙丽　　联系电话：0531-51705678"
+            "　　填报日期：2019年9月20日") in text
     assert "山东省专业技术人员继续教育基地申报汇总表" in text
     assert "附件2" in text
     assert "全省汇总" not in text

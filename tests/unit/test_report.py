@@ -1,10 +1,11 @@
 """附件2 as the round assessment fills it: whose tables there are, and their 填报日期. Pure: no files."""
 from __future__ import annotations
 
+from test_assess import AFTER, JINAN, QINGDAO, Round
+
 from pipeline import report
 from pipeline.assess import UNKNOWN_RECOMMENDER
 from pipeline.model import Track
-from test_assess import AFTER, JINAN, QINGDAO, Round
 
 REBUILT = "2019年10月8日"       # the day the tables are rebuilt: no recommender's 填报日期
 

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from openpyxl import load_workbook
+from test_assess import AFTER, BEFORE, EDU, JINAN, QINGDAO, Round
 
 from pipeline import review, stats
 from pipeline.assess import Named
 from pipeline.model import Track
-from test_assess import AFTER, BEFORE, EDU, JINAN, QINGDAO, Round
 
 BJ = timezone(timedelta(hours=8))
 
@@ -129,7 +129,8 @@ def test_workbook_round_trip_records_only_what_the_clerk_typed(rnd, config):
 
     row = next(r for r in ws.iter_rows(min_row=4) if r[0].value == "A3")
     row[header.index("核定状态")].value = "不予受理"
-    row[header.index("更正（字段=值，多项用；分隔）")].value = "年均培训人数=2,600；申报类别=乡村振兴专项\n信用代码=52370100 4930 01174x"
+    row[header.index("更正（字段=值，多项用；分隔）")].value = ("年均培训人数=2,600；申报类别=乡村振兴专项\n"
+                                                          "信用代码=52370100 4930 01174x")
     row[header.index("备注")].value = "=与济南市确认"
     paper = wb["纸质材料"]
     paper["F4"].value = datetime(2019, 9, 20)          # Excel turns a typed date into a date
@@ -168,7 +169,7 @@ def test_a_row_that_cannot_be_read_is_named(rnd, config):
     ws.cell(row=4, column=11).value = "大概可以"
     buf = io.BytesIO()
     wb.save(buf)
-    changes, problems = review.read_workbook(buf.getvalue())
+    _, problems = review.read_workbook(buf.getvalue())
     assert len(problems) == 1 and problems[0].startswith("“待处理”第4行") and "状态“大概可以”无法识别" in problems[0]
     with pytest.raises(review.ReviewError, match="无法打开该文件"):
         review.read_workbook(b"not a workbook")
@@ -243,7 +244,8 @@ def test_round_summary_counts_quota_use_and_lists(rnd, config):
     assert QINGDAO in summary.silent            # its only email went to a person: nothing of it counted yet
     assert "淄博市人力资源和社会保障局" in summary.silent and JINAN not in summary.silent
     text = stats.text(summary)
-    assert f"{JINAN}（设区的市）：3个（省级基地2，乡村振兴专项1）；名额2/3（省级基地1/1，乡村振兴专项1/2）；超出名额1个，缺申请表1个，待核实1个" in text
+    assert (f"{JINAN}（设区的市）：3个（省级基地2，乡村振兴专项1）；名额2/3（省级基地1/1，乡村振兴专项1/2）；"
+            "超出名额1个，缺申请表1个，待核实1个") in text
     assert "直接报送：1个（重新确认1）；名额—" in text
     assert f"附件3 原省级基地重新确认：1/{len(config.reconfirm_list)}家已申请；未申请重新确认：" in text
     assert "（已逾期）" not in text

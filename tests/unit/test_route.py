@@ -2,7 +2,7 @@
 the receiving server's verdicts, and the sender directory. Pure: Message values, no mail parsing."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,7 +16,7 @@ EDU = Recommender("山东省教育厅", RecommenderKind.DEPARTMENT, ("@edu.examp
 
 def message(subject: str = "济南市继续教育基地申报", sender: str = "rsj@jinan.example.cn", body: str = "",
             auth: tuple[str, ...] = (), **headers: str) -> Message:
-    return Message("<m@x>", subject, sender, "", datetime(2019, 9, 10, tzinfo=timezone.utc),
+    return Message("<m@x>", subject, sender, "", datetime(2019, 9, 10, tzinfo=UTC),
                    {k.replace("_", "-"): v for k, v in headers.items()}, body, (), auth_results=auth)
 
 

@@ -169,8 +169,8 @@ def qq_raw_8bit() -> bytes:
     body = multipart("----=_QQ_5D7A", [
         # No charset at all and 8-bit GBK text: the mail client's local code page, sent as is.
         part(["Content-Type: text/plain", "Content-Transfer-Encoding: 8bit"], "材料已按通知要求整理，请查收。"),
-        part([f'Content-Type: application/pdf; name="推荐函.pdf"', "Content-Transfer-Encoding: base64",
-              f'Content-Disposition: attachment; filename="推荐函.pdf"'], b64(LETTER)),
+        part(['Content-Type: application/pdf; name="推荐函.pdf"', "Content-Transfer-Encoding: base64",
+              'Content-Disposition: attachment; filename="推荐函.pdf"'], b64(LETTER)),
         part([f'Content-Type: application/octet-stream; name="{form_name}"', "Content-Transfer-Encoding: base64",
               f'Content-Disposition: attachment; filename="{form_name}"'], b64(FORM_DOCX)),
     ])
@@ -349,11 +349,11 @@ def zip_gbk_nested(tmp: Path) -> None:
 def zip_bomb(tmp: Path) -> None:
     # 150 MB of zeros deflate to about 150 KB: a ratio near 1000:1, far over the limit of 100:1.
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
-        with zf.open("佐证材料/会计报表.xls", "w") as member:
-            chunk = bytes(1024 * 1024)
-            for _ in range(150):
-                member.write(chunk)
+    with (zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf,
+          zf.open("佐证材料/会计报表.xls", "w") as member):
+        chunk = bytes(1024 * 1024)
+        for _ in range(150):
+            member.write(chunk)
     data = buf.getvalue()
     raw = head(SUBJ_WORD, f"<{SENDER}>", "corpus-11", 'multipart/mixed; boundary="bomb-1"')
     raw += multipart("bomb-1", [text_part("请查收。"),

@@ -22,7 +22,8 @@ for the OCR readings, rapidocr-onnxruntime. The tests only read the committed ou
   score, and per character [text, x0, x1, score]), the table cells found from the ruling lines, and
   the points per pixel (``ocr.Reading``; the tests gather them into boxes without running OCR). The
   sample scans of tests/data/samples, the 汇总表 scanned, a form whose unit name is full of rare
-  characters (镕, 喆, 堃, 犇) scanned 1.5° askew (OCR drops 镕 and reads the name's 堃 as 垫), and ``form-merged.pdf`` scanned twice: at 0.7°
+  characters (镕, 喆, 堃, 犇) scanned 1.5° askew (OCR drops 镕 and reads the name's 堃 as 垫), and
+  ``form-merged.pdf`` scanned twice: at 0.7°
   (``ocr-form-merged.json``) OCR reads the ☑ after the first option as 团 (restored to ☑ from the
   pixels) and each □ as 口; at −1.0° (``ocr-form-merged-lost-line.json``) it loses the first line of
   申报类别 altogether and only "基地重新确认口" is left.

@@ -41,7 +41,7 @@ MESSAGES = [
 APPLICATIONS = [
     dict(id=1, message=1, round=ROUND, applicant="济南职业技术培训学院", recommender="济南市人力资源和社会保障局",
          recommender_kind="city", track="general", status="accepted", findings="[]",
-         fields=json.dumps(FIELDS, ensure_ascii=False), field_confidence=json.dumps({k: 0.99 for k in FIELDS}),
+         fields=json.dumps(FIELDS, ensure_ascii=False), field_confidence=json.dumps(dict.fromkeys(FIELDS, 0.99)),
          documents="[]", assessed_status="accepted", assessed_findings="[]"),
 ]
 RECEIPTS = [
