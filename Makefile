@@ -32,9 +32,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/intake demo
 
-# Two test processes: much of the suite waits on servers and subprocesses. Not more: each may run
-# OCR workers of up to 1 GB. A module's tests stay in one process (their fixtures are shared).
+# Lint and types first (the rule set and the checked packages are in pyproject.toml), then two test
+# processes: much of the suite waits on servers and subprocesses. Not more: each may run OCR workers of
+# up to 1 GB. A module's tests stay in one process (their fixtures are shared).
 test: $(STAMP) system-packages
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 system-packages:

@@ -48,10 +48,10 @@ class _Draft:
 def assemble(sub: Submission, config: Config, directory: Directory) -> Submission:
     docs = sub.documents
     recognised = {d.kind for d in docs} - {DocKind.EVIDENCE, DocKind.UNREAD}
-    if not sub.subject.related and not recognised:
-        reason = ("标题与申报无关，附件未能识别为申报材料，请人工查看" if sub.message.attachments
+    if not sub.parsed_subject.related and not recognised:
+        reason = ("标题与申报无关，附件未能识别为申报材料，请人工查看" if sub.parsed.attachments
                   else "非申报邮件（标题与申报无关且无附件）")
-        outcome = Outcome.REVIEW if sub.message.attachments else Outcome.IGNORED
+        outcome = Outcome.REVIEW if sub.parsed.attachments else Outcome.IGNORED
         return replace(sub, outcome=outcome, reason=reason)
 
     recommender = sub.recommender or _recommender_from_letters(docs, directory)
@@ -89,12 +89,12 @@ def _form_name(doc: Document, sub: Submission) -> Mention:
     from_file = _applicant_from_filename(doc.filename)
     if from_file:
         return Mention(from_file, True, "文件名")
-    return Mention(sub.subject.who or _NO_NAME, bool(sub.subject.who), "邮件标题")
+    return Mention(sub.parsed_subject.who or _NO_NAME, bool(sub.parsed_subject.who), "邮件标题")
 
 
 def _subject_applicant(sub: Submission, directory: Directory, recommender: Recommender | None) -> str:
     """The subject's XXXX when it names an applicant rather than a recommender."""
-    who = sub.subject.who
+    who = sub.parsed_subject.who
     if not who or directory.by_name(who) is not None:
         return ""
     if recommender is not None and norm_name(who) in norm_name(recommender.name):
@@ -143,8 +143,8 @@ def _application(draft: _Draft, group: Group | None, subject: str, sub: Submissi
             findings.append(Finding(Flag.LOW_CONFIDENCE, "申报类别未能识别（未勾选或勾选多项），暂按省级继续教育基地登记"))
 
     # Only an OCR reading is ever corrected: a typed code is what the sender wrote, right or wrong.
-    if doc.method == "ocr" and isinstance(fields.get("credit_code"), str):
-        checked = uscc.confirm(fields["credit_code"])
+    if doc.method == "ocr" and isinstance(code := fields.get("credit_code"), str):
+        checked = uscc.confirm(code)
         if checked.corrected_from:
             fields["credit_code"] = checked.code
             findings.append(Finding(Flag.LOW_CONFIDENCE, f"统一社会信用代码识别为“{checked.corrected_from}”，校验位不符；"
@@ -163,8 +163,8 @@ def _track(doc: Document, group: Group | None, sub: Submission,
     if doc.kind is DocKind.AUDIT_FORM:
         return Track.AUDIT, None, False
     listed = group.track if group else None
-    ticked = Track(doc.fields["track"]) if doc.kind is DocKind.FORM and doc.fields.get("track") else None
-    where = ("推荐函" if "推荐函" in group.tracks else "汇总表") if listed else ""
+    ticked = Track(str(doc.fields["track"])) if doc.kind is DocKind.FORM and doc.fields.get("track") else None
+    where = ("推荐函" if "推荐函" in group.tracks else "汇总表") if group and listed else ""
     if ticked and listed and doc.field_confidence.get("track", 1.0) < threshold:
         # No option visibly ticked (a lost OCR line, a dropped ☑): the typed letter or table decides.
         if ticked is listed:
@@ -174,12 +174,12 @@ def _track(doc: Document, group: Group | None, sub: Submission,
     if ticked and listed and ticked is not listed:
         return ticked, Finding(Flag.LOW_CONFIDENCE, f"申报类别不一致：申请表为“{ticked.label}”，"
                                                     f"{where}为“{listed.label}”，请核对"), False
-    return ticked or listed or sub.subject.track_hint, None, False
+    return ticked or listed or sub.parsed_subject.track_hint, None, False
 
 
 def _missing_form(group: Group, sub: Submission, unread_left: bool) -> Application:
     name = group.name
-    track = group.track or sub.subject.track_hint or Track.GENERAL
+    track = group.track or sub.parsed_subject.track_hint or Track.GENERAL
     fields = {"unit_name": name, **group.fields, "track": track.value}
     confidence = {"unit_name": group.best().confidence, **group.confidence}
     detail = f"{group.where}所列“{name}”未见申请表"

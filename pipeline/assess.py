@@ -269,7 +269,8 @@ class Assessment:
 
     def round_item(self, target: str) -> MissingForm | ListEntry | None:
         """A round-level review item by its number (R<n>, S<n>, F<message>-<k>)."""
-        return next((x for x in (*self.missing_forms, *self.reconfirm, *self.audit) if x.target == target), None)
+        items: tuple[MissingForm | ListEntry, ...] = (*self.missing_forms, *self.reconfirm, *self.audit)
+        return next((x for x in items if x.target == target), None)
 
 
 # ---------------------------------------------------------------- the assessment
@@ -344,8 +345,8 @@ def assess(messages: Sequence[MessageFacts], applications: Sequence[AppFacts],
     message_verdicts = {}
     for m in ordered:
         targets = by_target.get(f"M{m.id}", {})
-        status = targets.get(STATUS)
-        decision = Decision(HANDLED, status[-1].by, status[-1].at, frozenset()) if status else None
+        handled = targets.get(STATUS)
+        decision = Decision(HANDLED, handled[-1].by, handled[-1].at, frozenset()) if handled else None
         message_verdicts[m.id] = MessageVerdict(m.id, duplicates.get(m.id), decision, _notes(targets.get(NOTE)),
                                                 m.recommender)
 
@@ -410,7 +411,7 @@ def _corrected(app: AppFacts, targets: Mapping[str, list[Correction]]) -> tuple[
             applicant = str(c.value)
             fields["unit_name"] = applicant
         elif name == "track":
-            track = Track(c.value)
+            track = Track(str(c.value))
             fields["track"] = track.value
         else:
             fields[name] = c.value
@@ -518,10 +519,10 @@ def _quotas(apps: Sequence[AppFacts], config: Config) -> tuple[list[tuple[int, F
             quota = None
         if quota is None:
             continue
-        per_track_total = defaultdict(int)
+        per_track_total: defaultdict[Track, int] = defaultdict(int)
         for app in mine:
             per_track_total[app.track] += 1
-        used, used_track = 0, defaultdict(int)
+        used, used_track = 0, defaultdict[Track, int](int)
         for app in mine:
             limit = quota.per_track.get(app.track)
             if limit is not None and used_track[app.track] >= limit:

@@ -5,6 +5,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -34,7 +35,7 @@ def _load(ctx: click.Context) -> config_mod.Config:
     return cfg
 
 
-def _fail(ctx: click.Context, message: str, status: int = 2) -> None:
+def _fail(ctx: click.Context, message: str, status: int = 2) -> NoReturn:
     say(message, err=True)
     ctx.exit(status)
 
@@ -192,7 +193,8 @@ def retry(ctx: click.Context, targets: tuple[str, ...], failed: bool) -> None:
                 _fail(ctx, f"本轮次（{cfg.round.name}）没有编号为 {t} 的邮件；编号见 intake review 的列表")
             wanted.append(m["id"])
         for row in dict.fromkeys(wanted):
-            if ledger.message(row)["raw_path"]:
+            kept = ledger.message(row)
+            if kept is not None and kept["raw_path"]:
                 rows.append(row)
             else:
                 ledger.refetch(row)
@@ -361,8 +363,8 @@ def _check_mail(cfg: config_mod.Config) -> list[str]:
 
     problems = []
     if cfg.mailbox.scheme == "maildir":
-        if not (cfg.mailbox.path / "new").is_dir():
-            problems.append(f"邮箱 / mailbox: 找不到 Maildir / no Maildir at {cfg.mailbox.path} (new/ missing)")
+        if not (cfg.mailbox.maildir / "new").is_dir():
+            problems.append(f"邮箱 / mailbox: 找不到 Maildir / no Maildir at {cfg.mailbox.maildir} (new/ missing)")
     else:
         if not cfg.mailbox_password:
             problems.append("邮箱 / mailbox: 未设置 INTAKE_MAILBOX_PASSWORD / INTAKE_MAILBOX_PASSWORD is not set")

@@ -31,7 +31,7 @@ def install(config: Config) -> tuple[Path, int]:
     """Deliver the samples not yet there; returns the Maildir and how many were new."""
     if config.mailbox.scheme != "maildir":
         raise ValueError("the demo writes its sample mailbox into a Maildir: set mailbox.url to maildir:PATH")
-    path = ensure_maildir(config.mailbox.path)
+    path = ensure_maildir(config.mailbox.maildir)
     present = {p.name.split(":", 1)[0] for sub in ("new", "cur") for p in (path / sub).iterdir()}
     added = 0
     for name, raw in samples():

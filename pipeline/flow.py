@@ -72,7 +72,7 @@ def parse(sub: Submission, ctx: Context) -> Submission:
 
 
 def route(sub: Submission, ctx: Context) -> Submission:
-    m = sub.message
+    m = sub.parsed
     reason = ignore_reason(m)
     if reason:
         return replace(sub, outcome=Outcome.IGNORED, reason=reason)
@@ -94,7 +94,7 @@ def route(sub: Submission, ctx: Context) -> Submission:
 
 def read(sub: Submission, ctx: Context) -> Submission:
     # All attachments at once: the scanned pages of the whole message go to the OCR workers together.
-    return replace(sub, documents=read_attachments(sub.message.attachments, ctx.forms, ctx.ocr, ctx.config.ocr,
+    return replace(sub, documents=read_attachments(sub.parsed.attachments, ctx.forms, ctx.ocr, ctx.config.ocr,
                                                    ctx.config.attachments))
 
 
@@ -127,7 +127,7 @@ def file(sub: Submission, ctx: Context) -> Submission:
             fields = {"applicant": app.applicant, "track": app.track.value, "status": app.status.value,
                       "fields": app.fields, "field_confidence": app.field_confidence,
                       "flags": [f.flag.value for f in app.findings],
-                      "problems": [f.text() for f in app.findings], "message_id": sub.message.message_id}
+                      "problems": [f.text() for f in app.findings], "message_id": sub.parsed.message_id}
             shelf.write(folder, fields_name, json.dumps(fields, ensure_ascii=False, indent=2, default=str).encode())
         for doc in sub.loose_documents:
             placed[id(doc)] = shelf.place(root + ["推荐材料"], doc)
@@ -211,7 +211,7 @@ def process(raw: bytes, received_at: datetime, ctx: Context, number: int = 0) ->
                     name, number, sub.message.message_id if sub.message else "?", failure.error)
             raise StageFailed(failure, sub) from exc
         if name != "parse":
-            log.debug("%s %s: %s%s", name, sub.message.message_id, sub.outcome.value,
+            log.debug("%s %s: %s%s", name, sub.parsed.message_id, sub.outcome.value,
                       f" ({sub.reason})" if sub.reason else "")
     return sub
 

@@ -263,6 +263,20 @@ class Submission:
     findings: tuple[Finding, ...] = ()          # about the message as a whole
     number: int = 0                             # the message's number in the ledger (M<n>), in every filed name
 
+    # The stages after parse and route may count on what those set: these say so, and fail loudly when
+    # a stage is run out of its order.
+    @property
+    def parsed(self) -> Message:
+        if self.message is None:
+            raise RuntimeError("the message has not been parsed yet")
+        return self.message
+
+    @property
+    def parsed_subject(self) -> SubjectInfo:
+        if self.subject is None:
+            raise RuntimeError("the subject has not been read yet")
+        return self.subject
+
     @property
     def loose_documents(self) -> tuple[Document, ...]:
         """Documents of the email as a whole: letters, summary tables, what no applicant claimed."""

@@ -118,7 +118,7 @@ def _app_facts(row) -> AppFacts:
 
 
 def _store(config: Config, ledger: Ledger, result: Assessment) -> None:
-    rows = []
+    rows: list[tuple[int, str | None, str | None, int | None, str | None]] = []
     for v in result.verdicts:
         corrected = None
         if v.corrected:

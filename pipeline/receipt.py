@@ -56,7 +56,7 @@ def _doc_text(doc: Document) -> str:
 
 
 def letter_for(sub: Submission, number: int, config: Config, issued: datetime) -> ReceiptLetter:
-    m = sub.message
+    m = sub.parsed
     message_level = set(sub.findings)
     told = {f for a in sub.applications for f in a.findings if f in message_level and _deciding(f, config)}
     items = tuple(
@@ -122,7 +122,7 @@ class Unaddressable(ValueError):
 
 def compose(letter: ReceiptLetter, sub: Submission, rid: str, config: Config, env: Environment) -> bytes:
     """The receipt of a submission: what was received per applicant, the problems, the paper copies."""
-    m = sub.message
+    m = sub.parsed
     return _mail(m, receipt_subject(m.subject), rid, config, env.get_template("receipt.txt.j2").render(letter=letter),
                  env.get_template("receipt.html.j2").render(letter=letter))
 

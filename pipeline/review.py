@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from openpyxl import load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -190,9 +191,9 @@ def build(result: Assessment, mails: Sequence[MailFacts], config: Config, now: d
             continue
         blocking = [f for f in m.findings if f.flag in config.review_flags | config.rejected_flags]
         if m.outcome == "review" or (m.outcome == "submission" and not m.applications and blocking):
-            problems = (m.reason,) if m.reason else ()
+            problems: tuple[str, ...] = (m.reason,) if m.reason else ()
             problems += tuple(f.text() for f in m.findings)
-            actions = (f"查看原始邮件 {m.raw_path}，人工处理",) if m.outcome == "review" and m.raw_path else ()
+            actions: tuple[str, ...] = (f"查看原始邮件 {m.raw_path}，人工处理",) if m.outcome == "review" and m.raw_path else ()
             if m.error:
                 actions += (f"原因排除后重新处理：intake retry M{m.id}",)
             actions += _actions(blocking, f"M{m.id}")[:-1]
@@ -215,7 +216,7 @@ def build(result: Assessment, mails: Sequence[MailFacts], config: Config, now: d
             continue                # the clerk has decided; nothing new has come up since
         # 待核实 is the clerk asking for a check, not a decision taken: it stays on the list, with the note.
         problems = tuple(f.text() for f in v.findings)
-        if stale:
+        if stale and v.decision is not None:
             problems = (f"人工核定（{v.decision.by}，{v.decision.at[:10]}）之后出现新问题，请重新核定",) + problems
         items.append(Item(f"A{v.id}", "申请", v.recommender, v.applicant, v.track.label,
                           moment_text(v.received_at), v.status.label, problems,
@@ -238,7 +239,7 @@ def build(result: Assessment, mails: Sequence[MailFacts], config: Config, now: d
             if e.state == "applied" or (e.decision is not None and not e.decision.stale):
                 continue
             if e.state == "late":
-                late = result.verdict(e.application)
+                late = result.verdict(e.application) if e.application is not None else None
                 text = (f"逾期申请（A{e.application}，{moment_text(late.received_at)}送达）" if late
                         else "逾期申请")
                 actions = (f"逾期不再受理；如确属邮件系统延误，可人工核定（intake review set A{e.application}"
@@ -400,7 +401,7 @@ def review_xlsx(review: ReviewList) -> bytes:
 class Change:
     target: str
     field: str                  # a field key, applicant, track, status, note, paper
-    value: object
+    value: Any                  # as the field takes it: a number, a text, a Status value, {"on", "copies"}…
 
 
 _TARGET = re.compile(r"\s*([AaMmRrSs]?)\s*(\d+)\s*|\s*([Ff])\s*(\d+)\s*[-－—]\s*(\d+)\s*")
@@ -641,7 +642,8 @@ def record(ledger, config: Config, changes: Sequence[Change], by: str, source: s
             value = {"status": c.value, "flags": status_snapshot(result.verdict(int(c.target[1:])), config)}
         elif c.field == STATUS and not c.target.startswith("M"):
             # What the clerk dealt with: when it changes (the deadline passes), the item comes back.
-            value = {"status": c.value, "seen": round_item_state(result.round_item(c.target), result.overdue)}
+            item = result.round_item(c.target)
+            value = {"status": c.value, "seen": round_item_state(item, result.overdue) if item else ""}
         ledger.add_correction(config.round.name, c.target, c.field, value, by, source)
         done.append(_described(c))
     return done

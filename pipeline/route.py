@@ -60,7 +60,8 @@ _FAILING = {"fail", "softfail", "permerror"}
 def authentication(message: Message, host: str) -> tuple[list[str], list[str]]:
     """What the office's own receiving server (host) recorded of SPF, DKIM and DMARC: (passed, failed).
     Only its own headers count: anyone can write an Authentication-Results header into a mail."""
-    passed, failed = [], []
+    passed: list[str] = []
+    failed: list[str] = []
     for value in message.auth_results:
         authserv = value.split(";", 1)[0].strip().lower()
         if not host or authserv != host.lower():

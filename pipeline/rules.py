@@ -31,10 +31,10 @@ def credit_code_valid(code: str) -> bool:
 
 def check(sub: Submission, config: Config) -> Submission:
     """Add the per-message findings to the submission and its applications, then set statuses."""
-    msg = sub.message
+    msg = sub.parsed
     found: list[Finding] = list(sub.findings) + list(msg.problems)
     found += [d.problem for d in sub.loose_documents if d.problem]
-    if not sub.subject.conforming:
+    if not sub.parsed_subject.conforming:
         found.append(Finding(Flag.SUBJECT_NONCONFORMING,
                              f"标题为“{msg.subject}”，应为“XXXX{config.round.subject_suffix}”"))
     if sub.recommender is None:
@@ -57,8 +57,8 @@ def check(sub: Submission, config: Config) -> Submission:
 
 
 def _missing_forms(sub: Submission) -> list[Finding]:
-    who = sub.subject.who
-    if not sub.subject.related or not who or (sub.recommender is not None and _names_recommender(who, sub)):
+    who = sub.parsed_subject.who
+    if not sub.parsed_subject.related or not who or (sub.recommender is not None and _names_recommender(who, sub)):
         return []
     if not sub.applications:
         return [Finding(Flag.MISSING_APPLICATION_FORM, f"标题中的“{who}”未见申请表")]
@@ -72,6 +72,8 @@ def _missing_forms(sub: Submission) -> list[Finding]:
 
 def _names_recommender(who: str, sub: Submission) -> bool:
     rec = sub.recommender
+    if rec is None:
+        return False
     key = norm_name(who)
     return key in norm_name(rec.name) or any(key == norm_name(a) for a in rec.aliases)
 

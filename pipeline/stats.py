@@ -163,10 +163,10 @@ def text(summary: RoundSummary) -> str:
     for title, entries, verb in (("附件3 原省级基地重新确认", s.reconfirm, "未申请重新确认"),
                                  ("附件4 培训机构审验", s.audit, "未报送审验表")):
         missing = [e.name for e in entries if e.state != "applied"]
-        line = f"{title}：{len(entries) - len(missing)}/{len(entries)}家已申请"
+        listed = f"{title}：{len(entries) - len(missing)}/{len(entries)}家已申请"
         if missing:
-            line += f"；{verb}{'（已逾期）' if s.overdue else ''}：{'、'.join(missing)}"
-        out.append(line)
+            listed += f"；{verb}{'（已逾期）' if s.overdue else ''}：{'、'.join(missing)}"
+        out.append(listed)
     return "\n".join(out)
 
 

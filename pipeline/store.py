@@ -336,8 +336,10 @@ class Ledger:
                 "INSERT INTO messages (round, mailbox, validity, uid, sha256, raw_path, received_at)"
                 " VALUES (?,?,?,?,?,?,?)",
                 (round_name, mailbox, validity, uid, sha256, raw_path, received_at.isoformat()))
-            _event(db, cur.lastrowid, "fetched", f"{mailbox} {validity}/{uid}")
-            return cur.lastrowid
+            row = cur.lastrowid
+            assert row is not None      # an INSERT that succeeded has a row id
+            _event(db, row, "fetched", f"{mailbox} {validity}/{uid}")
+            return row
 
     # -- attempts: passing faults retried, defects and crashes set aside for a person -------------------
 
@@ -610,6 +612,7 @@ class Ledger:
                              " VALUES (?,?,?,?,?,?,?)",
                              (round_name, target, field, json.dumps(value, ensure_ascii=False), by, _now(), source))
             _event(db, None, "correction", f"{target} {field} by {by} ({source})")
+            assert cur.lastrowid is not None
             return cur.lastrowid
 
     def corrections(self, round_name: str) -> list[sqlite3.Row]:

@@ -9,6 +9,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
+from typing import Any
 
 import imaplib2
 
@@ -197,7 +199,10 @@ class ImapMailbox:
         validity = conn.response("UIDVALIDITY")[1][0]
         if not validity:
             typ, data = conn.status(quote(self.url.folder), "(UIDVALIDITY)")
-            validity = re.search(rb"UIDVALIDITY (\d+)", data[0]).group(1)
+            found = re.search(rb"UIDVALIDITY (\d+)", data[0] or b"")
+            if found is None:
+                raise ImapError(f"STATUS {self.url.folder}: no UIDVALIDITY in {data!r}")
+            validity = found.group(1)
         self.validity = validity.decode() if isinstance(validity, bytes) else str(validity)
         return conn
 
@@ -256,7 +261,7 @@ class ImapMailbox:
         dates = self._internaldates(todo)
         for uid in todo:
             try:
-                raw = self._call(lambda conn, uid=uid: self._body(conn, uid)) if uid in dates else None
+                raw = self._call(partial(self._body, uid=uid)) if uid in dates else None
             except Unavailable as exc:  # the server refused this one message: its problem, not the pass's
                 log.warning("IMAP UID %s could not be fetched: %s", uid, exc)
                 yield Incoming(validity, str(uid), b"", dates[uid], problem=exc)
@@ -278,7 +283,7 @@ class ImapMailbox:
         fetched one at a time so that a pass holds one message in memory, however large."""
         dates: dict[int, datetime] = {}
         for uid_set in uid_sets(uids):
-            typ, data = self._call(lambda conn, s=uid_set: conn.uid("FETCH", s, "(UID INTERNALDATE)"))
+            typ, data = self._call(partial(_fetch_dates, uid_set=uid_set))
             if typ != "OK":
                 raise ImapError(f"UID FETCH {uid_set} (INTERNALDATE): {data}")
             for line in _response_lines(data):
@@ -381,8 +386,7 @@ class SentFolder:
         # A name with unusual characters comes as a literal: ("(\\HasNoChildren) "/" {9}", b"name").
         lines = [part[0].rsplit(b"{", 1)[0] + b'"' + part[1] + b'"' if isinstance(part, tuple) else part
                  for part in data if part] if typ == "OK" else []
-        listed = [_listed(line) for line in lines]
-        listed = [item for item in listed if item]
+        listed = [item for item in map(_listed, lines) if item]
         if any(name == wanted for name, _ in listed):
             return wanted
         special = next((name for name, flags in listed if "\\SENT" in flags), None)
@@ -432,6 +436,10 @@ class SentFolder:
 
 
 _LIST = re.compile(rb'^\((?P<flags>[^)]*)\)\s+(?:"(?:[^"\\]|\\.)*"|NIL)\s+(?P<name>.+)$')
+
+
+def _fetch_dates(conn: imaplib2.IMAP4, uid_set: str) -> Any:
+    return conn.uid("FETCH", uid_set, "(UID INTERNALDATE)")
 
 
 def _listed(line: bytes) -> tuple[str, str] | None:

@@ -23,6 +23,7 @@ from datetime import datetime
 from email import policy
 from email.message import Message as EmailMessage
 from html.parser import HTMLParser
+from typing import Any
 
 import charset_normalizer
 
@@ -372,10 +373,10 @@ def _walk(part: EmailMessage, walk: _Walk, depth: int) -> None:
         walk.nesting += 1
         try:
             if ctype == "message/rfc822":
-                for inner in part.get_payload():
+                for inner in _parts(part):
                     _forwarded(inner, walk, depth + 1, part)
             else:
-                for sub in part.get_payload():
+                for sub in _parts(part):
                     _walk(sub, walk, depth)
                 for sub in _after_close(part):
                     _walk(sub, walk, depth)
@@ -427,7 +428,7 @@ def _forwarded(inner: EmailMessage, walk: _Walk, depth: int, part: EmailMessage,
         # Some webmail base64-encodes the message/rfc822 part, against RFC 2046: decode, then parse.
         cte = _CTE.get(_cte_label(part)) or _CTE_QUIRKS.get(_cte_label(part), "")
         if cte == "base64":
-            data, _complete = _base64(inner._payload.encode("ascii", "surrogateescape"))
+            data, _complete = _base64(_parsed_payload(inner).encode("ascii", "surrogateescape"))
             inner = email.message_from_bytes(data, policy=policy.compat32)
     head = _headers(inner)
     info = Forwarded(subject=head["subject"], sender=head["address"], sender_name=head["name"],
@@ -457,19 +458,32 @@ def _cte_label(part: EmailMessage) -> str:
     return str(part.get("Content-Transfer-Encoding", "")).strip().strip('";').strip().lower()
 
 
+def _parsed_payload(part: EmailMessage) -> Any:
+    """The payload as the parser left it (a str of the transfer-encoded text, or a list of parts): the
+    library keeps it in a private attribute and offers no way to read it undecoded."""
+    return part._payload  # type: ignore[attr-defined]
+
+
+def _parts(part: EmailMessage) -> list[EmailMessage]:
+    """The subparts of a multipart (get_payload's type covers every kind of part)."""
+    payload = part.get_payload()
+    return [p for p in payload if isinstance(p, EmailMessage)] if isinstance(payload, list) else []
+
+
 def _payload(part: EmailMessage, walk: _Walk, what: str) -> bytes | None:
     """The decoded bytes of a leaf part, by our reading of its Content-Transfer-Encoding."""
     label = _cte_label(part)
     # The payload as parsed: get_payload(decode=False) would re-decode 8-bit bytes with the declared
     # charset and replace what fails, and get_payload(decode=True) ignores a label with a stray space.
-    raw = part._payload
+    raw = _parsed_payload(part)
     if raw is None:
         return None
     if not isinstance(raw, str):  # a message/* the parser kept as a tree
         return _bytes_of(part)
     data = raw.encode("ascii", "surrogateescape")
     if label in _UUENCODE:
-        return part.get_payload(decode=True)
+        decoded = part.get_payload(decode=True)
+        return decoded if isinstance(decoded, bytes) else None
     kind = _CTE.get(label)
     if kind is None:
         # Not one of RFC 2045's: a known misspelling, else a guess from what the payload looks like.
@@ -593,12 +607,12 @@ def _after_close(part: EmailMessage) -> list[EmailMessage]:
     fixed = (f"Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n".encode("ascii", "surrogateescape")
              + data)
     recovered = email.message_from_bytes(fixed, policy=policy.compat32)
-    return list(recovered.get_payload()) if recovered.is_multipart() else []
+    return _parts(recovered) if recovered.is_multipart() else []
 
 
 def _recover_parts(part: EmailMessage) -> EmailMessage | None:
     """A multipart whose boundary is missing or wrong: the delimiter lines themselves say what it is."""
-    body = part._payload  # see _payload
+    body = _parsed_payload(part)
     if not isinstance(body, str):
         return None
     data = body.encode("ascii", "surrogateescape")
@@ -608,7 +622,7 @@ def _recover_parts(part: EmailMessage) -> EmailMessage | None:
     counts = {b: n for b, n in counts.items() if n >= 2}  # one "-----Original Message-----" is not it
     if not counts:
         return None
-    boundary = max(counts, key=counts.get)
+    boundary = max(counts, key=counts.__getitem__)
     if b'"' in boundary or b"\\" in boundary:
         return None
     fixed = (f"Content-Type: {part.get_content_type()}; boundary=\"".encode() + boundary + b"\"\r\n\r\n" + data)

@@ -25,6 +25,7 @@ def open_smtp(url: MailURL, password: str, timeout: float) -> smtplib.SMTP:
     """Connect, secure and log in; raises SendFailed (never permanent: the receipt is not at fault)."""
     step = "connect"
     try:
+        smtp: smtplib.SMTP
         if url.scheme == "smtps":
             step = "TLS"
             smtp = smtplib.SMTP_SSL(url.host, url.port, timeout=timeout, context=client_context(url))

@@ -56,7 +56,7 @@ def open_mailbox(config: Config) -> Mailbox:
     from .maildir import MaildirMailbox
 
     if config.mailbox.scheme == "maildir":
-        return MaildirMailbox(config.mailbox.path, mark_seen=config.imap.mark != "none")
+        return MaildirMailbox(config.mailbox.maildir, mark_seen=config.imap.mark != "none")
     return ImapMailbox(config.mailbox, config.mailbox_password, config.imap)
 
 
@@ -66,7 +66,7 @@ def open_outbox(config: Config) -> Outbox:
     from .smtp import SmtpOutbox
 
     if config.outbox.scheme == "maildir":
-        return MaildirOutbox(config.outbox.path)
+        return MaildirOutbox(config.outbox.maildir)
     # The Sent folder lives in the office's IMAP mailbox; with a Maildir inbox there is none to keep.
     sent = None
     if config.mailbox.scheme != "maildir" and config.imap.sent_folder:

@@ -23,6 +23,13 @@ class MailURL:
     params: dict[str, str] = field(default_factory=dict)
 
     @property
+    def maildir(self) -> Path:
+        """The folder of a maildir: URL."""
+        if self.scheme != "maildir" or self.path is None:
+            raise ValueError(f"not a Maildir: {self.display()}")
+        return self.path
+
+    @property
     def plain_allowed(self) -> bool:
         return self.params.get("tls") == "none"
 

@@ -5,7 +5,8 @@ import base64
 
 
 def encode(name: str) -> str:
-    out, run = [], []
+    out: list[str] = []
+    run: list[str] = []
 
     def flush() -> None:
         if run:

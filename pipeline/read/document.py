@@ -63,7 +63,7 @@ def read_attachments(attachments: Sequence[Attachment], forms: Forms, ocr: OcrPo
     look = options if ocr else replace(options, enabled=False)
     firsts: list[Document | _Scan] = [_first_look(a, forms, look, limits) for a in attachments]
     scans = [s for s in firsts if isinstance(s, _Scan)]
-    if scans:
+    if scans and ocr is not None:     # without a pool, OCR was off for the first look: no scans
         # Round one: page 1 of every scan, all at once; enough to tell a form from 佐证材料.
         _ocr(ocr, [(s, s.todo[0]) for s in scans if s.todo and s.todo[0] == 0], options.dpi)
         # Round two: the other pages, only of what is worth reading whole.

@@ -15,6 +15,7 @@ Positions are synthetic but consistent: a table cell sits in its grid column, ro
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from docx import Document as open_docx
 from docx.oxml.ns import qn
@@ -77,7 +78,7 @@ class _Reader:
                 self.blocks(txbx)
 
     def table(self, tbl, x0: float = 0.0, scale: float = 1.0) -> None:
-        grid: list[list[tuple[int, int, object, bool]]] = []
+        grid: list[list[tuple[int, int, Any, bool]]] = []
         for tr in _rows(tbl):
             col = int(tr.xpath("string(./w:trPr/w:gridBefore/@w:val)") or 0)
             cells = []
@@ -119,7 +120,7 @@ def _rows(tbl):
     return tbl.xpath("./w:tr | ./w:sdt/w:sdtContent/w:tr | ./w:customXml/w:tr")
 
 
-def _cells(tr):
+def _cells(tr) -> list[Any]:
     return tr.xpath("./w:tc | ./w:sdt/w:sdtContent/w:tc | ./w:customXml/w:tc")
 
 

@@ -55,6 +55,7 @@ def extract(pages: Sequence[Page], spec: FormSpec) -> Extraction:
             if fields[pair.field.key] is not None:
                 continue  # first occurrence wins: later pages repeat labels in notes and summaries
             certainty = 1.0
+            value: object
             if pair.field.type == "track":
                 track, certainty = read_track(pair.raw, spec)
                 value = track.value if track else None
@@ -230,12 +231,13 @@ def read_pairs(boxes: Sequence[Box], spec: FormSpec) -> list[Pair]:
 
     # 3. Below the label when nothing is right of it (labels above values).
     for i in label_ix:
-        if i in owned or hits[i].inline or hits[i].field is None:
+        hit = hits[i]
+        if i in owned or hit is None or hit.inline or hit.field is None:
             continue
-        lab = flat[i]
-        below = [j for j in range(len(flat)) if j != i and flat[j].top >= cy(lab)
-                 and overlap_x(lab, flat[j]) > 0.3 * min(lab.x1 - lab.x0, flat[j].x1 - flat[j].x0)
-                 and flat[j].top - lab.bottom < 2.5 * height(lab)]
+        label = flat[i]
+        below = [j for j in range(len(flat)) if j != i and flat[j].top >= cy(label)
+                 and overlap_x(label, flat[j]) > 0.3 * min(label.x1 - label.x0, flat[j].x1 - flat[j].x0)
+                 and flat[j].top - label.bottom < 2.5 * height(label)]
         if not below:
             continue
         j = min(below, key=lambda k: flat[k].top)
@@ -255,7 +257,7 @@ def read_pairs(boxes: Sequence[Box], spec: FormSpec) -> list[Pair]:
     pairs = []
     for i in label_ix:
         hit = hits[i]
-        if hit.field is None:
+        if hit is None or hit.field is None:
             continue
         parts = [flat[v] for v in owned.get(i, [])]
         raw = "\n".join(t for t in (hit.inline, value_text(parts)) if t)

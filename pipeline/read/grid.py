@@ -18,7 +18,7 @@ def find_cells(grey: np.ndarray) -> list[Rect]:
     # Scans break thin rules into dashes; closing along each rule's own direction mends the gaps.
     horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 1)))
     vertical = cv2.morphologyEx(vertical, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 15)))
-    rules = cv2.dilate(horizontal | vertical, np.ones((3, 3), np.uint8))
+    rules = cv2.dilate(cv2.bitwise_or(horizontal, vertical), np.ones((3, 3), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.bitwise_not(rules), connectivity=4)
     cells = []
     for x, y, cw, ch, area in stats[1:count]:

@@ -249,12 +249,13 @@ def to_boxes(lines: Sequence[Line], cells: list[Rect], scale: float) -> list[Box
             x0, top, x1, bottom = part.rect
             i = cell_of(cells, (x0 + x1) / 2, (top + bottom) / 2)
             (in_cell.setdefault(i, []) if i is not None else free).append(part)
-    boxes = []
+    boxes: list[Box] = []
     for i, members in in_cell.items():
-        text = _reading_order(members)
-        boxes.append(Cell(text, *(v * scale for v in cells[i]), confidence=round(min(map(confidence, members)), 3)))
+        x0, top, x1, bottom = (v * scale for v in cells[i])
+        boxes.append(Cell(_reading_order(members), x0, top, x1, bottom, round(min(map(confidence, members)), 3)))
     for line in free:
-        boxes.append(Box(line.text, *(v * scale for v in line.rect), confidence=round(confidence(line), 3)))
+        x0, top, x1, bottom = (v * scale for v in line.rect)
+        boxes.append(Box(line.text, x0, top, x1, bottom, round(confidence(line), 3)))
     boxes.sort(key=lambda b: (round(b.top), b.x0))
     return boxes
 

@@ -57,9 +57,10 @@ def render_pdf_page(data: bytes, index: int, dpi: int, max_pixels: int = MAX_PIX
         pdf = pdfium.PdfDocument(data)
         try:
             page = pdf[index]
-            dpi = render_dpi(*page.get_size(), dpi, max_pixels)
+            width_pt, height_pt = page.get_size()
+            scaled = render_dpi(width_pt, height_pt, dpi, max_pixels)
             # Pages scanned sideways often carry /Rotate; pdfium applies it, as a viewer would.
-            bitmap = page.render(scale=dpi / 72, rev_byteorder=True)
+            bitmap = page.render(scale=scaled / 72, rev_byteorder=True)
             pixels = bitmap.to_numpy().copy()
         finally:
             pdf.close()
@@ -67,7 +68,7 @@ def render_pdf_page(data: bytes, index: int, dpi: int, max_pixels: int = MAX_PIX
         raise Unreadable(f"PDF 第{index + 1}页无法渲染（{exc}）") from None
     if pixels.ndim == 3 and pixels.shape[2] == 4:
         pixels = pixels[:, :, :3]
-    return Raster(np.ascontiguousarray(pixels), dpi)
+    return Raster(np.ascontiguousarray(pixels), scaled)
 
 
 def photo_page_count(data: bytes) -> int:
@@ -81,11 +82,10 @@ def photo_page_count(data: bytes) -> int:
 def load_photo(data: bytes, dpi: int, index: int = 0) -> Raster:
     """An image as the sender saw it: phones store pixels sideways and say so only in EXIF."""
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(io.BytesIO(data)) as opened:
             if index:
-                img.seek(index)  # a page of a multi-page TIFF
-            img = ImageOps.exif_transpose(img)
-            img = img.convert("RGB")
+                opened.seek(index)  # a page of a multi-page TIFF
+            img = ImageOps.exif_transpose(opened).convert("RGB")
             # A phone photo is far larger than an A4 page at the OCR resolution; more pixels only cost time.
             longest = round(A4_HEIGHT_IN * dpi)
             if max(img.size) > longest:

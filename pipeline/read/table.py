@@ -61,7 +61,11 @@ def _header(boxes: list[Box], spec: TableSpec) -> tuple[list[_Column], float] | 
         return None
     best.sort(key=lambda cf: cx(cf[0]))
     seen: set[str] = set()
-    unique = [(b, f) for b, f in best if not (f.key in seen or seen.add(f.key))]
+    unique = []
+    for b, f in best:                   # the leftmost column of each field
+        if f.key not in seen:
+            seen.add(f.key)
+            unique.append((b, f))
     centres = [cx(b) for b, _ in unique]
     columns = []
     for k, (_, f) in enumerate(unique):
@@ -126,6 +130,6 @@ def _rows(body: list[Box], columns: list[_Column], spec: TableSpec, form: FormSp
                 confidence[c.field.key] = round(min(b.confidence for b in row[c.field.key]), 3)
         track = fields.pop("track", None)
         confidence.pop("track", None)
-        out.append(Listed(str(name), Track(track) if track else None, fields, confidence,
+        out.append(Listed(str(name), Track(str(track)) if track else None, fields, confidence,
                           round(min(b.confidence for b in name_boxes), 3), spec.kind.value))
     return out

@@ -37,13 +37,13 @@ def _boxes(sheet) -> list[Box]:
     xs = _edges([sheet.column_dimensions[get_column_letter(c)].width for c in range(1, sheet.max_column + 2)],
                 _DEFAULT_WIDTH, _CHAR)
     ys = _edges([sheet.row_dimensions[r].height for r in range(1, sheet.max_row + 2)], _DEFAULT_HEIGHT, 1.0)
-    merged = {}
-    covered = set()
+    merged: dict[tuple[int, int], tuple[int, int]] = {}
+    covered: set[tuple[int, int]] = set()
     for rng in sheet.merged_cells.ranges:
         merged[(rng.min_row, rng.min_col)] = (rng.max_row, rng.max_col)
         covered.update((r, c) for r in range(rng.min_row, rng.max_row + 1)
                        for c in range(rng.min_col, rng.max_col + 1) if (r, c) != (rng.min_row, rng.min_col))
-    boxes = []
+    boxes: list[Box] = []
     for row in sheet.iter_rows(max_row=min(sheet.max_row, _MAX_CELLS // max(sheet.max_column, 1))):
         for cell in row:
             if (cell.row, cell.column) in covered or cell.value is None:
