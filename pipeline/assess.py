@@ -23,36 +23,9 @@ from functools import cached_property
 from .config import Config
 from .dates import day_text, moment_text
 from .model import Finding, Flag, RecommenderKind, Status, Track
+from .read.forms import FieldNames, field_names
 from .rules import FIELD_FLAGS, credit_code_valid, field_findings, name_key, on_list, status_for
 
-# The form's fields as a clerk names them (SPEC: the application form's keys), for corrections.
-FIELD_LABELS: dict[str, str] = {
-    "applicant": "申报单位名称",
-    "unit_name": "申报单位名称",
-    "credit_code": "统一社会信用代码",
-    "unit_type": "单位性质",
-    "supervisor": "主管部门",
-    "address": "通讯地址",
-    "postcode": "邮政编码",
-    "legal_rep": "法定代表人",
-    "contact": "联系人",
-    "contact_phone": "联系电话",
-    "mobile": "手机",
-    "email": "电子邮箱",
-    "track": "申报类别",
-    "domains": "主要培训领域",
-    "fulltime_teachers": "专职师资人数",
-    "parttime_teachers": "兼职师资人数",
-    "senior_teachers": "其中高级职称人数",
-    "classrooms": "固定教室",
-    "floor_area": "教学场地面积",
-    "platform": "网络培训平台",
-    "avg_trainees": "近三年年均培训人数",
-    "funding": "年度继续教育经费投入",
-}
-INTEGER_FIELDS = frozenset({"fulltime_teachers", "parttime_teachers", "senior_teachers", "classrooms",
-                            "avg_trainees"})
-NUMBER_FIELDS = frozenset({"floor_area", "funding"})
 PAPER = "paper"
 NOTE = "note"
 STATUS = "status"
@@ -290,7 +263,8 @@ def assess(messages: Sequence[MessageFacts], applications: Sequence[AppFacts],
 
     apps = sorted((a for a in applications if a.message not in duplicates),
                   key=lambda a: (a.received_at, a.message, a.id))
-    corrected = [_corrected(a, by_target.get(f"A{a.id}", {})) for a in apps]
+    form_fields = field_names(config.templates_dir)
+    corrected = [_corrected(a, by_target.get(f"A{a.id}", {}), form_fields) for a in apps]
     confirmed = {m.id for m in messages if by_target.get(f"M{m.id}", {}).get(SENDER_OK)}
     strangers = _unverified(messages, confirmed, confirmed_senders(corrections), config)
     # Spoken for by a sender nobody has vouched for, or by no recommender at all: it supersedes no one,
@@ -316,7 +290,7 @@ def assess(messages: Sequence[MessageFacts], applications: Sequence[AppFacts],
 
     verdicts = []
     for app, fixes in corrected:
-        base = _still_valid(app, fixes, resolved, letters, config)
+        base = _still_valid(app, fixes, resolved, letters, config, form_fields)
         if app.message in confirmed:   # the clerk vouched for the sender: the receiving server's doubt is answered
             base = [f for f in base if f.flag is not Flag.UNVERIFIED_SENDER]
         if app.id in superseded:
@@ -399,9 +373,10 @@ def _by_target(corrections: Iterable[Correction]) -> dict[str, dict[str, list[Co
     return out
 
 
-def _corrected(app: AppFacts, targets: Mapping[str, list[Correction]]) -> tuple[AppFacts, dict[str, Correction]]:
+def _corrected(app: AppFacts, targets: Mapping[str, list[Correction]], form_fields: FieldNames
+               ) -> tuple[AppFacts, dict[str, Correction]]:
     """The application with the clerk's latest value for every corrected field."""
-    fixes = {name: cs[-1] for name, cs in targets.items() if name in FIELD_LABELS}
+    fixes = {name: cs[-1] for name, cs in targets.items() if name in form_fields.keys}
     if not fixes:
         return app, {}
     fields = dict(app.fields)
@@ -648,7 +623,7 @@ def _letter_covers(app: AppFacts, letters: Mapping[str, list[tuple[Named, ...]]]
 
 
 def _still_valid(app: AppFacts, fixes: Mapping[str, Correction], present: Mapping[str, list[str]],
-                 letters: Mapping[str, list[tuple[Named, ...]]], config: Config) -> list[Finding]:
+                 letters: Mapping[str, list[tuple[Named, ...]]], config: Config, fields: FieldNames) -> list[Finding]:
     """The message's own findings, less those the round or the clerk has since answered."""
     out = []
     for f in app.findings:
@@ -660,7 +635,7 @@ def _still_valid(app: AppFacts, fixes: Mapping[str, Correction], present: Mappin
                 continue            # the form came, in this email or another of the same recommender
         if f.flag in FIELD_FLAGS and fixes:
             continue                # recomputed below from the corrected values
-        if f.flag is Flag.LOW_CONFIDENCE and fixes and _answered(f.detail, fixes):
+        if f.flag is Flag.LOW_CONFIDENCE and fixes and _answered(f.detail, fixes, fields):
             continue
         out.append(f)
     if fixes:
@@ -668,9 +643,9 @@ def _still_valid(app: AppFacts, fixes: Mapping[str, Correction], present: Mappin
     return out
 
 
-def _answered(detail: str, fixes: Mapping[str, Correction]) -> bool:
+def _answered(detail: str, fixes: Mapping[str, Correction], fields: FieldNames) -> bool:
     """A low-confidence finding names the fields in doubt; once the clerk has set each of them, it is answered."""
-    named = {key for key, label in FIELD_LABELS.items() if label in detail and key not in ("applicant",)}
+    named = fields.named_in(detail)
     if "unit_name" in named and "applicant" in fixes:
         fixes = {**fixes, "unit_name": fixes["applicant"]}
     return bool(named) and named <= set(fixes)

@@ -12,6 +12,7 @@ import click
 from . import config as config_mod
 from . import faults, logs
 from .lock import Busy
+from .read.forms import field_names
 
 log = logging.getLogger("intake")
 
@@ -477,6 +478,7 @@ def review_set(ctx: click.Context, target: str, assignments: tuple[str, ...], st
     from . import review as review_mod
     from .assess import SENDER_OK
 
+    fields = field_names(cfg.templates_dir)
     try:
         tgt = review_mod.parse_target(target)
         changes = []
@@ -487,7 +489,7 @@ def review_set(ctx: click.Context, target: str, assignments: tuple[str, ...], st
                 name, sep, value = a.replace("＝", "=").partition("=")
                 if not sep:
                     raise review_mod.ReviewError(f"“{a}”应写成 字段=值")
-                changes.append(review_mod.Change(tgt, *review_mod.parse_field(name, value)))
+                changes.append(review_mod.Change(tgt, *review_mod.parse_field(name, value, fields)))
         if status is not None:
             changes.append(review_mod.Change(tgt, "status", review_mod.parse_status(status, tgt)))
         if note:
@@ -517,7 +519,8 @@ def review_import(ctx: click.Context, file: Path, by: str | None) -> None:
     from . import review as review_mod
 
     try:
-        changes, problems = review_mod.read_workbook(file.read_bytes(), cfg.round.deadline.year)
+        changes, problems = review_mod.read_workbook(file.read_bytes(), cfg.round.deadline.year,
+                                                     field_names(cfg.templates_dir))
     except review_mod.ReviewError as exc:
         _fail(ctx, str(exc))
     if problems:

@@ -21,12 +21,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from .assess import (
     AUDIT_ITEM,
-    FIELD_LABELS,
     FORM_ITEM,
     HANDLED,
-    INTEGER_FIELDS,
     NOTE,
-    NUMBER_FIELDS,
     PAPER,
     RECONFIRM_ITEM,
     SENDER_OK,
@@ -40,6 +37,7 @@ from .assess import (
 from .config import Config
 from .dates import BadDay, moment_text, parse_day
 from .model import Finding, Flag, Status, Track
+from .read.forms import FieldNames, field_names
 from .sheets import BORDER, FONT, HEAD_FILL, fit_rows, print_setup, text_cell, workbook
 
 # What the clerk can do about each flag. {id} is the application's number as `intake review` takes it.
@@ -405,9 +403,6 @@ class Change:
 
 
 _TARGET = re.compile(r"\s*([AaMmRrSs]?)\s*(\d+)\s*|\s*([Ff])\s*(\d+)\s*[-－—]\s*(\d+)\s*")
-_LABEL_TO_KEY = {label: key for key, label in reversed(FIELD_LABELS.items())}
-_LABEL_TO_KEY.update({"申报单位": "applicant", "单位名称": "applicant", "年均培训人数": "avg_trainees",
-                      "信用代码": "credit_code", "类别": "track"})
 _TRACK_WORDS = {**{t.value: t for t in Track}, **{t.label: t for t in Track},
                 "省级基地": Track.GENERAL, "乡村振兴": Track.RURAL, "乡村振兴专项": Track.RURAL,
                 "重新确认": Track.RECONFIRM, "审验": Track.AUDIT}
@@ -438,39 +433,43 @@ def parse_status(text: str, target: str) -> str:
     return value
 
 
-def parse_field(name: str, raw: str) -> tuple[str, object]:
-    """“近三年年均培训人数=3200” or “avg_trainees=3200” → (avg_trainees, 3200)."""
+def parse_field(name: str, raw: str, fields: FieldNames) -> tuple[str, object]:
+    """“近三年年均培训人数=3200” or “avg_trainees=3200” → (avg_trainees, 3200). The names, synonyms and
+    types are the form definition's (templates/forms/annex1.yaml), as the reader uses them."""
     name = name.strip().rstrip("：:")
-    key = name if name in FIELD_LABELS else _LABEL_TO_KEY.get(name)
+    key = fields.key_for(name)
     if key is None:
-        raise ReviewError(f"字段“{name}”无法识别；可用：{'、'.join(dict.fromkeys(FIELD_LABELS.values()))}")
+        raise ReviewError(f"字段“{name}”无法识别；可用：{'、'.join(f.name for f in fields.fields)}")
     if key == "unit_name":
         key = "applicant"
+    spec = fields.spec(key)
+    kind = spec.type if spec else "text"
+    label = fields.name(key)
     value = raw.strip()
     if key == "track":
         track = _TRACK_WORDS.get(value)
         if track is None:
             raise ReviewError(f"申报类别“{value}”无法识别；可用：{'、'.join(t.label for t in Track)}")
         return key, track.value
-    if key in INTEGER_FIELDS:
+    if kind == "int":
         digits = value.replace(",", "").replace("，", "")
         if not digits.isdigit():
-            raise ReviewError(f"{FIELD_LABELS[key]}应为整数，收到“{value}”")
+            raise ReviewError(f"{label}应为整数，收到“{value}”")
         return key, int(digits)
-    if key in NUMBER_FIELDS:
+    if kind == "number":
         try:
             number = float(value.replace(",", ""))
         except ValueError:
-            raise ReviewError(f"{FIELD_LABELS[key]}应为数字，收到“{value}”") from None
+            raise ReviewError(f"{label}应为数字，收到“{value}”") from None
         return key, int(number) if number.is_integer() else number
-    if key == "credit_code":
+    if kind == "credit_code":
         value = re.sub(r"\s+", "", value).upper()
     if not value:
-        raise ReviewError(f"{FIELD_LABELS[key]}不能为空")
+        raise ReviewError(f"{label}不能为空")
     return key, value
 
 
-def parse_assignments(text: str) -> list[tuple[str, object]]:
+def parse_assignments(text: str, fields: FieldNames) -> list[tuple[str, object]]:
     """“字段=值；字段=值” as typed in the 更正 column (； ; or a new line between them)."""
     out = []
     for part in re.split(r"[；;\n]+", text or ""):
@@ -479,7 +478,7 @@ def parse_assignments(text: str) -> list[tuple[str, object]]:
         name, sep, value = part.replace("＝", "=").partition("=")
         if not sep:
             raise ReviewError(f"更正“{part.strip()}”应写成 字段=值")
-        out.append(parse_field(name, value))
+        out.append(parse_field(name, value, fields))
     return out
 
 
@@ -493,7 +492,7 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
-def read_workbook(data: bytes, year: int = 2019) -> tuple[list[Change], list[str]]:
+def read_workbook(data: bytes, year: int, fields: FieldNames) -> tuple[list[Change], list[str]]:
     """The changes a clerk made in 待处理.xlsx, and a Chinese problem per row that could not be read.
     Days may be written as people write them (9月21日 is in `year`, the round's)."""
     try:
@@ -522,7 +521,7 @@ def read_workbook(data: bytes, year: int = 2019) -> tuple[list[Change], list[str
             if fixes:
                 if not is_application(target):
                     raise ReviewError("只有申请（A…）有可更正的字段，其他事项请在备注中说明")
-                changes += [Change(target, k, v) for k, v in parse_assignments(fixes)]
+                changes += [Change(target, k, v) for k, v in parse_assignments(fixes, fields)]
             note = values[col["备注"]] if "备注" in col else ""
             if note:
                 changes.append(Change(target, NOTE, note))
@@ -569,7 +568,7 @@ def new_changes(changes: Sequence[Change], result: Assessment, paper_copies: int
                 if v.paper is not None and v.paper.on == value["on"] and v.paper.copies == value["copies"]:
                     continue
                 c = Change(c.target, PAPER, value)
-            if c.field in FIELD_LABELS and _current(v, c.field) == c.value:
+            if c.field not in (STATUS, NOTE, PAPER, SENDER_OK) and _current(v, c.field) == c.value:
                 continue
         elif c.target.startswith("M"):
             m = result.messages.get(int(c.target[1:]))
@@ -632,6 +631,7 @@ def record(ledger, config: Config, changes: Sequence[Change], by: str, source: s
         if c.field not in (STATUS, NOTE, PAPER, SENDER_OK) and not is_application(c.target):
             raise ReviewError(f"{c.target} 没有可更正的字段；可用 --status handled 或 --note")
     done = []
+    names = field_names(config.templates_dir)
     for c in new_changes(changes, result, config.office.paper_copies):
         value = c.value
         if c.field == SENDER_OK:
@@ -645,7 +645,7 @@ def record(ledger, config: Config, changes: Sequence[Change], by: str, source: s
             item = result.round_item(c.target)
             value = {"status": c.value, "seen": round_item_state(item, result.overdue) if item else ""}
         ledger.add_correction(config.round.name, c.target, c.field, value, by, source)
-        done.append(_described(c))
+        done.append(_described(c, names))
     return done
 
 
@@ -661,7 +661,7 @@ def _exists(target: str, result: Assessment) -> bool:
     return result.round_item(target) is not None
 
 
-def _described(c: Change) -> str:
+def _described(c: Change, names: FieldNames) -> str:
     if c.field == SENDER_OK:
         return f"{c.target} 发件地址经人工确认可代表推荐单位" + ("，今后来自该地址的邮件同样视为已确认" if c.value else "")
     if c.field == STATUS:
@@ -672,4 +672,4 @@ def _described(c: Change) -> str:
     if c.field == PAPER:
         return (f"{c.target} 纸质材料改为未收到" if c.value.get("undo")
                 else f"{c.target} 纸质材料已收到（{c.value.get('on')}，{c.value.get('copies')}份）")
-    return f"{c.target} {FIELD_LABELS[c.field]}更正为“{c.value}”"
+    return f"{c.target} {names.name(c.field)}更正为“{c.value}”"

@@ -19,6 +19,7 @@ class FieldSpec:
     labels: tuple[str, ...]     # normalised; the first is the one a clerk reads
     type: str = "text"
     required: bool = False
+    name: str = ""              # as a clerk names it in corrections and the review list (YAML `name`)
 
     @property
     def label(self) -> str:
@@ -60,10 +61,6 @@ class FormSpec:
     ocr_unticked: tuple[str, ...] = ()
     other_labels: tuple[str, ...] = ()          # form labels that are not fields we read: never a value
     other_endings: tuple[str, ...] = ()         # …意见, …盖章: label cells by their last words
-
-    @property
-    def all_labels(self) -> frozenset[str]:
-        return frozenset(label for f in self.fields for label in f.labels)
 
     @property
     def marks(self) -> Marks:
@@ -136,7 +133,7 @@ class Forms:
 def _fields(path: Path, data: dict, key: str = "fields") -> tuple[FieldSpec, ...]:
     fields = tuple(
         FieldSpec(k, tuple(norm(str(label)) for label in spec["labels"]), spec.get("type", "text"),
-                  bool(spec.get("required", False)))
+                  bool(spec.get("required", False)), str(spec.get("name") or (spec["labels"] or [""])[0]))
         for k, spec in (data.get(key) or {}).items()
     )
     for f in fields:
@@ -163,6 +160,45 @@ def _form(path: Path, data: dict) -> FormSpec:
 @lru_cache(maxsize=8)
 def load_form(path: Path) -> FormSpec:
     return _form(path, _yaml(path))
+
+
+@dataclass(frozen=True)
+class FieldNames:
+    """The application form's fields as a clerk names and corrects them: keys, names, every label as a
+    synonym, and which take whole or any numbers. From templates/forms/annex1.yaml alone, the same
+    definitions the reader anchors on; `applicant` is the unit's name as the round knows it."""
+
+    fields: tuple[FieldSpec, ...]
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return frozenset({f.key for f in self.fields} | {"applicant"})
+
+    def spec(self, key: str) -> FieldSpec | None:
+        key = "unit_name" if key == "applicant" else key
+        return next((f for f in self.fields if f.key == key), None)
+
+    def name(self, key: str) -> str:
+        spec = self.spec(key)
+        return spec.name if spec else key
+
+    def key_for(self, word: str) -> str | None:
+        """The key a clerk means by a key, a field's name or any of its labels."""
+        if word in self.keys:
+            return word
+        wanted = norm(word)
+        for f in self.fields:
+            if word == f.name or wanted in f.labels:
+                return f.key
+        return None
+
+    def named_in(self, text: str) -> set[str]:
+        """The fields a finding's text names (by the name a clerk reads or the label the reader reports)."""
+        return {f.key for f in self.fields if f.name in text or f.label in text}
+
+
+def field_names(templates_dir: Path) -> FieldNames:
+    return FieldNames(load_form(Path(templates_dir) / "forms" / "annex1.yaml").fields)
 
 
 def _table(path: Path, data: dict) -> TableSpec:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import io
+import shutil
 import zipfile
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -11,9 +13,12 @@ from test_assess import AFTER, BEFORE, EDU, JINAN, QINGDAO, Round
 
 from pipeline import review, stats
 from pipeline.assess import Named
-from pipeline.model import Track
+from pipeline.model import Page, Track
+from pipeline.read.forms import field_names
 
 BJ = timezone(timedelta(hours=8))
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+FIELDS = field_names(TEMPLATES)          # the form definition the project ships (templates/forms/annex1.yaml)
 
 
 def mails(rnd: Round, outcome_of=None) -> list[review.MailFacts]:
@@ -124,7 +129,7 @@ def test_workbook_round_trip_records_only_what_the_clerk_typed(rnd, config):
     assert header[-3:] == ["核定状态", "更正（字段=值，多项用；分隔）", "备注"]
     assert ws.data_validations.dataValidation[0].formula1 == '"已受理,待核实,不予受理,已处理"'
     # Untouched, the file means nothing new.
-    untouched, problems = review.read_workbook(review.review_xlsx(listing))
+    untouched, problems = review.read_workbook(review.review_xlsx(listing), 2019, FIELDS)
     assert untouched == [] and problems == []
 
     row = next(r for r in ws.iter_rows(min_row=4) if r[0].value == "A3")
@@ -136,7 +141,7 @@ def test_workbook_round_trip_records_only_what_the_clerk_typed(rnd, config):
     paper["F4"].value = datetime(2019, 9, 20)          # Excel turns a typed date into a date
     buf = io.BytesIO()
     wb.save(buf)
-    changes, problems = review.read_workbook(buf.getvalue())
+    changes, problems = review.read_workbook(buf.getvalue(), 2019, FIELDS)
     assert problems == []
     assert changes == [
         review.Change("A3", "status", "rejected"),
@@ -169,10 +174,10 @@ def test_a_row_that_cannot_be_read_is_named(rnd, config):
     ws.cell(row=4, column=11).value = "大概可以"
     buf = io.BytesIO()
     wb.save(buf)
-    _, problems = review.read_workbook(buf.getvalue())
+    _, problems = review.read_workbook(buf.getvalue(), 2019, FIELDS)
     assert len(problems) == 1 and problems[0].startswith("“待处理”第4行") and "状态“大概可以”无法识别" in problems[0]
     with pytest.raises(review.ReviewError, match="无法打开该文件"):
-        review.read_workbook(b"not a workbook")
+        review.read_workbook(b"not a workbook", 2019, FIELDS)
 
 
 @pytest.mark.parametrize("text, expected", [("12", "A12"), (" a7 ", "A7"), ("M5", "M5"), ("m05", "M05"),
@@ -197,9 +202,12 @@ def test_targets_that_are_no_number_say_how_to_write_one(text):
     ("教学场地面积", "8600.0", ("floor_area", 8600)),
     ("年度继续教育经费投入", "12.5", ("funding", 12.5)),
     ("联系电话：", "0531-88016235", ("contact_phone", "0531-88016235")),
+    ("邮编", "250014", ("postcode", "250014")),             # a label of the form definition
+    ("信用代码", "52370100 4930 01174x", ("credit_code", "52370100493001174X")),
+    ("固定教室", "22", ("classrooms", 22)),                 # rooms are counted: a whole number
 ])
 def test_fields_as_a_clerk_types_them(name, value, expected):
-    assert review.parse_field(name, value) == expected
+    assert review.parse_field(name, value, FIELDS) == expected
 
 
 @pytest.mark.parametrize("name, value, message", [
@@ -207,10 +215,11 @@ def test_fields_as_a_clerk_types_them(name, value, expected):
     ("近三年年均培训人数", "约三千", "应为整数"),
     ("申报类别", "国家级", "申报类别“国家级”无法识别"),
     ("联系人", "  ", "联系人不能为空"),
+    ("固定教室", "22.5", "固定教室应为整数"),
 ])
 def test_fields_that_cannot_be_recorded_say_why(name, value, message):
     with pytest.raises(review.ReviewError, match=message):
-        review.parse_field(name, value)
+        review.parse_field(name, value, FIELDS)
 
 
 def test_statuses():
@@ -314,6 +323,29 @@ def test_the_paper_sheet_refuses_an_impossible_day_and_names_the_row(rnd, config
     ws.cell(row=5, column=headers.index("收到日期") + 1, value="9月20日")
     buf = io.BytesIO()
     wb.save(buf)
-    changes, problems = review.read_workbook(buf.getvalue(), 2019)
+    changes, problems = review.read_workbook(buf.getvalue(), 2019, FIELDS)
     assert problems == [f"“纸质材料”第4行（{ws.cell(row=4, column=1).value}）：日期“2019-13-40”不存在（2019年13月40日）"]
     assert [c.value["on"] for c in changes if c.field == "paper"] == ["2019-09-20"]
+
+
+def test_a_synonym_added_to_the_form_definition_is_read_and_accepted_in_review(tmp_path):
+    # A clerk adds the office's own wording of a label to the YAML, as the README invites: the reader
+    # anchors on it, and corrections take it, with no code changed.
+    from pipeline.model import Box
+    from pipeline.read.fields import extract
+    from pipeline.read.forms import load_form
+
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    form = templates / "forms" / "annex1.yaml"
+    text = form.read_text(encoding="utf-8")
+    old = "[专职师资人数, 专职教师人数, 专职师资]"
+    assert old in text
+    form.write_text(text.replace(old, "[专职师资人数, 专职教师人数, 专职师资, 在编教师数]"), encoding="utf-8")
+
+    with pytest.raises(review.ReviewError, match="无法识别"):
+        review.parse_field("在编教师数", "35", FIELDS)          # not a word of the shipped definition
+    assert review.parse_field("在编教师数", "35", field_names(templates)) == ("fulltime_teachers", 35)
+    spec = load_form(form)
+    page = Page(1, (Box("在编教师数", 10, 100, 80, 112), Box("35", 90, 100, 120, 112)))
+    assert extract([page], spec).fields["fulltime_teachers"] == 35
