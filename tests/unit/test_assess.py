@@ -299,6 +299,15 @@ def test_round_lists_applied_late_missing_and_overdue(rnd, config):
 
 # ---------------------------------------------------------------- the clerk's corrections and decisions
 
+def test_a_doubt_named_by_the_forms_own_label_is_answered_by_correcting_that_field(rnd):
+    # The reader names a field by the form definition's first label, not the clerk's shorter name.
+    rnd.mail(JINAN, 10, apps=[("甲培训学院", Track.GENERAL, {"avg_trainees": None},
+                               [Finding(Flag.LOW_CONFIDENCE, "申请表中未能读取：近三年年均培训专业技术人员人数")])])
+    assert Flag.LOW_CONFIDENCE in rnd.run().verdicts[0].flags
+    rnd.correct("A1", "avg_trainees", 2600)
+    assert rnd.run().verdicts[0].findings == ()
+
+
 def test_corrected_fields_flow_in_and_their_checks_run_again(rnd, config):
     rnd.mail(JINAN, 10, apps=[
         ("甲培训学院", Track.GENERAL, {"avg_trainees": 1500, "credit_code": "91370000163061123N", "contact": ""},
