@@ -178,8 +178,11 @@ def test_the_honest_mail_beside_the_bombs_is_processed(bombed):
 
 
 def test_the_main_process_stays_small(bombed):
+    # Uncaged, one bomb alone took the main process to 1.8-6.2 GB. Caged, the whole pass measured 180-190 MB
+    # run alone and up to 420 MB inside a full parallel test run (two messages in hand at once, the
+    # allocator's arenas per reader thread): the bound sits between the two worlds.
     summary, _said, _apps = bombed
-    assert summary["maxrss_kb"] < 400 * 1024, summary
+    assert summary["maxrss_kb"] < 640 * 1024, summary
 
 
 @pytest.mark.parametrize("key, words", [
