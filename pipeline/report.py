@@ -134,8 +134,11 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
 def inputs(config: Config, ledger: Ledger, now: datetime) -> str:
     """Everything the round's tables and letters are made from, as one digest: the ledger's round (see
     Ledger.round_inputs), the configuration, whether the deadline has passed, and the templates."""
+    # The form definitions too: a field's name or type is what the round's checks and texts use.
+    names = [*TEMPLATES, *sorted(str(p.relative_to(config.templates_dir))
+                                 for p in (config.templates_dir / "forms").glob("*.yaml"))]
     templates = [(name, p.stat().st_mtime_ns, p.stat().st_size) if p.is_file() else (name, None)
-                 for name in TEMPLATES for p in [config.templates_dir / name]]
+                 for name in names for p in [config.templates_dir / name]]
     digest = hashlib.sha256()
     for part in (ledger.round_inputs(config.round.name), _stable(config), now > config.round.deadline, templates):
         digest.update(repr(part).encode("utf-8", "surrogatepass"))

@@ -53,6 +53,10 @@ def test_what_the_tables_are_built_from_changes_with_every_input_and_nothing_els
         corrected = report.inputs(config, ledger, before)
         assert corrected != first
         (templates / "summary_table.docx").write_bytes(b"another template")
-        assert report.inputs(config, ledger, before) != corrected
+        retemplated = report.inputs(config, ledger, before)
+        assert retemplated != corrected
+        with (templates / "forms" / "annex1.yaml").open("a", encoding="utf-8") as form:
+            form.write("\n# a clerk's edit\n")
+        assert report.inputs(config, ledger, before) != retemplated
         changed = dataclasses.replace(config, round=dataclasses.replace(config.round, min_trainees=1500))
         assert report.inputs(changed, ledger, before) != report.inputs(config, ledger, before)
