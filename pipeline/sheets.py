@@ -69,11 +69,6 @@ def text_cell(ws: Worksheet, row: int, col: int, value: object) -> Cell:
     return cell
 
 
-def display_width(text: str) -> int:
-    """Width in Excel's character units: a Chinese character is about two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1 for ch in text)
-
-
 def text_points(text: str, size: float) -> float:
     """How long a line of text is at this size: a Chinese character is square, others about half."""
     return sum(size if unicodedata.east_asian_width(ch) in "WFA" else 0.55 * size for ch in text)

@@ -381,3 +381,19 @@ def test_summary_xlsx_survives_illegal_characters(bad):
     row = dataclasses.replace(ROWS[0], applicant=f"山东{bad}大学")
     ws = _workbook(summary_xlsx([dataclasses.replace(SHEET, rows=(row,))], "汇总表")).worksheets[0]
     assert ws["B5"].value.startswith("山东") and ws["B5"].value.endswith("大学")
+
+
+def test_every_printed_sheet_is_budgeted_to_print_at_nine_points_or_more(config):
+    # The width budget, without LibreOffice: fitted to the page in the program with the widest unit,
+    # the body text (10.5 pt) prints at 9 pt or more (tests/integration/test_printouts.py measures it).
+    from pipeline import review, stats
+    from pipeline.sheets import printed_size
+
+    empty_review = review.ReviewList("轮次", "2019-09-23 08:00", (), (), (), ())
+    summary = stats.RoundSummary("轮次", "", "", False, {}, (), (), (), 0, (), ())
+    books = {"附件2": summary_xlsx([PROVINCE, SHEET], "附件2"), "待处理": review.review_xlsx(empty_review),
+             "统计": stats.stats_xlsx(summary)}
+    for name, data in books.items():
+        for ws in _workbook(data).worksheets:
+            landscape = ws.page_setup.orientation == "landscape"
+            assert printed_size(ws, 10.5, landscape) >= 9.0, (name, ws.title)
