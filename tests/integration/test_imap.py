@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import RULES
+from conftest import make_environ
 from servers import PASSWORD, Dovecot, Smtp
 
 from pipeline import config as config_mod
@@ -47,8 +47,9 @@ def smtp():
 
 
 def environ_for(tmp_path: Path, dovecot: Dovecot, smtp: Smtp, folder: str = "INBOX") -> dict[str, str]:
+    # The tests' rules (no PDF copies: LibreOffice is not what is under test here), the servers' URLs.
     return {
-        "INTAKE_CONFIG": str(RULES),
+        "INTAKE_CONFIG": make_environ(tmp_path)["INTAKE_CONFIG"],
         "INTAKE_MAILBOX_URL": dovecot.url(folder),
         "INTAKE_MAILBOX_PASSWORD": PASSWORD,
         "INTAKE_OUTBOX_URL": smtp.url(),
@@ -168,12 +169,13 @@ def test_new_mail_during_idle_wakes_the_waiter(dovecot, smtp, tmp_path):
 
 
 def test_intake_run_processes_new_mail_within_seconds_and_stops_cleanly(dovecot, smtp, tmp_path):
-    rules = tmp_path / "inbox_rules.yaml"
+    rules = tmp_path / "service.yaml"
+    environ = environ_for(tmp_path, dovecot, smtp)
     # An hour between polls: only IDLE can explain a quick reaction.
-    rules.write_text(RULES.read_text(encoding="utf-8").replace('poll_every: "5m"', 'poll_every: "1h"'),
+    rules.write_text(Path(environ["INTAKE_CONFIG"]).read_text(encoding="utf-8").replace('poll_every: "5m"',
+                                                                                       'poll_every: "1h"'),
                      encoding="utf-8")
-    (tmp_path / "templates").symlink_to(RULES.parent / "templates")
-    env = {**os.environ, **environ_for(tmp_path, dovecot, smtp), "INTAKE_CONFIG": str(rules)}
+    env = {**os.environ, **environ, "INTAKE_CONFIG": str(rules)}
     proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     lines: list[str] = []
