@@ -1,9 +1,9 @@
-"""Ledgers left by every earlier version of intake (tests/data/ledgers/schema-<n>.sqlite3) open in this
-one: upgraded in place, nothing lost, nothing done twice — no message fetched or marked again, no
+"""Ledgers left by every earlier version of intake (tests/data/ledgers/schema-<n>.sql, their dumps) open in
+this one: upgraded in place, nothing lost, nothing done twice — no message fetched or marked again, no
 receipt sent again or renumbered, the clerk's corrections kept, the round assessed as before."""
 from __future__ import annotations
 
-import shutil
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,14 +19,16 @@ NOW = datetime(2019, 9, 30, tzinfo=UTC)
 
 
 def test_there_is_an_old_ledger_for_every_earlier_schema():
-    assert sorted(p.name for p in LEDGERS.glob("schema-*.sqlite3")) == sorted(
-        f"schema-{n}.sqlite3" for n in range(1, len(MIGRATIONS)))
+    assert sorted(p.name for p in LEDGERS.glob("schema-*.sql")) == sorted(
+        f"schema-{n}.sql" for n in range(1, len(MIGRATIONS)))
 
 
 @pytest.mark.parametrize("version", range(1, len(MIGRATIONS)))
 def test_an_old_ledger_is_upgraded_with_everything_in_it(version, tmp_path, config):
     path = tmp_path / "intake.sqlite3"
-    shutil.copyfile(LEDGERS / f"schema-{version}.sqlite3", path)
+    old = sqlite3.connect(path)
+    old.executescript((LEDGERS / f"schema-{version}.sql").read_text(encoding="utf-8"))
+    old.close()
     with Ledger(path) as ledger:
         assert ledger.schema_version == len(MIGRATIONS)
         assert [(m["id"], m["outcome"]) for m in ledger.messages(ROUND)] == [(1, "submission"), (2, "ignored")]

@@ -1,5 +1,6 @@
-"""Ledgers as each earlier version of intake left them: schema-<n>.sqlite3 for n = 1 … 6, holding a
-round's worth of rows in the columns that version had. tests/unit/test_migrations.py upgrades each.
+"""Ledgers as each earlier version of intake left them: schema-<n>.sql for n = 1 … 6, the SQL dump of
+a ledger holding a round's worth of rows in the columns that version had (text: reviewable, no binary
+state in git). tests/unit/test_migrations.py builds each and upgrades it.
 
     .venv/bin/python tests/data/ledgers/make_ledgers.py
 
@@ -66,8 +67,7 @@ def _insert(db: sqlite3.Connection, table: str, rows: list[dict]) -> None:
 
 
 def make(version: int, path: Path) -> None:
-    path.unlink(missing_ok=True)
-    db = sqlite3.connect(path)
+    db = sqlite3.connect(":memory:")
     for script in MIGRATIONS[:version]:
         for statement in script.split(";"):
             if statement.strip():
@@ -77,15 +77,16 @@ def make(version: int, path: Path) -> None:
                         ("corrections", CORRECTIONS), ("events", EVENTS)):
         _insert(db, table, rows)
     db.commit()
-    db.execute("VACUUM")
+    # iterdump leaves out the schema version, which is what the upgrade reads first.
+    path.write_text("\n".join([*db.iterdump(), f"PRAGMA user_version = {version};", ""]), encoding="utf-8")
     db.close()
 
 
 def main(argv: list[str]) -> int:
     versions = [int(a) for a in argv[1:]] or range(1, len(MIGRATIONS))
     for version in versions:
-        make(version, HERE / f"schema-{version}.sqlite3")
-        print(HERE / f"schema-{version}.sqlite3")
+        make(version, HERE / f"schema-{version}.sql")
+        print(HERE / f"schema-{version}.sql")
     return 0
 
 
