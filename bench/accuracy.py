@@ -48,7 +48,10 @@ def manifest_truth(forms: Forms) -> dict[str, dict]:
     for section in re.split(r"\n### ", text)[1:]:
         head, _, body = section.partition("\n")
         stems = re.findall(r"`([^`]+)\.docx`", head)
-        track = re.search(r"Track: `(\w+)`", body).group(1)
+        found = re.search(r"Track: `(\w+)`", body)
+        if found is None:
+            raise ValueError(f"MANIFEST.md: no Track line under {head!r}")
+        track = found.group(1)
         fields = {}
         for label, value in re.findall(r"^\| ([^|]+?) \| (.*?) \|$", body, re.M):
             f = by_label.get(norm_label(label))
@@ -96,7 +99,7 @@ def manifest_truth(forms: Forms) -> dict[str, dict]:
 # ---- scoring ----
 
 class Score:
-    def __init__(self):
+    def __init__(self) -> None:
         self.total = self.right = self.flagged = 0
         self.files = 0
         self.silent: list[str] = []

@@ -63,8 +63,9 @@ def scanned_pages() -> list[tuple[bytes, str, int]]:
 
 def mail_pdfs(raw: bytes) -> list[bytes]:
     msg = email.message_from_bytes(raw, policy=policy.default)
-    return [part.get_payload(decode=True) for part in msg.walk()
-            if (part.get_payload(decode=True) or b"")[:5] == b"%PDF-"]
+    payloads = (part.get_payload(decode=True) for part in msg.walk())
+    # A multipart container decodes to None: only leaf parts carry bytes.
+    return [data for data in payloads if isinstance(data, bytes) and data[:5] == b"%PDF-"]
 
 
 # ---- floors ----
@@ -129,13 +130,13 @@ def intake_pass(n: int) -> dict:
                    "INTAKE_OUTBOX_URL": f"maildir:{root / 'mail' / 'sent'}",
                    "INTAKE_OUTPUT_DIR": str(root / "output")}
         cfg = config_mod.load(environ=environ)
-        ensure_maildir(cfg.mailbox.path)
+        ensure_maildir(cfg.mailbox.maildir)
         count = 0
         for k in range(n):
             for name, raw in samples():
                 # A fresh Message-ID makes each copy a message of its own, not a duplicate.
                 copy = re.sub(rb"(?im)^(Message-ID:\s*<)", rb"\g<1>bench%d." % k, raw, count=1)
-                deliver(cfg.mailbox.path, copy, key=f"bench-{k}-{name}", received_at=delivery_time(raw))
+                deliver(cfg.mailbox.maildir, copy, key=f"bench-{k}-{name}", received_at=delivery_time(raw))
                 count += 1
         start = time.perf_counter()
         report = run_pass(cfg)
