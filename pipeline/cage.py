@@ -43,7 +43,7 @@ _context: Any = None
 
 
 def _forkserver() -> Any:
-    global _context
+    global _context  # noqa: PLW0603 - one forkserver per process, made on first use under the lock
     with _context_lock:
         if _context is None:
             ctx = multiprocessing.get_context("forkserver")

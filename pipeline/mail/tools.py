@@ -65,7 +65,8 @@ def run(cmd: list[str], timeout: float, max_file_bytes: int | None = None,
 
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                preexec_fn=limit, env=env or minimal_env(), start_new_session=True)
+                                preexec_fn=limit,  # noqa: PLW1509 - the child only calls setrlimit before exec: no lock
+                                env=env or minimal_env(), start_new_session=True)
     except OSError as exc:
         raise ToolFailed(f"{Path(cmd[0]).name} could not start: {exc}") from None
     try:

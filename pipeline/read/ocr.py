@@ -321,7 +321,7 @@ _load_error = ""
 
 
 def _start_worker(threads: int, memory: int = 0) -> None:
-    global _engine, _load_error
+    global _engine, _load_error  # noqa: PLW0603 - the pool's initializer: each worker keeps one engine
     if memory:
         # A page or photo that would take more (a decompression bomb past the pixel checks) meets
         # MemoryError here, in the worker: the page is a finding, the pass goes on.
