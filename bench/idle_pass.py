@@ -95,8 +95,8 @@ def grow(ledger: Path, size: int, moved_from: Path) -> None:
 
 def measure(root: Path, n: int) -> dict:
     from pipeline.flow import _Seen, run_pass
-    from pipeline.mail.source import open_mailbox
-    from pipeline.reassess import reassess
+    from pipeline.mail.connect import open_mailbox
+    from pipeline.round.apply import reassess
     from pipeline.store import Ledger
     # No PDF copies: LibreOffice over a table of fifteen thousand rows would be all the bench measured.
     cfg = dataclasses.replace(_config(root), pdf=False)

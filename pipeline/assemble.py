@@ -22,9 +22,9 @@ from .model import (
     Submission,
     Track,
 )
+from .names import pair, same_unit
 from .read import uscc
 from .read.doubts import confirmed
-from .read.names import pair, same_unit
 from .read.text import norm_name
 from .reconcile import Group, Mention, differs, listed_groups, typed_name
 from .route import Directory

@@ -1,9 +1,13 @@
 """The `intake` command: a thin layer over the library. Every command's help carries an example."""
 from __future__ import annotations
 
+import getpass
 import json
 import logging
+import os
+import shutil
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -11,8 +15,24 @@ import click
 
 from . import config as config_mod
 from . import faults, logs
+from .dates import SHANGHAI, BadDay, parse_day
+from .demo import install
+from .filing import inside, write_atomic
+from .flow import run_pass
 from .lock import Busy
-from .read.forms import field_names
+from .mail import imap, smtp
+from .mail.imap import ImapError
+from .mail.source import MailboxMissing
+from .outputs import report as report_mod
+from .outputs.export import export as export_round
+from .outputs.report import missing_templates
+from .read.document import Forms
+from .read.forms import FormDefinitionError, field_names
+from .round import review as review_mod
+from .round.apply import reassess
+from .round.assess import SENDER_OK
+from .schedule import serve
+from .store import Ledger
 
 log = logging.getLogger("intake")
 
@@ -70,8 +90,6 @@ class _Intake(click.Group):
 
 
 def _free(cfg: config_mod.Config | None) -> int | None:
-    import shutil
-
     try:
         return shutil.disk_usage(cfg.output_dir).free if cfg is not None else None
     except OSError:
@@ -116,10 +134,6 @@ def _waiting(holder) -> None:
 
 
 def _one_pass(ctx: click.Context, cfg: config_mod.Config, rerun: tuple[int, ...] = (), wait: bool = True):
-    from .flow import run_pass
-    from .mail.imap import ImapError
-    from .mail.source import MailboxMissing
-
     try:
         if sys.stderr.isatty():
             with click.progressbar(length=1, label="处理邮件", file=sys.stderr, show_pos=True) as bar:
@@ -159,8 +173,6 @@ def run(ctx: click.Context) -> None:
     """
     cfg = _load(ctx)
     _setup_logging(ctx.obj["verbose"], default=logging.INFO)
-    from .schedule import serve
-
     serve(cfg)
 
 
@@ -179,8 +191,6 @@ def retry(ctx: click.Context, targets: tuple[str, ...], failed: bool) -> None:
     """
     cfg = _load(ctx)
     _setup_logging(ctx.obj["verbose"])
-    from .store import Ledger
-
     if not targets and not failed:
         _fail(ctx, "请给出邮件编号（如 M19），或用 --failed 重新处理全部出错的邮件")
     _ledger_exists(ctx, cfg)
@@ -216,9 +226,6 @@ def report(ctx: click.Context) -> None:
     """
     cfg = _load(ctx)
     _setup_logging(ctx.obj["verbose"])
-    from . import report as report_mod
-    from .store import Ledger
-
     missing = report_mod.missing_templates(cfg.templates_dir)
     if missing:
         _fail(ctx, f"缺少模板 / missing template: {'、'.join(map(str, missing))}", 1)
@@ -241,9 +248,6 @@ def export(ctx: click.Context, fmt: str, round_name: str | None) -> None:
     """
     cfg = _load(ctx)
     _setup_logging(ctx.obj["verbose"])
-    from .export import export as export_round
-    from .store import Ledger
-
     _ledger_exists(ctx, cfg)
     with Ledger(cfg.ledger_path) as ledger:
         known = ledger.rounds()
@@ -265,8 +269,6 @@ def demo(ctx: click.Context) -> None:
     """
     cfg = _load(ctx)
     _setup_logging(ctx.obj["verbose"])
-    from .demo import install
-
     try:
         path, added = install(cfg)
     except ValueError as exc:
@@ -287,10 +289,6 @@ def check(ctx: click.Context) -> None:
     Example: intake check
     """
     cfg = _load(ctx)
-    from .read.document import Forms
-    from .read.forms import FormDefinitionError
-    from .report import missing_templates
-
     problems = []
     try:
         Forms.load(cfg.templates_dir)
@@ -314,11 +312,6 @@ LOW_SPACE = 200 * 1024 * 1024
 
 def _check_output(cfg: config_mod.Config) -> list[str]:
     """The output folder and the ledger proven writable by writing and removing, and room left on the disk."""
-    import os
-    import shutil
-
-    from .filing import write_atomic
-    from .store import Ledger
 
     out = cfg.output_dir
     if not out.is_dir():
@@ -360,8 +353,6 @@ def _hint(message: str) -> str:
 
 
 def _check_mail(cfg: config_mod.Config) -> list[str]:
-    from .mail import imap, smtp
-
     problems = []
     if cfg.mailbox.scheme == "maildir":
         if not (cfg.mailbox.maildir / "new").is_dir():
@@ -386,9 +377,6 @@ def _check_mail(cfg: config_mod.Config) -> list[str]:
 # ---------------------------------------------------------------- the clerk's review list
 
 def _clerk() -> str:
-    import getpass
-    import os
-
     try:
         return os.environ.get("USER") or getpass.getuser()
     except (KeyError, OSError):       # no passwd entry in a bare container
@@ -410,14 +398,6 @@ def review(ctx: click.Context, no_file: bool) -> None:
         return
     cfg = _load(ctx)
     _setup_logging(ctx.obj["verbose"])
-    from datetime import datetime
-
-    from . import review as review_mod
-    from .dates import SHANGHAI
-    from .filing import inside, write_atomic
-    from .reassess import reassess
-    from .store import Ledger
-
     _ledger_exists(ctx, cfg)
     with Ledger(cfg.ledger_path) as ledger:
         result = reassess(cfg, ledger)
@@ -435,10 +415,6 @@ def review(ctx: click.Context, no_file: bool) -> None:
 
 
 def _record(ctx: click.Context, cfg, changes, by: str, source: str) -> None:
-    from . import report as report_mod
-    from . import review as review_mod
-    from .store import Ledger
-
     _ledger_exists(ctx, cfg)
     with Ledger(cfg.ledger_path) as ledger:
         try:
@@ -475,9 +451,6 @@ def review_set(ctx: click.Context, target: str, assignments: tuple[str, ...], st
     """
     cfg = _load(ctx)
     _setup_logging(ctx.obj["verbose"])
-    from . import review as review_mod
-    from .assess import SENDER_OK
-
     fields = field_names(cfg.templates_dir)
     try:
         tgt = review_mod.parse_target(target)
@@ -516,8 +489,6 @@ def review_import(ctx: click.Context, file: Path, by: str | None) -> None:
     """
     cfg = _load(ctx)
     _setup_logging(ctx.obj["verbose"])
-    from . import review as review_mod
-
     try:
         changes, problems = review_mod.read_workbook(file.read_bytes(), cfg.round.deadline.year,
                                                      field_names(cfg.templates_dir))
@@ -545,11 +516,6 @@ def review_paper(ctx: click.Context, targets: tuple[str, ...], copies: int | Non
     """
     cfg = _load(ctx)
     _setup_logging(ctx.obj["verbose"])
-    from datetime import datetime
-
-    from . import review as review_mod
-    from .dates import SHANGHAI, BadDay, parse_day
-
     try:
         day = parse_day(on, cfg.round.deadline.year) if on else f"{datetime.now(SHANGHAI):%Y-%m-%d}"
     except BadDay as exc:

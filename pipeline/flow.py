@@ -24,23 +24,25 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from . import report
 from .assemble import assemble
-from .assess import UNKNOWN_RECOMMENDER, confirmed_senders
 from .config import Config
 from .dates import SHANGHAI
 from .faults import Failure, describe, is_transient
 from .filing import UniqueNames, inside, write_atomic
 from .lock import Holder, PassLock
 from .mail import mime
+from .mail.connect import open_mailbox, open_outbox
 from .mail.imap import ImapError
 from .mail.smtp import SendFailed
-from .mail.source import Incoming, Mailbox, Outbox, open_mailbox, open_outbox
+from .mail.source import Incoming, Mailbox, Outbox
 from .model import Document, Finding, Flag, Message, Outcome, RecommenderKind, Status, Submission
+from .outputs import report
 from .read.document import Forms, read_attachments
 from .read.ocr import OcrPool
-from .reassess import reassess
 from .receipt import Unaddressable, compose, compose_received, letter_for, mail_templates, receipt_id
+from .round.apply import reassess
+from .round.assess import UNKNOWN_RECOMMENDER, confirmed_senders
+from .round.facts import message_reason
 from .route import Directory, answers_our_receipt, authentication, ignore_reason, reply_reason
 from .rules import check
 from .store import Attempt, Ledger, ReceiptDraft, findings_from_json
@@ -748,8 +750,6 @@ def _send(outbox, receipt) -> None:
 def _summarise(result: PassReport, ledger: Ledger, round_name: str, rows: list[int]) -> None:
     """What this pass brought in, as the round assessment sees it: a duplicate email is ignored, not a
     submission; an application's problems include 超出名额 and 多头申报."""
-    from .export import message_reason
-
     duplicates: set[int] = set()
     applications = ledger.applications(round_name, only=rows) if rows else []
     with_applications = {a["message"] for a in applications}

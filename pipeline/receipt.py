@@ -15,7 +15,7 @@ from .config import Config
 from .dates import SHANGHAI, day_text, moment_text
 from .mail.smtp import smtp_address
 from .model import CLERK_ONLY, Document, Finding, Flag, Message, RecommenderKind, Submission, Track
-from .render import ReceiptItem, ReceiptLetter
+from .outputs.render import ReceiptItem, ReceiptLetter
 from .subject import without_reply_prefixes
 
 

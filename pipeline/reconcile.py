@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .model import DocKind, Document, Listed, Track
-from .read.names import pair
+from .names import pair
 from .read.text import norm_name
 
 _SOURCE_LABEL = {"letter": "推荐函", "summary": "汇总表"}

@@ -10,8 +10,8 @@ from dataclasses import replace
 from .config import Config
 from .dates import moment_text
 from .model import CLERK_ONLY, Application, DocKind, Finding, Flag, RecommenderKind, Status, Submission, Track
+from .names import same_unit
 from .read import uscc
-from .read.names import same_unit
 from .read.text import norm_name
 
 # Webmail "large attachment" links: the file is on a server, not in the mail.

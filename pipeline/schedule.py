@@ -13,8 +13,8 @@ from .config import Config
 from .dates import SHANGHAI
 from .flow import run_pass, send_receipts
 from .lock import Busy
+from .mail.connect import open_outbox
 from .mail.imap import IDLE_SECONDS, ImapMailbox
-from .mail.source import open_outbox
 from .store import Ledger
 
 log = logging.getLogger("intake.schedule")

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline import office  # noqa: E402 - the project's own module, from a script run by path
+from pipeline.outputs.pdf import to_pdf  # noqa: E402 - the project's own module, from a script run by path
 
 # picture name → the file of the round folder it shows (a glob: the first match)
 SHOWN = {
@@ -47,7 +47,7 @@ def main(argv: list[str]) -> int:
             copy = Path(tmp) / f"{name}{source.suffix}"
             shutil.copyfile(source, copy)
             copies.append(copy)
-        pdfs = office.to_pdf(copies, fontconfig=ROOT / "templates" / "fonts.conf")
+        pdfs = to_pdf(copies, fontconfig=ROOT / "templates" / "fonts.conf")
         for pdf in pdfs:
             target = out / pdf.stem
             subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(pdf),

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import AttachmentLimits
-from pipeline.export import export
 from pipeline.flow import run_pass
 from pipeline.mail.maildir import deliver
 from pipeline.mail.mime import parse
 from pipeline.mail.tools import Tools
+from pipeline.outputs.export import export
 from pipeline.store import Ledger
 
 CORPUS = Path(__file__).parent / "data" / "corpus"

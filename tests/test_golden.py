@@ -12,8 +12,8 @@ import pytest
 from conftest import deliver_samples
 
 from pipeline.demo import samples
-from pipeline.export import export
 from pipeline.flow import run_pass
+from pipeline.outputs.export import export
 from pipeline.store import Ledger
 
 GOLDEN = Path(__file__).parent / "data" / "golden"

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from ..config import Config
-
 
 class MailboxMissing(FileNotFoundError):
     """The configured Maildir is not there: the mailbox's problem, not the output folder's."""
@@ -49,26 +47,3 @@ class Outbox(Protocol):
     def send(self, receipt_id: str, raw: bytes) -> None: ...
     def keep_copy(self, receipt_id: str, raw: bytes) -> None: ...
     def close(self) -> None: ...
-
-
-def open_mailbox(config: Config) -> Mailbox:
-    from .imap import ImapMailbox
-    from .maildir import MaildirMailbox
-
-    if config.mailbox.scheme == "maildir":
-        return MaildirMailbox(config.mailbox.maildir, mark_seen=config.imap.mark != "none")
-    return ImapMailbox(config.mailbox, config.mailbox_password, config.imap)
-
-
-def open_outbox(config: Config) -> Outbox:
-    from .imap import SentFolder
-    from .maildir import MaildirOutbox
-    from .smtp import SmtpOutbox
-
-    if config.outbox.scheme == "maildir":
-        return MaildirOutbox(config.outbox.maildir)
-    # The Sent folder lives in the office's IMAP mailbox; with a Maildir inbox there is none to keep.
-    sent = None
-    if config.mailbox.scheme != "maildir" and config.imap.sent_folder:
-        sent = SentFolder(config.mailbox, config.mailbox_password, config.imap)
-    return SmtpOutbox(config.outbox, config.outbox_password, config.office.email, sent, config.imap.timeout)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 
-from pipeline.export import export
 from pipeline.flow import run_pass
 from pipeline.mail.maildir import deliver
+from pipeline.outputs.export import export
 from pipeline.store import Ledger
 
 WHEN = datetime(2019, 9, 12, 2, 0, tzinfo=UTC)

@@ -18,10 +18,10 @@ from servers import PASSWORD, Dovecot, Smtp
 
 from pipeline import config as config_mod
 from pipeline.demo import delivery_time, samples
-from pipeline.export import export
 from pipeline.flow import run_pass, send_receipts
+from pipeline.mail.connect import open_outbox
 from pipeline.mail.imap import ImapError, ImapMailbox, SentFolder
-from pipeline.mail.source import open_outbox
+from pipeline.outputs.export import export
 from pipeline.store import Ledger
 
 # The samples without the scanned one: mail handling is under test here, not OCR.

@@ -10,10 +10,11 @@ from email.message import EmailMessage
 
 import pytest
 
-from pipeline import flow, report
-from pipeline.export import export
+from pipeline import flow
 from pipeline.flow import run_pass
 from pipeline.mail.maildir import MaildirMailbox, MaildirOutbox, deliver
+from pipeline.outputs import report
+from pipeline.outputs.export import export
 from pipeline.store import Ledger
 
 WHEN = datetime(2019, 9, 12, 2, 0, tzinfo=UTC)

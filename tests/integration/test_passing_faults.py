@@ -20,8 +20,8 @@ from disks import fill, read_only, small_disk
 
 from pipeline import flow
 from pipeline.config import Processing
-from pipeline.export import export
 from pipeline.flow import run_pass
+from pipeline.outputs.export import export
 from pipeline.store import Ledger
 
 SAMPLE = "02-edu-department.eml"   # a provincial department's text PDFs: filing writes several files
@@ -138,7 +138,7 @@ def test_an_injected_enospc_while_reading_is_retried(cfg, monkeypatch):
 
 
 def test_retry_runs_a_set_aside_message_again_and_keeps_the_clerks_decisions(cfg, monkeypatch):
-    from pipeline import review
+    from pipeline.round import review
 
     deliver_samples(cfg, [SAMPLE, "01-jinan-city.eml"])
     run_pass(cfg)

@@ -12,12 +12,12 @@ from pathlib import Path
 import pdfplumber
 import pytest
 
-from pipeline import office
-from pipeline.assess import ListEntry
 from pipeline.model import Flag, Status, Track
-from pipeline.render import SummaryRow, SummarySheet, summary_docx, summary_xlsx
-from pipeline.review import ACTIONS, HistoryLine, Item, PaperLine, ReviewList, review_xlsx
-from pipeline.stats import TRACKS, RecommenderLine, RoundSummary, stats_xlsx
+from pipeline.outputs.pdf import soffice, to_pdf
+from pipeline.outputs.render import SummaryRow, SummarySheet, summary_docx, summary_xlsx
+from pipeline.round.assess import ListEntry
+from pipeline.round.review import ACTIONS, HistoryLine, Item, PaperLine, ReviewList, review_xlsx
+from pipeline.round.stats import TRACKS, RecommenderLine, RoundSummary, stats_xlsx
 
 pytestmark = pytest.mark.office
 
@@ -130,7 +130,7 @@ def flat(text: str | None) -> str:
 @pytest.fixture(scope="module")
 def printed(tmp_path_factory) -> dict[str, list[dict]]:
     """Each file's pages as printed: the text, the size of every character, the tables' rows."""
-    assert office.soffice(), ("LibreOffice is needed: apt-get install libreoffice-writer-nogui libreoffice-calc-nogui "
+    assert soffice(), ("LibreOffice is needed: apt-get install libreoffice-writer-nogui libreoffice-calc-nogui "
                               "fonts-noto-cjk")
     folder = tmp_path_factory.mktemp("printouts")
     files = {
@@ -141,7 +141,7 @@ def printed(tmp_path_factory) -> dict[str, list[dict]]:
     }
     for name, data in files.items():
         (folder / name).write_bytes(data)
-    written = office.to_pdf([folder / name for name in files], timeout=300, fontconfig=TEMPLATES / "fonts.conf")
+    written = to_pdf([folder / name for name in files], timeout=300, fontconfig=TEMPLATES / "fonts.conf")
     assert len(written) == len(files), "LibreOffice made no PDF of some file (is libreoffice-calc-nogui installed?)"
     return {p.stem: _pages(p) for p in written}
 

@@ -14,9 +14,9 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from pipeline.demo import delivery_time, samples
-from pipeline.export import export
 from pipeline.flow import run_pass
 from pipeline.mail.maildir import deliver
+from pipeline.outputs.export import export
 from pipeline.store import Ledger
 
 JINAN = "济南市人力资源和社会保障局"

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pipeline import stats
-from pipeline.assess import UNKNOWN_RECOMMENDER, AppFacts, Correction, MessageFacts, Named, assess
 from pipeline.model import Finding, Flag, Status, Track
+from pipeline.round import stats
+from pipeline.round.assess import UNKNOWN_RECOMMENDER, AppFacts, Correction, MessageFacts, Named, assess
 from pipeline.rules import field_findings, status_for
 
 BJ = timezone(timedelta(hours=8))
@@ -531,7 +531,7 @@ def test_a_forged_early_mail_takes_no_quota_place(rnd):
 
 
 def test_a_clerk_confirming_a_personal_address_lets_it_speak(rnd):
-    from pipeline.assess import SENDER_OK, confirmed_senders
+    from pipeline.round.assess import SENDER_OK, confirmed_senders
 
     rnd.mail(JINAN, 10, apps=[("甲培训学院", Track.GENERAL)])
     personal = rnd.mail(JINAN, 11, sender="zhangsan@qq.com", apps=[("甲培训学院", Track.GENERAL)])
@@ -547,7 +547,7 @@ def test_a_clerk_confirming_a_personal_address_lets_it_speak(rnd):
 
 
 def test_a_failed_receiving_server_check_is_answered_by_the_clerk(rnd):
-    from pipeline.assess import SENDER_OK
+    from pipeline.round.assess import SENDER_OK
 
     doubt = Finding(Flag.UNVERIFIED_SENDER, "收件服务器记录的发件认证未通过（DMARC=fail）")
     m = rnd.mail(JINAN, 10, apps=[("甲培训学院", Track.GENERAL, {}, [doubt])])

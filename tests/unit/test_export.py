@@ -2,12 +2,12 @@
 what the round assessment and the clerk decided is what the export says."""
 from __future__ import annotations
 
-from pipeline import review
 from pipeline.demo import delivery_time, samples
-from pipeline.export import export
 from pipeline.flow import run_pass
 from pipeline.mail.memory import MemoryMailbox, MemoryOutbox
-from pipeline.reassess import reassess
+from pipeline.outputs.export import export
+from pipeline.round import review
+from pipeline.round.apply import reassess
 from pipeline.store import Ledger
 
 JINAN = next(raw for name, raw in samples() if "jinan" in name)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.reassess import assessment
+from pipeline.round.apply import assessment
 from pipeline.store import MIGRATIONS, Ledger
 
 LEDGERS = Path(__file__).resolve().parents[1] / "data" / "ledgers"

@@ -10,9 +10,9 @@ import pytest
 
 from pipeline.assemble import assemble
 from pipeline.model import Attachment, DocKind, Document, Finding, Flag, Listed, Message, Submission, Track
+from pipeline.names import CUTOFF, pair, same_unit, similarity
 from pipeline.read.doubts import note, unsure
 from pipeline.read.forms import Forms
-from pipeline.read.names import CUTOFF, pair, same_unit, similarity
 from pipeline.route import Directory
 from pipeline.subject import parse_subject
 

@@ -8,9 +8,9 @@ import email.utils
 from email import policy
 
 from pipeline.demo import delivery_time, samples
-from pipeline.export import export
 from pipeline.flow import run_pass
 from pipeline.mail.memory import MemoryMailbox, MemoryOutbox
+from pipeline.outputs.export import export
 from pipeline.store import Ledger
 
 LIGHT = [(name, raw) for name, raw in samples() if "scanned" not in name]

@@ -15,7 +15,7 @@ from docx.enum.section import WD_ORIENT
 from docx.oxml.ns import qn
 
 from pipeline.model import Status, Track
-from pipeline.render import (
+from pipeline.outputs.render import (
     ReceiptItem,
     ReceiptLetter,
     SummaryRow,
@@ -386,8 +386,8 @@ def test_summary_xlsx_survives_illegal_characters(bad):
 def test_every_printed_sheet_is_budgeted_to_print_at_nine_points_or_more(config):
     # The width budget, without LibreOffice: fitted to the page in the program with the widest unit,
     # the body text (10.5 pt) prints at 9 pt or more (tests/integration/test_printouts.py measures it).
-    from pipeline import review, stats
-    from pipeline.sheets import printed_size
+    from pipeline.outputs.sheets import printed_size
+    from pipeline.round import review, stats
 
     empty_review = review.ReviewList("轮次", "2019-09-23 08:00", (), (), (), ())
     summary = stats.RoundSummary("轮次", "", "", False, {}, (), (), (), 0, (), ())

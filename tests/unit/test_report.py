@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from test_assess import AFTER, JINAN, QINGDAO, Round
 
-from pipeline import report
-from pipeline.assess import UNKNOWN_RECOMMENDER
 from pipeline.model import Track
+from pipeline.outputs import report
+from pipeline.round.assess import UNKNOWN_RECOMMENDER
 
 REBUILT = "2019年10月8日"       # the day the tables are rebuilt: no recommender's 填报日期
 

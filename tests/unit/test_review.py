@@ -11,10 +11,10 @@ import pytest
 from openpyxl import load_workbook
 from test_assess import AFTER, BEFORE, EDU, JINAN, QINGDAO, Round
 
-from pipeline import review, stats
-from pipeline.assess import Named
 from pipeline.model import Page, Track
 from pipeline.read.forms import field_names
+from pipeline.round import review, stats
+from pipeline.round.assess import Named
 
 BJ = timezone(timedelta(hours=8))
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"

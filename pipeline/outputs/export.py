@@ -18,22 +18,9 @@ from __future__ import annotations
 
 import json
 
-from .model import Flag
-from .reassess import DUPLICATE_REASON
-from .store import Ledger, findings_from_json
-
-
-def message_reason(row) -> str:
-    """Why a message ended as it did, and what was wrong with it as a whole, in Chinese."""
-    parts = [row["reason"] or ""] + [f.text() for f in findings_from_json(row["findings"])
-                                     if f.flag is not Flag.SENDER_AUTHENTICATED]
-    return "；".join(dict.fromkeys(p for p in parts if p))
-
-
-def authentication(row) -> str:
-    """The receiving server's SPF/DKIM/DMARC verdicts that passed ("SPF=pass、DKIM=pass"); failing ones
-    are in the reason (unverified_sender)."""
-    return "；".join(f.detail for f in findings_from_json(row["findings"]) if f.flag is Flag.SENDER_AUTHENTICATED)
+from ..round.apply import DUPLICATE_REASON
+from ..round.facts import authentication, message_reason
+from ..store import Ledger
 
 
 def export(ledger: Ledger, round_name: str) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
-import json
 import logging
 import zipfile
 from collections import defaultdict
@@ -12,24 +11,24 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
-from .assess import UNKNOWN_RECOMMENDER, Assessment, MissingForm, Verdict
-from .config import Config
-from .dates import SHANGHAI, day_text
-from .filing import inside, write_atomic
-from .model import Finding, Flag, Status
-from .office import to_pdf
-from .reassess import assessment
+from ..config import Config
+from ..dates import SHANGHAI, day_text
+from ..filing import inside, write_atomic
+from ..model import Flag, Status
+from ..round.apply import assessment, reassess
+from ..round.assess import UNKNOWN_RECOMMENDER, Assessment, MissingForm, Verdict, missing_form_finding
+from ..round.stats import stats_xlsx, summarise, text
+from ..store import Ledger
+from .pdf import to_pdf
 from .render import (
     PROVINCE_TITLE,
-    ReceiptItem,
-    ReceiptLetter,
     SummaryRow,
     SummarySheet,
+    letter_from_json,
     receipt_letter_docx,
     summary_docx,
     summary_xlsx,
 )
-from .store import Ledger
 
 log = logging.getLogger("intake.report")
 
@@ -52,12 +51,6 @@ def remarks(v: Verdict) -> str:
     elif v.status is not Status.ACCEPTED:
         texts.insert(0, v.status.label)
     return "；".join(texts)
-
-
-def missing_form_finding(m: MissingForm, overdue: bool) -> Finding:
-    tail = "截止时间已过仍未收到" if overdue else "请推荐单位补发"
-    return Finding(Flag.MISSING_APPLICATION_FORM,
-                   f"{m.source}中列明“{m.name}”，但{m.recommender}的邮件中均未见其申请表，{tail}")
 
 
 def _text(value) -> str:
@@ -171,8 +164,6 @@ def build(config: Config, ledger: Ledger, letters_missing_only: bool = False,
     """Write every table and the round's statistics; write letters (only the missing ones, unless
     asked for all); PDF copies of new or changed Word files where LibreOffice is installed.
     result: the round as just assessed at `now`, when the caller has it (it is not assessed twice)."""
-    from .stats import stats_xlsx, summarise
-
     now = now or datetime.now(SHANGHAI)
     today = day_text(now)
     out, rnd = config.output_dir, config.round.name
@@ -213,19 +204,8 @@ def build(config: Config, ledger: Ledger, letters_missing_only: bool = False,
     return written
 
 
-def letter_from_json(text: str) -> ReceiptLetter:
-    data = json.loads(text)
-    data["items"] = tuple(ReceiptItem(**{**i, "documents": tuple(i["documents"]), "problems": tuple(i["problems"])})
-                          for i in data["items"])
-    for key in ("message_problems", "other_documents"):
-        data[key] = tuple(data.get(key, ()))
-    return ReceiptLetter(**data)
-
-
 def rebuild(config: Config, ledger: Ledger, now: datetime | None = None) -> list[Path]:
     """`intake report` and the clerk's corrections: the round assessed and stored again, every file rebuilt."""
-    from .reassess import reassess
-
     now = now or datetime.now(SHANGHAI)
     built_from = inputs(config, ledger, now)
     written = build(config, ledger, now=now, result=reassess(config, ledger, now))
@@ -235,7 +215,5 @@ def rebuild(config: Config, ledger: Ledger, now: datetime | None = None) -> list
 
 def summary_text(config: Config, ledger: Ledger, now: datetime | None = None) -> str:
     """The round summary as `intake report` prints it."""
-    from .stats import summarise, text
-
     now = now or datetime.now(SHANGHAI)
     return text(summarise(config, assessment(config, ledger, now), ledger.messages(config.round.name), now))

@@ -19,6 +19,13 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from ..config import Config
+from ..dates import BadDay, moment_text, parse_day
+from ..model import Finding, Flag, Status, Track
+from ..outputs.sheets import BORDER, FONT, HEAD_FILL, fit_rows, print_setup, text_cell, workbook
+from ..read.forms import FieldNames, field_names
+from ..store import findings_from_json
+from .apply import assessment
 from .assess import (
     AUDIT_ITEM,
     FORM_ITEM,
@@ -32,13 +39,9 @@ from .assess import (
     ListEntry,
     MissingForm,
     Verdict,
+    missing_form_finding,
     round_item_state,
 )
-from .config import Config
-from .dates import BadDay, moment_text, parse_day
-from .model import Finding, Flag, Status, Track
-from .read.forms import FieldNames, field_names
-from .sheets import BORDER, FONT, HEAD_FILL, fit_rows, print_setup, text_cell, workbook
 
 # What the clerk can do about each flag. {id} is the application's number as `intake review` takes it.
 ACTIONS: dict[Flag, str] = {
@@ -219,8 +222,6 @@ def build(result: Assessment, mails: Sequence[MailFacts], config: Config, now: d
         items.append(Item(f"A{v.id}", "申请", v.recommender, v.applicant, v.track.label,
                           moment_text(v.received_at), v.status.label, problems,
                           _actions(v.findings, f"A{v.id}"), tuple(n.text for n in v.notes), _decision_label(v)))
-    from .report import missing_form_finding
-
     for mf in result.missing_forms:
         if mf.decision is not None and not mf.decision.stale:
             continue
@@ -602,8 +603,6 @@ def status_snapshot(v: Verdict | None, config: Config) -> list[str]:
 
 
 def mails_from_rows(rows: Sequence, counts: Mapping[int, int]) -> list[MailFacts]:
-    from .store import findings_from_json
-
     return [MailFacts(r["id"], r["subject"] or "", r["sender"] or "", datetime.fromisoformat(r["received_at"]),
                       r["outcome"] or "", r["reason"] or "", r["raw_path"], r["recommender"] or "",
                       tuple(findings_from_json(r["findings"])), counts.get(r["id"], 0),
@@ -617,8 +616,6 @@ def mails_from_rows(rows: Sequence, counts: Mapping[int, int]) -> list[MailFacts
 def record(ledger, config: Config, changes: Sequence[Change], by: str, source: str = "cli") -> list[str]:
     """Keep the clerk's changes in the ledger (who, when, from where); returns what was recorded, in
     Chinese. Refuses the whole batch, recording nothing, when one change names an unknown number."""
-    from .reassess import assessment
-
     result = assessment(config, ledger)
     for c in changes:
         if not _exists(c.target, result):

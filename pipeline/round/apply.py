@@ -8,12 +8,12 @@ import logging
 from datetime import UTC, datetime
 from email import policy
 
+from ..config import Config
+from ..model import Track
+from ..outputs.render import ReceiptLetter, letter_from_json
+from ..receipt import item_problems, mail_templates
+from ..store import Ledger, findings_from_json, findings_json
 from .assess import AppFacts, Assessment, Correction, MessageFacts, Named, Verdict, assess
-from .config import Config
-from .model import Track
-from .receipt import item_problems, mail_templates
-from .render import ReceiptLetter
-from .store import Ledger, findings_from_json, findings_json
 
 log = logging.getLogger("intake.rules")
 
@@ -134,8 +134,6 @@ def _store(config: Config, ledger: Ledger, result: Assessment) -> None:
 # ---------------------------------------------------------------- receipts not yet sent
 
 def _refresh_receipts(config: Config, ledger: Ledger, result: Assessment) -> int:
-    from .report import letter_from_json
-
     env = None
     by_message: dict[int, list[Verdict]] = {}
     for v in result.verdicts:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from docxtpl import DocxTemplate
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from .model import Status
+from ..model import Status
 from .sheets import BORDER, FONT, HEAD_FILL, clean, fit_rows, print_setup, text_cell, workbook
 
 SUMMARY_TITLE = "山东省专业技术人员继续教育基地申报汇总表"
@@ -292,3 +293,12 @@ def summary_xlsx(sheets: Sequence[SummarySheet], title: str) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def letter_from_json(text: str) -> ReceiptLetter:
+    data = json.loads(text)
+    data["items"] = tuple(ReceiptItem(**{**i, "documents": tuple(i["documents"]), "problems": tuple(i["problems"])})
+                          for i in data["items"])
+    for key in ("message_problems", "other_documents"):
+        data[key] = tuple(data.get(key, ()))
+    return ReceiptLetter(**data)

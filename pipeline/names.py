@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from .text import norm_name
+from .read.text import norm_name
 
 CUTOFF = 80.0
 # Characters that make a name a different unit when they differ: digits, numerals, ordinal stems.

@@ -10,8 +10,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from .filing import write_atomic
-from .mail.tools import minimal_env
+from ..filing import write_atomic
+from ..mail.tools import minimal_env
 
 log = logging.getLogger("intake.report")
 

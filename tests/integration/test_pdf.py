@@ -11,9 +11,9 @@ from pathlib import Path
 import pdfplumber
 import pytest
 
-from pipeline import office
 from pipeline.model import Status, Track
-from pipeline.render import ReceiptItem, ReceiptLetter, SummaryRow, SummarySheet, receipt_letter_docx, summary_docx
+from pipeline.outputs.pdf import soffice, to_pdf
+from pipeline.outputs.render import ReceiptItem, ReceiptLetter, SummaryRow, SummarySheet, receipt_letter_docx, summary_docx
 
 pytestmark = pytest.mark.office
 
@@ -51,7 +51,7 @@ def flat(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def pdfs(tmp_path_factory) -> dict[str, Path]:
-    assert office.soffice(), "LibreOffice is needed: apt-get install libreoffice-writer-nogui fonts-noto-cjk"
+    assert soffice(), "LibreOffice is needed: apt-get install libreoffice-writer-nogui fonts-noto-cjk"
     folder = tmp_path_factory.mktemp("office")
     docs = {
         "summary": summary_docx(SHEET, TEMPLATES / "summary_table.docx"),
@@ -62,7 +62,7 @@ def pdfs(tmp_path_factory) -> dict[str, Path]:
     for name, data in docs.items():
         (folder / f"{name}.docx").write_bytes(data)
         paths.append(folder / f"{name}.docx")
-    written = office.to_pdf(paths, timeout=180, fontconfig=TEMPLATES / "fonts.conf")
+    written = to_pdf(paths, timeout=180, fontconfig=TEMPLATES / "fonts.conf")
     assert sorted(p.name for p in written) == ["letter.pdf", "province.pdf", "summary.pdf"]
     return {p.stem: p for p in written}
 
@@ -124,16 +124,16 @@ def test_without_libreoffice_no_pdf_and_a_log_line(tmp_path, monkeypatch, caplog
     doc.write_bytes(receipt_letter_docx(LETTER, TEMPLATES / "receipt_letter.docx"))
     monkeypatch.setenv("PATH", str(tmp_path))          # nothing called soffice on this PATH
     with caplog.at_level(logging.INFO, logger="intake.report"):
-        assert office.to_pdf([doc]) == []
+        assert to_pdf([doc]) == []
     assert "soffice not installed" in caplog.text
     assert not doc.with_suffix(".pdf").exists()
 
 
 def test_a_conversion_that_hangs_is_ended(tmp_path, caplog):
-    assert office.soffice()
+    assert soffice()
     doc = tmp_path / "letter.docx"
     doc.write_bytes(receipt_letter_docx(LETTER, TEMPLATES / "receipt_letter.docx"))
     with caplog.at_level(logging.WARNING, logger="intake.report"):
-        assert office.to_pdf([doc], timeout=0.05) == []
+        assert to_pdf([doc], timeout=0.05) == []
     assert "no PDF copies this time" in caplog.text
     assert not doc.with_suffix(".pdf").exists()

@@ -11,11 +11,11 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from ..config import Config
+from ..dates import moment_text
+from ..model import Flag, RecommenderKind, Status, Track
+from ..outputs.sheets import BORDER, FONT, HEAD_FILL, fit_rows, print_setup, text_cell, workbook
 from .assess import Assessment, ListEntry
-from .config import Config
-from .dates import moment_text
-from .model import Flag, RecommenderKind, Status, Track
-from .sheets import BORDER, FONT, HEAD_FILL, fit_rows, print_setup, text_cell, workbook
 
 KIND_LABELS = {"city": "设区的市", "department": "省直部门（单位）", "enterprise": "省属企业", "direct": "直接报送",
                "": "未识别"}

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 
-from .config import Config
-from .dates import day_text, moment_text
-from .model import Finding, Flag, RecommenderKind, Status, Track
-from .read.forms import FieldNames, field_names
-from .rules import FIELD_FLAGS, credit_code_valid, field_findings, name_key, on_list, status_for
+from ..config import Config
+from ..dates import day_text, moment_text
+from ..model import Finding, Flag, RecommenderKind, Status, Track
+from ..read.forms import FieldNames, field_names
+from ..route import Directory
+from ..rules import FIELD_FLAGS, credit_code_valid, field_findings, name_key, on_list, status_for
 
 PAPER = "paper"
 NOTE = "note"
@@ -397,8 +398,6 @@ def _unverified(messages: Sequence[MessageFacts], confirmed: set[int], remembere
                 config: Config) -> dict[int, Finding]:
     """Emails filed under a registered recommender (by the subject or the 推荐函 naming it) whose sender is
     none of its addresses, nor one a clerk confirmed: message id → the finding."""
-    from .route import Directory
-
     directory = Directory(config.recommenders, remembered)
     out = {}
     for m in messages:
@@ -748,3 +747,9 @@ def _contacts(messages: Sequence[MessageFacts]) -> dict[str, tuple[str, str]]:
             old = out.get(m.recommender, ("", ""))
             out[m.recommender] = (m.filler or old[0], m.phone or old[1])
     return out
+
+
+def missing_form_finding(m: MissingForm, overdue: bool) -> Finding:
+    tail = "截止时间已过仍未收到" if overdue else "请推荐单位补发"
+    return Finding(Flag.MISSING_APPLICATION_FORM,
+                   f"{m.source}中列明“{m.name}”，但{m.recommender}的邮件中均未见其申请表，{tail}")
