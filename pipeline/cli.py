@@ -28,6 +28,7 @@ from .outputs.export import export as export_round
 from .outputs.report import missing_templates
 from .read.document import Forms
 from .read.forms import FormDefinitionError, field_names
+from .round import facts
 from .round import review as review_mod
 from .round.apply import reassess
 from .round.assess import SENDER_OK
@@ -199,13 +200,13 @@ def retry(ctx: click.Context, targets: tuple[str, ...], failed: bool) -> None:
         wanted = ledger.failed(cfg.round.name) if failed else []
         for t in targets:
             number = t.strip().upper().removeprefix("M")
-            m = ledger.message(int(number)) if number.isdigit() else None
-            if m is None or m["round"] != cfg.round.name:
+            m = facts.mail(ledger, int(number)) if number.isdigit() else None
+            if m is None or m.round != cfg.round.name:
                 _fail(ctx, f"本轮次（{cfg.round.name}）没有编号为 {t} 的邮件；编号见 intake review 的列表")
-            wanted.append(m["id"])
+            wanted.append(m.id)
         for row in dict.fromkeys(wanted):
-            kept = ledger.message(row)
-            if kept is not None and kept["raw_path"]:
+            kept = facts.mail(ledger, row)
+            if kept is not None and kept.raw_path:
                 rows.append(row)
             else:
                 ledger.refetch(row)
@@ -238,10 +239,11 @@ def report(ctx: click.Context) -> None:
 
 
 @main.command()
-@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
+# JSON is the one format of the contract; the option is there because scripts written to it pass it.
+@click.option("--format", type=click.Choice(["json"]), default="json", show_default=True, expose_value=False)
 @click.option("--round", "round_name", default=None, help="Round name (default: the configured round).")
 @click.pass_context
-def export(ctx: click.Context, fmt: str, round_name: str | None) -> None:
+def export(ctx: click.Context, round_name: str | None) -> None:
     """Print the round's messages and applications as one JSON object.
 
     Example: intake export --format json > round.json
@@ -401,13 +403,8 @@ def review(ctx: click.Context, no_file: bool) -> None:
     _ledger_exists(ctx, cfg)
     with Ledger(cfg.ledger_path) as ledger:
         result = reassess(cfg, ledger)
-        rows = ledger.messages(cfg.round.name)
-        counts: dict[int, int] = {}
-        for a in ledger.applications(cfg.round.name):
-            counts[a["message"]] = counts.get(a["message"], 0) + 1
-        waiting = review_mod.mails_from_rows(ledger.waiting(cfg.round.name), {})
-        listing = review_mod.build(result, review_mod.mails_from_rows(rows, counts), cfg, datetime.now(SHANGHAI),
-                                   waiting)
+        listing = review_mod.build(result, facts.mails(ledger, cfg.round.name), cfg, datetime.now(SHANGHAI),
+                                   facts.waiting(ledger, cfg.round.name))
     say(review_mod.text(listing))
     if not no_file:
         path = write_atomic(inside(cfg.output_dir, cfg.round.name, "待处理.xlsx"), review_mod.review_xlsx(listing))

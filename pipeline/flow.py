@@ -40,12 +40,12 @@ from .outputs import report
 from .read.document import Forms, read_attachments
 from .read.ocr import OcrPool
 from .receipt import Unaddressable, compose, compose_received, letter_for, mail_templates, receipt_id
+from .round import facts
 from .round.apply import reassess
 from .round.assess import UNKNOWN_RECOMMENDER, confirmed_senders
-from .round.facts import message_reason
 from .route import Directory, answers_our_receipt, authentication, ignore_reason, reply_reason
 from .rules import check
-from .store import Attempt, Ledger, ReceiptDraft, findings_from_json
+from .store import Attempt, Ledger, ReceiptDraft
 from .subject import parse_subject
 
 log = logging.getLogger("intake.flow")
@@ -312,7 +312,7 @@ class _Pass:
                  mailbox: Mailbox | None = None, outbox: Outbox | None = None):
         self.config, self.progress, self.stop = config, progress, stop
         self.ledger = Ledger(config.ledger_path)
-        self.ctx = Context.load(config, confirmed_senders(self.ledger.corrections(config.round.name)))
+        self.ctx = Context.load(config, confirmed_senders(facts.corrections(self.ledger, config.round.name)))
         self.outbox = outbox or open_outbox(config)
         self.env = mail_templates(config.templates_dir)
         self.result = PassReport()
@@ -368,7 +368,7 @@ class _Pass:
 
     def retry_due(self) -> None:
         """Messages a passing fault held back, processed again from their kept raw bytes."""
-        self._from_kept([r["id"] for r in self.ledger.due_retries(self.config.round.name, _now())])
+        self._from_kept(self.ledger.due_retries(self.config.round.name, _now()))
 
     def rerun(self, rows: Sequence[int]) -> None:
         self._from_kept(rows)
@@ -378,19 +378,19 @@ class _Pass:
         for row in rows:
             if self.stopping():
                 break
-            m = self.ledger.message(row)
+            m = self.ledger.kept(row)
             if m is None:
                 continue
-            incoming = Incoming(m["validity"], m["uid"], b"", datetime.fromisoformat(m["received_at"]))
-            item = _Item(incoming, row, m["sha256"], raw_kept=True)
+            incoming = Incoming(m.validity, m.uid, b"", m.received_at)
+            item = _Item(incoming, row, m.sha256, raw_kept=True)
             try:
-                raw = (self.config.output_dir / m["raw_path"]).read_bytes()
+                raw = (self.config.output_dir / m.raw_path).read_bytes()
             except OSError as exc:
                 self._begin(item)
                 self._failed(item, Failure.of("keep raw", exc), None)
                 continue
             self.result.retried += 1
-            self._start(_Item(replace(incoming, raw=raw), row, m["sha256"], raw_kept=True))
+            self._start(_Item(replace(incoming, raw=raw), row, m.sha256, raw_kept=True))
 
     def _take(self, incoming: Incoming) -> None:
         """A message from the mailbox: its raw bytes kept and its ledger row written before anything else."""
@@ -568,9 +568,9 @@ class _Pass:
     # -- the mailbox's mark ------------------------------------------------------------------------------
 
     def _mark(self, item: _Item) -> None:
-        m = self.ledger.message(item.row)
+        m = self.ledger.kept(item.row)
         # Told already (a message run again), or kept from another mailbox (the configuration changed).
-        if m is None or m["marked_at"] or m["mailbox"] != self.mailbox.name:
+        if m is None or m.marked or m.mailbox != self.mailbox.name:
             return
         if self._mark_quietly(item.incoming):
             self.ledger.set_marked(item.row)
@@ -751,27 +751,26 @@ def _summarise(result: PassReport, ledger: Ledger, round_name: str, rows: list[i
     """What this pass brought in, as the round assessment sees it: a duplicate email is ignored, not a
     submission; an application's problems include 超出名额 and 多头申报."""
     duplicates: set[int] = set()
-    applications = ledger.applications(round_name, only=rows) if rows else []
-    with_applications = {a["message"] for a in applications}
-    for m in ledger.messages(round_name, only=rows) if rows else []:
-        if m["duplicate_of"] is not None:
-            duplicates.add(m["id"])
+    filed = facts.applications(ledger, round_name, only=rows) if rows else []
+    with_applications = {a.message for a in filed}
+    for m in facts.mails(ledger, round_name, only=rows, filed=filed) if rows else []:
+        if m.duplicate_of is not None:
+            duplicates.add(m.id)
             result.ignored += 1
-        elif m["outcome"] == Outcome.SUBMISSION.value:
+        elif m.outcome == Outcome.SUBMISSION.value:
             result.submissions += 1
-            if m["id"] not in with_applications:  # e.g. only a cloud-storage link: nothing else would mention it
-                result.review_items.append(f"邮件《{m['subject']}》：{message_reason(m) or '未识别出申报单位'}")
-        elif m["outcome"] == Outcome.IGNORED.value:
+            if m.id not in with_applications:  # e.g. only a cloud-storage link: nothing else would mention it
+                result.review_items.append(f"邮件《{m.subject}》：{m.problems or '未识别出申报单位'}")
+        elif m.outcome == Outcome.IGNORED.value:
             result.ignored += 1
         else:
             result.review += 1
-            result.review_items.append(f"邮件《{m['subject']}》：{message_reason(m)}")
-    for a in applications:
-        if a["message"] not in duplicates and (a["assessed_status"] or a["status"]) != Status.ACCEPTED.value:
-            findings = findings_from_json(a["assessed_findings"] or a["findings"])
-            result.review_items.append(f"{a['applicant']}：{'；'.join(f.text() for f in findings) or '需人工核对'}")
+            result.review_items.append(f"邮件《{m.subject}》：{m.problems}")
+    for a in filed:
+        if a.message not in duplicates and a.effective_status is not Status.ACCEPTED:
+            result.review_items.append(f"{a.applicant}：{'；'.join(f.text() for f in a.effective_findings) or '需人工核对'}")
     result.duplicates = len(duplicates)
-    for m in ledger.waiting(round_name):
-        when = datetime.fromisoformat(m["next_attempt_at"]).astimezone(SHANGHAI) if m["next_attempt_at"] else None
+    for m in facts.waiting(ledger, round_name):
+        when = m.waiting_until.astimezone(SHANGHAI) if m.waiting_until else None
         retry = f"将于{when:%m月%d日 %H:%M}自动重试" if when else "将自动重试"
-        result.review_items.append(f"M{m['id']} 邮件《{m['subject'] or '（尚未读取）'}》暂未处理完（{m['error']}），{retry}")
+        result.review_items.append(f"M{m.id} 邮件《{m.subject or '（尚未读取）'}》暂未处理完（{m.error}），{retry}")

@@ -161,6 +161,9 @@ def _event(db: sqlite3.Connection, message: int | None, kind: str, detail: str) 
     db.execute("INSERT INTO events (at, message, kind, detail) VALUES (?,?,?,?)", (_now(), message, kind, _valid(detail)))
 
 
+# A message with its receipt's state and the SMTP server's last answer, as every reader of the round wants it.
+_WITH_RECEIPT = ("SELECT m.*, r.state AS receipt_state, r.receipt_id AS receipt_id, r.reason AS receipt_reason"
+                 " FROM messages m LEFT JOIN receipts r ON r.message = m.id")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -208,6 +211,21 @@ class Attempt:
     number: int          # this attempt's number, 1 for the first
     crashed: int         # earlier attempts the process never came back from
     recorded: bool       # the message was recorded before: a clerk runs it again
+
+
+@dataclass(frozen=True)
+class Kept:
+    """Where a message came from and where its raw bytes are: what running it again, or marking it in
+    its mailbox, needs."""
+
+    row: int
+    mailbox: str
+    validity: str
+    uid: str
+    sha256: str
+    raw_path: str                # relative to the output folder; "" when the bytes were never kept
+    received_at: datetime
+    marked: bool                 # the mailbox was told (flag or move) already
 
 
 @dataclass(frozen=True)
@@ -390,18 +408,25 @@ class Ledger:
     def waiting(self, round_name: str) -> list[sqlite3.Row]:
         """Messages a passing fault holds back, with their error and next attempt."""
         return self.db.execute(
-            "SELECT m.*, r.state AS receipt_state, r.receipt_id AS receipt_id, r.reason AS receipt_reason"
-            " FROM messages m LEFT JOIN receipts r ON r.message = m.id"
-            " WHERE m.round=? AND m.state<>'done' AND m.error IS NOT NULL ORDER BY m.id", (round_name,)).fetchall()
+            _WITH_RECEIPT + " WHERE m.round=? AND m.state<>'done' AND m.error IS NOT NULL ORDER BY m.id",
+            (round_name,)).fetchall()
 
-    def due_retries(self, round_name: str, now: datetime) -> list[sqlite3.Row]:
+    def due_retries(self, round_name: str, now: datetime) -> list[int]:
         """Messages whose raw bytes are kept and whose next attempt has come."""
-        return self.db.execute(
-            "SELECT * FROM messages WHERE round=? AND state='retry' AND raw_path<>''"
-            " AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id", (round_name, _utc(now))).fetchall()
+        return [r[0] for r in self.db.execute(
+            "SELECT id FROM messages WHERE round=? AND state='retry' AND raw_path<>''"
+            " AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id", (round_name, _utc(now)))]
+
+    def kept(self, row: int) -> Kept | None:
+        m = self.db.execute("SELECT * FROM messages WHERE id=?", (row,)).fetchone()
+        if m is None:
+            return None
+        return Kept(m["id"], m["mailbox"], m["validity"], m["uid"], m["sha256"], m["raw_path"],
+                    datetime.fromisoformat(m["received_at"]), bool(m["marked_at"]))
 
     def message(self, row: int) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM messages WHERE id=?", (row,)).fetchone()
+        return self.db.execute(
+            _WITH_RECEIPT + " WHERE m.id=?", (row,)).fetchone()
 
     def failed(self, round_name: str) -> list[int]:
         """What `intake retry --failed` runs again: set aside after an error, or waiting for a retry."""
@@ -482,9 +507,7 @@ class Ledger:
         """The round's processed messages (only: those of these rows)."""
         where, args = _only("m.id", only)
         return self.db.execute(
-            "SELECT m.*, r.state AS receipt_state, r.receipt_id AS receipt_id, r.reason AS receipt_reason"
-            " FROM messages m"
-            f" LEFT JOIN receipts r ON r.message = m.id WHERE m.round=? AND m.state='done'{where}"
+            _WITH_RECEIPT + f" WHERE m.round=? AND m.state='done'{where}"
             " ORDER BY m.received_at, m.id", (round_name, *args)).fetchall()
 
     def applications(self, round_name: str, only: Collection[int] | None = None) -> list[sqlite3.Row]:

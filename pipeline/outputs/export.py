@@ -16,50 +16,47 @@ a reading that never happened; the original is filed at ``path`` and the applica
 """
 from __future__ import annotations
 
-import json
-
+from ..round import facts
 from ..round.apply import DUPLICATE_REASON
-from ..round.facts import authentication, message_reason
 from ..store import Ledger
 
 
 def export(ledger: Ledger, round_name: str) -> dict:
-    rows = ledger.messages(round_name)
-    message_ids = {m["id"]: m["message_id"] for m in rows}
-    duplicate = {m["id"] for m in rows if m["duplicate_of"] is not None}
+    filed = facts.applications(ledger, round_name)
+    mails = facts.mails(ledger, round_name, filed=filed)
+    message_ids = {m.id: m.message_id for m in mails}
+    duplicate = {m.id for m in mails if m.duplicate_of is not None}
     messages = [
         {
-            "message_id": m["message_id"],
-            "subject": m["subject"],
-            "from": m["sender"],
-            "received_at": m["received_at"],
-            "outcome": "ignored" if m["id"] in duplicate else m["outcome"],
-            "reason": DUPLICATE_REASON if m["id"] in duplicate else message_reason(m),
-            "receipt_sent": m["receipt_state"] == "sent",
-            "duplicate_of": message_ids.get(m["duplicate_of"]),
-            "authentication": authentication(m),
+            "message_id": m.message_id,
+            "subject": m.subject,
+            "from": m.sender,
+            "received_at": m.received_at.isoformat(),
+            "outcome": "ignored" if m.id in duplicate else m.outcome,
+            "reason": DUPLICATE_REASON if m.id in duplicate else m.problems,
+            "receipt_sent": m.receipt_state == "sent",
+            "duplicate_of": message_ids.get(m.duplicate_of) if m.duplicate_of is not None else None,
+            "authentication": m.authentication,
         }
-        for m in rows
+        for m in mails
     ]
     applications = []
-    for a in ledger.applications(round_name):
-        if a["message"] in duplicate:
+    for a in filed:
+        if a.message in duplicate:
             continue
-        corrected = json.loads(a["corrected"]) if a["corrected"] else None
-        findings = json.loads(a["assessed_findings"] or a["findings"])
+        corrected = a.corrected
         applications.append({
-            "applicant": corrected["applicant"] if corrected else a["applicant"],
-            "recommender": a["recommender"],
-            "recommender_kind": a["recommender_kind"] or None,   # None: the sender was not recognised
-            "track": corrected["track"] if corrected else a["track"],
-            "status": a["assessed_status"] or a["status"],
-            "flags": list(dict.fromkeys(f["flag"] for f in findings)),
-            "fields": corrected["fields"] if corrected else json.loads(a["fields"]),
-            "field_confidence": json.loads(a["field_confidence"]),
-            "documents": [{"kind": d["kind"], "path": d["path"], "method": d["method"]}
-                          for d in json.loads(a["documents"])],
-            "message_id": a["message_id"],
-            "id": a["id"],
-            "superseded_by": a["superseded_by"],
+            "applicant": corrected["applicant"] if corrected else a.applicant,
+            "recommender": a.recommender,
+            "recommender_kind": a.recommender_kind or None,   # None: the sender was not recognised
+            "track": corrected["track"] if corrected else a.track.value,
+            "status": a.effective_status.value,
+            "flags": list(dict.fromkeys(f.flag.value for f in a.effective_findings)),
+            "fields": corrected["fields"] if corrected else a.fields,
+            "field_confidence": a.field_confidence,
+            "documents": [{"kind": d["kind"], "path": d["path"], "method": d["method"]} for d in a.documents],
+            "message_id": a.message_id,
+            "id": a.id,
+            "superseded_by": a.superseded_by,
         })
     return {"round": round_name, "messages": messages, "applications": applications}

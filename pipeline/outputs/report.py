@@ -15,6 +15,7 @@ from ..config import Config
 from ..dates import SHANGHAI, day_text
 from ..filing import inside, write_atomic
 from ..model import Flag, Status
+from ..round import facts
 from ..round.apply import assessment, reassess
 from ..round.assess import UNKNOWN_RECOMMENDER, Assessment, MissingForm, Verdict, missing_form_finding
 from ..round.stats import stats_xlsx, summarise, text
@@ -24,7 +25,6 @@ from .render import (
     PROVINCE_TITLE,
     SummaryRow,
     SummarySheet,
-    letter_from_json,
     receipt_letter_docx,
     summary_docx,
     summary_xlsx,
@@ -186,17 +186,16 @@ def build(config: Config, ledger: Ledger, letters_missing_only: bool = False,
     docx(inside(out, rnd, "附件2_申报汇总表_全省.docx"), summary_docx(province, t / "summary_province.docx"))
     written.append(write_atomic(inside(out, rnd, "附件2_申报汇总表_全省.xlsx"),
                                 summary_xlsx([province, *per.values()], PROVINCE_TITLE)))
-    for row in ledger.letters(rnd):
-        if row["message"] in result.duplicates:
+    for kept in facts.letters(ledger, rnd):
+        if kept.message in result.duplicates:
             continue                    # a duplicate email got no receipt, so no letter either
-        letter = letter_from_json(row["letter"])
-        received = datetime.fromisoformat(row["received_at"]).astimezone(SHANGHAI)
-        path = inside(out, rnd, row["recommender"] or UNKNOWN_RECOMMENDER, "受理回执",
-                      f"受理回执_{letter.receipt_no}_{received:%Y%m%d-%H%M}.docx")
+        received = kept.received_at.astimezone(SHANGHAI)
+        path = inside(out, rnd, kept.recommender or UNKNOWN_RECOMMENDER, "受理回执",
+                      f"受理回执_{kept.letter.receipt_no}_{received:%Y%m%d-%H%M}.docx")
         if letters_missing_only and path.exists():
             continue
-        docx(path, receipt_letter_docx(letter, t / "receipt_letter.docx"))
-    summary = summarise(config, result, ledger.messages(rnd), now)
+        docx(path, receipt_letter_docx(kept.letter, t / "receipt_letter.docx"))
+    summary = summarise(config, result, facts.mails(ledger, rnd, filed=()), now)
     written.append(write_atomic(inside(out, rnd, "统计.xlsx"), stats_xlsx(summary)))
     if config.pdf:
         written += to_pdf(for_pdf, timeout=config.pdf_timeout.total_seconds(), fontconfig=t / "fonts.conf")
@@ -216,4 +215,4 @@ def rebuild(config: Config, ledger: Ledger, now: datetime | None = None) -> list
 def summary_text(config: Config, ledger: Ledger, now: datetime | None = None) -> str:
     """The round summary as `intake report` prints it."""
     now = now or datetime.now(SHANGHAI)
-    return text(summarise(config, assessment(config, ledger, now), ledger.messages(config.round.name), now))
+    return text(summarise(config, assessment(config, ledger, now), facts.mails(ledger, config.round.name, filed=()), now))

@@ -9,16 +9,15 @@ from datetime import UTC, datetime
 from email import policy
 
 from ..config import Config
-from ..model import Track
-from ..outputs.render import ReceiptLetter, letter_from_json
+from ..outputs.render import ReceiptLetter
 from ..receipt import item_problems, mail_templates
-from ..store import Ledger, findings_from_json, findings_json
-from .assess import AppFacts, Assessment, Correction, MessageFacts, Named, Verdict, assess
+from ..store import Ledger, findings_json
+from . import facts
+from .assess import Assessment, Verdict, assess
 
 log = logging.getLogger("intake.rules")
 
 DUPLICATE_REASON = "重复邮件"
-_TRACK_BY_LABEL = {t.label: t for t in Track}
 
 
 def reassess(config: Config, ledger: Ledger, now: datetime | None = None) -> Assessment:
@@ -35,86 +34,8 @@ def reassess(config: Config, ledger: Ledger, now: datetime | None = None) -> Ass
 
 def assessment(config: Config, ledger: Ledger, now: datetime | None = None) -> Assessment:
     """The round as the ledger has it now, assessed; nothing written."""
-    rnd = config.round.name
-    messages = [_message_facts(m) for m in ledger.messages(rnd)]
-    apps = [_app_facts(a) for a in ledger.applications(rnd)]
-    corrections = [Correction(c["target"], c["field"], json.loads(c["value"]), c["by"], c["at"], c["source"])
-                   for c in ledger.corrections(rnd)]
+    messages, apps, corrections = facts.round_inputs(ledger, config.round.name)
     return assess(messages, apps, corrections, config, now or datetime.now(UTC))
-
-
-def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
-
-def _message_facts(row) -> MessageFacts:
-    named: list[Named] = []
-    filler = phone = filled_on = ""
-    if row["outcome"] == "submission":
-        docs = json.loads(row["documents"] or "[]")
-        # The 汇总表's 填表人 before the 推荐函's 联系人: the header line of 附件2 asks for the former.
-        for doc in sorted(docs, key=lambda d: d.get("kind") != "summary"):
-            fields = doc.get("fields") or {}
-            if doc.get("kind") not in ("letter", "summary") or not isinstance(fields, dict):
-                continue
-            source = "推荐函" if doc["kind"] == "letter" else "申报汇总表"
-            named += _named({"applicants": doc.get("listed") or [], **fields}, source)
-            filler = filler or _first_text(fields, "filler", "contact")
-            phone = phone or _first_text(fields, "filler_phone", "phone", "contact_phone")
-            filled_on = filled_on or _first_text(fields, "filled_on", "date")
-    return MessageFacts(
-        id=row["id"], message_id=row["message_id"] or "", sha256=row["sha256"], received_at=_time(row["received_at"]),
-        outcome=row["outcome"] or "", recommender=row["recommender"] or "", recommender_kind=row["recommender_kind"] or "",
-        subject=row["subject"] or "", named=tuple(named), filler=filler, phone=phone,
-        has_letter=any(d.get("kind") == "letter" for d in json.loads(row["documents"] or "[]")),
-        sender=row["sender"] or "", filled_on=filled_on)
-
-
-def _first_text(fields: dict, *keys: str) -> str:
-    for key in keys:
-        value = fields.get(key)
-        if isinstance(value, (str, int)) and str(value).strip():
-            return str(value).strip()
-    return ""
-
-
-def _named(fields: dict, source: str) -> list[Named]:
-    """The applicants a 推荐函 lists or a 汇总表's rows name, however the reader spelt the list
-    (``applicants``/``rows``; each a name or a mapping with name/unit_name/applicant and track)."""
-    out = []
-    for key in ("applicants", "rows", "named", "units"):
-        items = fields.get(key)
-        if not isinstance(items, list):
-            continue
-        for item in items:
-            if isinstance(item, str):
-                name, track = item, None
-            elif isinstance(item, dict):
-                name = _first_text(item, "name", "unit_name", "applicant")
-                track = item.get("track")
-            else:
-                continue
-            if name:
-                out.append(Named(name, _track(track), source))
-    return out
-
-
-def _track(value) -> Track | None:
-    if isinstance(value, str):
-        if value in Track._value2member_map_:
-            return Track(value)
-        return _TRACK_BY_LABEL.get(value.strip())
-    return None
-
-
-def _app_facts(row) -> AppFacts:
-    return AppFacts(
-        id=row["id"], message=row["message"], received_at=_time(row["received_at"]), recommender=row["recommender"],
-        recommender_kind=row["recommender_kind"] or "", applicant=row["applicant"], track=Track(row["track"]),
-        fields=json.loads(row["fields"]), findings=tuple(findings_from_json(row["findings"])),
-        # An applicant a 推荐函 lists without a 申请表 in the email is an application with no document;
-        # an unread scan still counts as the form having come.
-        has_form=any(d.get("kind") in ("form", "audit_form", "unread") for d in json.loads(row["documents"])))
 
 
 def _store(config: Config, ledger: Ledger, result: Assessment) -> None:
@@ -138,22 +59,21 @@ def _refresh_receipts(config: Config, ledger: Ledger, result: Assessment) -> int
     by_message: dict[int, list[Verdict]] = {}
     for v in result.verdicts:
         by_message.setdefault(v.message, []).append(v)
-    message_findings = {m["id"]: set(findings_from_json(m["findings"])) for m in ledger.messages(config.round.name)}
+    message_findings = {m.id: set(m.findings) for m in facts.mails(ledger, config.round.name, filed=())}
     changed = 0
-    for row in ledger.queued_receipt_letters(config.round.name):
-        if row["message"] in result.duplicates:
-            if ledger.refresh_receipt(row["id"], row["letter"], bytes(row["raw"]), "suppressed",
+    for unsent in facts.unsent_letters(ledger, config.round.name):
+        if unsent.message in result.duplicates:
+            if ledger.refresh_receipt(unsent.receipt, unsent.letter_json, unsent.raw, "suppressed",
                                       f"{DUPLICATE_REASON}，不再回复"):
                 changed += 1
             continue
-        letter = letter_from_json(row["letter"])
-        updated = _updated_letter(letter, by_message.get(row["message"], []), message_findings.get(row["message"], set()),
-                                  config)
-        if updated == letter:
+        updated = _updated_letter(unsent.letter, by_message.get(unsent.message, []),
+                                  message_findings.get(unsent.message, set()), config)
+        if updated == unsent.letter:
             continue
         env = env or mail_templates(config.templates_dir)
-        raw = _rebody(bytes(row["raw"]), updated, env)
-        if ledger.refresh_receipt(row["id"], json.dumps(dataclasses.asdict(updated), ensure_ascii=False), raw):
+        raw = _rebody(unsent.raw, updated, env)
+        if ledger.refresh_receipt(unsent.receipt, json.dumps(dataclasses.asdict(updated), ensure_ascii=False), raw):
             changed += 1
     return changed
 

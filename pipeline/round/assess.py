@@ -12,7 +12,6 @@ nor count as one recommender in the 多头申报 check.
 """
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -48,15 +47,13 @@ AUDIT_ITEM = "S"
 FORM_ITEM = "F"
 
 
-def confirmed_senders(corrections: Iterable) -> dict[str, str]:
-    """Addresses a clerk confirmed for good (--remember-sender): address → the recommender it speaks for.
-    Takes Correction objects or ledger rows alike."""
+def confirmed_senders(corrections: Iterable[Correction]) -> dict[str, str]:
+    """Addresses a clerk confirmed for good (--remember-sender): address → the recommender it speaks for."""
     out: dict[str, str] = {}
     for c in corrections:
-        field_name = c["field"] if not isinstance(c, Correction) else c.field
-        if field_name != SENDER_OK:
+        if c.field != SENDER_OK:
             continue
-        value = c.value if isinstance(c, Correction) else json.loads(c["value"])
+        value = c.value
         if isinstance(value, dict) and value.get("remember") and value.get("address"):
             out[str(value["address"]).lower()] = str(value.get("recommender", ""))
     return out

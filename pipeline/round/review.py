@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,7 @@ from ..dates import BadDay, moment_text, parse_day
 from ..model import Finding, Flag, Status, Track
 from ..outputs.sheets import BORDER, FONT, HEAD_FILL, fit_rows, print_setup, text_cell, workbook
 from ..read.forms import FieldNames, field_names
-from ..store import findings_from_json
+from . import facts
 from .apply import assessment
 from .assess import (
     AUDIT_ITEM,
@@ -42,6 +42,7 @@ from .assess import (
     missing_form_finding,
     round_item_state,
 )
+from .facts import Mail
 
 # What the clerk can do about each flag. {id} is the application's number as `intake review` takes it.
 ACTIONS: dict[Flag, str] = {
@@ -84,27 +85,6 @@ class ReviewError(ValueError):
 
 
 # ---------------------------------------------------------------- the list
-
-@dataclass(frozen=True)
-class MailFacts:
-    """A message as the review list shows it."""
-
-    id: int
-    subject: str
-    sender: str
-    received_at: datetime
-    outcome: str
-    reason: str
-    raw_path: str
-    recommender: str
-    findings: tuple[Finding, ...]
-    applications: int
-    receipt_state: str = ""     # held | queued | sending | sent | suppressed | failed; "" without a receipt
-    receipt_reason: str = ""    # the SMTP server's answer when it refused or could not be reached
-    error: str = ""             # the last processing error: set aside after it, or waiting for a retry
-    waiting_until: datetime | None = None   # a passing fault holds it back until then (not yet done)
-    attempts: int = 0
-
 
 @dataclass(frozen=True)
 class Item:
@@ -154,7 +134,7 @@ class ReviewList:
         return tuple(p for p in self.paper if not p.received)
 
 
-def _waiting_item(m: MailFacts) -> Item:
+def _waiting_item(m: Mail) -> Item:
     """A message a passing fault (full disk, locked ledger, dead worker) holds back: it is retried by itself."""
     when = f"，将于{moment_text(m.waiting_until)}自动重试" if m.waiting_until else "，将自动重试"
     return Item(f"M{m.id}", "邮件", m.recommender, m.subject or "（尚未读取）", "", moment_text(m.received_at),
@@ -182,8 +162,8 @@ def _decision_label(v: Verdict) -> str:
     return f"{label}（{v.decision.by}，{v.decision.at[:10]}）"
 
 
-def build(result: Assessment, mails: Sequence[MailFacts], config: Config, now: datetime,
-          waiting: Sequence[MailFacts] = ()) -> ReviewList:
+def build(result: Assessment, mails: Sequence[Mail], config: Config, now: datetime,
+          waiting: Sequence[Mail] = ()) -> ReviewList:
     items: list[Item] = [_waiting_item(m) for m in waiting]
     by_id = {m.id: m for m in mails}
     for m in mails:
@@ -602,15 +582,6 @@ def status_snapshot(v: Verdict | None, config: Config) -> list[str]:
     return sorted({f.flag.value for f in v.findings} & {f.value for f in config.review_flags | config.rejected_flags})
 
 
-def mails_from_rows(rows: Sequence, counts: Mapping[int, int]) -> list[MailFacts]:
-    return [MailFacts(r["id"], r["subject"] or "", r["sender"] or "", datetime.fromisoformat(r["received_at"]),
-                      r["outcome"] or "", r["reason"] or "", r["raw_path"], r["recommender"] or "",
-                      tuple(findings_from_json(r["findings"])), counts.get(r["id"], 0),
-                      r["receipt_state"] or "", r["receipt_reason"] or "", r["error"] or "",
-                      datetime.fromisoformat(r["next_attempt_at"]) if r["state"] != "done" and r["next_attempt_at"]
-                      else None, r["attempts"]) for r in rows]
-
-
 # ---------------------------------------------------------------- recording (through the ledger)
 
 def record(ledger, config: Config, changes: Sequence[Change], by: str, source: str = "cli") -> list[str]:
@@ -633,8 +604,9 @@ def record(ledger, config: Config, changes: Sequence[Change], by: str, source: s
         value = c.value
         if c.field == SENDER_OK:
             # What is confirmed: this address, for the recommender this email is filed under.
-            m = ledger.message(int(c.target[1:]))
-            value = {"address": m["sender"] or "", "recommender": m["recommender"] or "", "remember": bool(c.value)}
+            m = facts.mail(ledger, int(c.target[1:]))
+            value = {"address": (m.sender or "") if m else "", "recommender": m.recommender if m else "",
+                     "remember": bool(c.value)}
         if c.field == STATUS and is_application(c.target):
             value = {"status": c.value, "flags": status_snapshot(result.verdict(int(c.target[1:])), config)}
         elif c.field == STATUS and not c.target.startswith("M"):

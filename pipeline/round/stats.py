@@ -16,6 +16,7 @@ from ..dates import moment_text
 from ..model import Flag, RecommenderKind, Status, Track
 from ..outputs.sheets import BORDER, FONT, HEAD_FILL, fit_rows, print_setup, text_cell, workbook
 from .assess import Assessment, ListEntry
+from .facts import Mail
 
 KIND_LABELS = {"city": "设区的市", "department": "省直部门（单位）", "enterprise": "省属企业", "direct": "直接报送",
                "": "未识别"}
@@ -63,9 +64,9 @@ class RoundSummary:
         return {s: sum(line.statuses[s] for line in self.lines) for s in Status}
 
 
-def summarise(config: Config, result: Assessment, messages: Sequence, now: datetime) -> RoundSummary:
-    """messages: the ledger's message rows of the round (outcome per email)."""
-    outcomes = Counter(m["outcome"] for m in messages if m["id"] not in result.duplicates)
+def summarise(config: Config, result: Assessment, messages: Sequence[Mail], now: datetime) -> RoundSummary:
+    """messages: the round's emails (outcome per email)."""
+    outcomes = Counter(m.outcome for m in messages if m.id not in result.duplicates)
     mail = {"收到邮件": len(messages), "申报邮件": outcomes["submission"], "重复邮件": len(result.duplicates),
             "忽略（非申报、自动回复等）": outcomes["ignored"], "待人工查看": outcomes["review"]}
     kinds = {r.name: r.kind.value for r in config.recommenders}
@@ -73,7 +74,7 @@ def summarise(config: Config, result: Assessment, messages: Sequence, now: datet
     current = result.current
     # An unknown sender's email is its own filer (assess.filer_label), as in every other list.
     sent = [_filer(result, m) for m in messages
-            if m["outcome"] == "submission" and m["id"] not in result.duplicates and m["recommender"]]
+            if m.outcome == "submission" and m.id not in result.duplicates and m.recommender]
     names = list(dict.fromkeys([v.recommender for v in sorted(current, key=lambda v: (v.received_at, v.id))]
                                + [m.recommender for m in result.missing_forms] + sent))
     names.sort(key=lambda n: (order.index(n) if n in order else len(order), n))
@@ -123,9 +124,9 @@ def _quota_text(config: Config, kind: str, mine) -> str:
     return text
 
 
-def _filer(result: Assessment, row) -> str:
-    verdict = result.messages.get(row["id"])
-    return verdict.recommender if verdict is not None and verdict.recommender else row["recommender"]
+def _filer(result: Assessment, m: Mail) -> str:
+    verdict = result.messages.get(m.id)
+    return verdict.recommender if verdict is not None and verdict.recommender else m.recommender
 
 
 # ---------------------------------------------------------------- printed

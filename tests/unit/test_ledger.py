@@ -74,7 +74,7 @@ def test_a_deferred_message_waits_and_is_then_due_from_its_raw_bytes(ledger):
     ledger.defer(row, "OSError: disk full", "", NOW + timedelta(minutes=5), raw_kept=True)
     assert ledger.skip("imap://box", "1", "5", NOW)                # never handed over by the mailbox again
     assert ledger.due_retries(ROUND, NOW) == []
-    assert [r["id"] for r in ledger.due_retries(ROUND, NOW + timedelta(minutes=6))] == [row]
+    assert ledger.due_retries(ROUND, NOW + timedelta(minutes=6)) == [row]
     assert [r["id"] for r in ledger.waiting(ROUND)] == [row]
 
 

@@ -15,17 +15,18 @@ from pipeline.model import Page, Track
 from pipeline.read.forms import field_names
 from pipeline.round import review, stats
 from pipeline.round.assess import Named
+from pipeline.round.facts import Mail
 
 BJ = timezone(timedelta(hours=8))
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 FIELDS = field_names(TEMPLATES)          # the form definition the project ships (templates/forms/annex1.yaml)
 
 
-def mails(rnd: Round, outcome_of=None) -> list[review.MailFacts]:
+def mails(rnd: Round, outcome_of=None) -> list[Mail]:
     counts = {}
     for a in rnd.apps:
         counts[a.message] = counts.get(a.message, 0) + 1
-    return [review.MailFacts(m.id, f"邮件{m.id}", "x@example.cn", m.received_at, (outcome_of or {}).get(m.id, m.outcome),
+    return [Mail(m.id, f"邮件{m.id}", "x@example.cn", m.received_at, (outcome_of or {}).get(m.id, m.outcome),
                              "无法识别" if (outcome_of or {}).get(m.id) == "review" else "", f"raw/{m.id}.eml",
                              m.recommender, (), counts.get(m.id, 0)) for m in rnd.messages]
 
@@ -240,8 +241,8 @@ def test_round_summary_counts_quota_use_and_lists(rnd, config):
     rnd.mail("直接报送", 16, apps=[(config.reconfirm_list[0], Track.RECONFIRM)])
     rnd.correct("A1", "paper", {"copies": 3, "on": "2019-09-20"})
     result = rnd.run(BEFORE)
-    rows = [{"id": m.id, "outcome": m.outcome, "recommender": m.recommender} for m in rnd.messages]
-    rows[4]["outcome"] = "review"
+    rows = [Mail(m.id, "", "", m.received_at, "review" if k == 4 else m.outcome, "", "", m.recommender, ())
+            for k, m in enumerate(rnd.messages)]
     summary = stats.summarise(config, result, rows, BEFORE)
     jinan = summary.lines[0]
     assert jinan.name == JINAN and jinan.kind == "设区的市"
