@@ -14,6 +14,7 @@ from .model import (
     Application,
     DocKind,
     Document,
+    Evidence,
     Finding,
     Flag,
     Outcome,
@@ -154,7 +155,27 @@ def _application(draft: _Draft, group: Group | None, subject: str, sub: Submissi
         findings.append(Finding(Flag.LOW_CONFIDENCE, f"{listing}中未列出“{applicant}”，请核对"))
     # The form's own problem (fields read from a scan with low confidence) is the applicant's.
     findings = ([doc.problem] if doc.problem else []) + findings
-    return Application(applicant, track, fields, confidence, (doc,), tuple(findings))
+    return Application(applicant, track, fields, confidence, (doc,), tuple(findings),
+                       field_evidence=_evidence(doc, fields, confidence, better, group, settled))
+
+
+def _evidence(doc: Document, fields: dict[str, object], confidence: dict[str, float], better: Mention | None,
+              group: Group | None, settled: bool) -> dict[str, Evidence]:
+    """Where each value of the application came from: the form's page, or the other document (or the
+    subject, or the file's name) that settled it."""
+    out = {k: e for k, e in doc.field_evidence.items() if k in fields} if doc.kind in _APPLICANT_KINDS else {}
+    if doc.kind is DocKind.UNREAD and group is not None:
+        # Nothing could be read from the form: the values are the summary table's row.
+        out = {k: Evidence(0, None, None, str(v), confidence.get(k, 1.0), source="申报汇总表")
+               for k, v in fields.items() if v is not None}
+    if better is not None:
+        # Where the form has the name, it stays the place to look; what settled the value is the source.
+        read = out.get("unit_name") or Evidence(0, None, None, better.name, better.confidence)
+        out["unit_name"] = replace(read, confidence=better.confidence, source=better.where)
+    if group is not None and group.track is not None and "track" in fields and (settled or "track" not in out):
+        read = out.get("track") or Evidence(0, None, None, str(fields["track"]), confidence.get("track", 1.0))
+        out["track"] = replace(read, source="推荐函" if "推荐函" in group.tracks else "申报汇总表")
+    return out
 
 
 def _track(doc: Document, group: Group | None, sub: Submission,

@@ -45,7 +45,7 @@ from .round.apply import reassess
 from .round.assess import UNKNOWN_RECOMMENDER, confirmed_senders
 from .route import Directory, answers_our_receipt, authentication, ignore_reason, reply_reason
 from .rules import check
-from .store import Attempt, Ledger, ReceiptDraft
+from .store import Attempt, Ledger, ReceiptDraft, evidence_json
 from .subject import parse_subject
 
 log = logging.getLogger("intake.flow")
@@ -126,8 +126,10 @@ def file(sub: Submission, ctx: Context) -> Submission:
             fields_name = shelf.name(folder, "fields.json")
             for doc in app.documents:
                 placed[id(doc)] = shelf.place(folder, doc)
+            filed = replace(app, documents=tuple(placed[id(d)] for d in app.documents))
             fields = {"applicant": app.applicant, "track": app.track.value, "status": app.status.value,
                       "fields": app.fields, "field_confidence": app.field_confidence,
+                      "field_evidence": json.loads(evidence_json(filed)),
                       "flags": [f.flag.value for f in app.findings],
                       "problems": [f.text() for f in app.findings], "message_id": sub.parsed.message_id}
             shelf.write(folder, fields_name, json.dumps(fields, ensure_ascii=False, indent=2, default=str).encode())

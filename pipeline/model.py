@@ -221,6 +221,24 @@ class Listed:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """Where a field's value was read, so that a person can see it on the page.
+
+    bbox and label_bbox are (x0, top, x1, bottom) in points from the page's top left: a PDF's own
+    coordinates, OCR's pixels scaled to the page. A DOCX or XLSX has no pages to point at; its boxes
+    are places in the document's grid of cells, kept for order, not for drawing."""
+
+    page: int                                   # 1-based, within the document; 0: not read off a page
+    bbox: tuple[float, float, float, float] | None     # the value's boxes together
+    label_bbox: tuple[float, float, float, float] | None
+    raw: str                                    # the text read, before it was made a value
+    confidence: float
+    document: str = ""                          # its filename (an archive member: "材料.zip/申请表.pdf")
+    method: str = ""                            # text | docx | ocr, as the document was read
+    source: str = ""                            # when another source settled the value: 推荐函, 申报汇总表, 邮件标题…
+
+
+@dataclass(frozen=True)
 class Document:
     filename: str
     kind: DocKind
@@ -228,6 +246,7 @@ class Document:
     pages: tuple[Page, ...] = ()
     fields: dict[str, object] = field(default_factory=dict)
     field_confidence: dict[str, float] = field(default_factory=dict)
+    field_evidence: dict[str, Evidence] = field(default_factory=dict)
     data: bytes = b""
     problem: Finding | None = None
     path: str = ""                              # where it was filed, relative to output_dir
@@ -245,6 +264,7 @@ class Application:
     documents: tuple[Document, ...]
     findings: tuple[Finding, ...] = ()
     status: Status = Status.ACCEPTED
+    field_evidence: dict[str, Evidence] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX applications_round ON applications (round);
     CREATE INDEX messages_unmarked ON messages (mailbox, validity) WHERE state = 'done' AND marked_at IS NULL;
     """,
+    # 8: where each field's value was read (document, page, box, the raw text, method, confidence).
+    # Applications filed before have none ({}) until `intake retry` reads their message again.
+    """
+    ALTER TABLE applications ADD COLUMN field_evidence TEXT NOT NULL DEFAULT '{}';
+    """,
 )
 
 
@@ -193,6 +198,17 @@ def documents_json(documents: tuple[Document, ...]) -> str:
                                    "source": x.source} for x in d.listed]}
                       if getattr(d, "listed", None) else {})}
                   for d in documents])
+
+
+def evidence_json(app: Application) -> str:
+    """Each field's evidence, its document named by where it was filed (the export's field_evidence)."""
+    paths = {d.filename: d.path for d in app.documents}
+    return _json({key: {"document": paths.get(e.document) or e.document or None, "page": e.page or None,
+                        "bbox": list(e.bbox) if e.bbox else None,
+                        "label_bbox": list(e.label_bbox) if e.label_bbox else None,
+                        "raw": e.raw, "method": e.method or None, "confidence": e.confidence,
+                        "source": e.source or None}
+                  for key, e in app.field_evidence.items()})
 
 
 @dataclass(frozen=True)
@@ -472,7 +488,7 @@ class Ledger:
             del earlier[same]
             db.execute(
                 "UPDATE applications SET applicant=?, recommender=?, recommender_kind=?, track=?, status=?,"
-                " findings=?, fields=?, field_confidence=?, documents=?, assessed_status=NULL,"
+                " findings=?, fields=?, field_confidence=?, documents=?, field_evidence=?, assessed_status=NULL,"
                 " assessed_findings=NULL, superseded_by=NULL WHERE id=?",
                 (*self._application_values(app, recommender, kind), same))
         for gone in earlier:
@@ -494,14 +510,14 @@ class Ledger:
     def _insert_application(cls, db, row: int, round_name: str, app: Application, recommender: str, kind: str):
         db.execute(
             "INSERT INTO applications (applicant, recommender, recommender_kind, track, status, findings, fields,"
-            " field_confidence, documents, message, round) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " field_confidence, documents, field_evidence, message, round) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (*cls._application_values(app, recommender, kind), row, round_name))
 
     @staticmethod
     def _application_values(app: Application, recommender: str, kind: str) -> tuple:
         return (_valid(app.applicant), recommender, kind, app.track.value, app.status.value,
                 findings_json(app.findings), _json(app.fields),
-                json.dumps(app.field_confidence), documents_json(app.documents))
+                json.dumps(app.field_confidence), documents_json(app.documents), evidence_json(app))
 
     def messages(self, round_name: str, only: Collection[int] | None = None) -> list[sqlite3.Row]:
         """The round's processed messages (only: those of these rows)."""

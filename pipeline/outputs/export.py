@@ -54,9 +54,23 @@ def export(ledger: Ledger, round_name: str) -> dict:
             "flags": list(dict.fromkeys(f.flag.value for f in a.effective_findings)),
             "fields": corrected["fields"] if corrected else a.fields,
             "field_confidence": a.field_confidence,
+            "field_evidence": _evidence(a),
             "documents": [{"kind": d["kind"], "path": d["path"], "method": d["method"]} for d in a.documents],
             "message_id": a.message_id,
             "id": a.id,
             "superseded_by": a.superseded_by,
         })
     return {"round": round_name, "messages": messages, "applications": applications}
+
+
+def _evidence(a: facts.Filed) -> dict:
+    """Where each value came from; a value a clerk corrected says who did, in place of the page."""
+    out = {key: dict(e) for key, e in a.field_evidence.items()}
+    if not a.corrected:
+        return out
+    for name, who in a.corrected["by"].items():
+        key = "unit_name" if name == "applicant" else name    # the review accepts either for the name
+        out[key] = {"document": None, "page": None, "bbox": None, "label_bbox": None,
+                    "raw": str(a.corrected["fields"].get(key, "")), "method": "corrected", "confidence": 1.0,
+                    "source": who}
+    return out

@@ -200,8 +200,10 @@ def _finish_text(base: Document, pages: tuple[Page, ...], method: str, forms: Fo
                  options: OcrOptions = _DEFAULT_OCR, what: str = "") -> Document:
     content = read_content(pages, forms)
     kind = content.kind
+    evidence = {k: replace(e, document=base.filename, method=method) for k, e in content.evidence.items()}
     doc = replace(base, kind=kind, method=method, pages=pages, fields=content.fields,
-                  field_confidence=content.confidence, listed=content.listed, missing=content.missing)
+                  field_confidence=content.confidence, field_evidence=evidence, listed=content.listed,
+                  missing=content.missing)
     low = unsure(doc, forms, options.min_confidence)
     if low:
         doc = replace(doc, low_confidence=low, problem=Finding(Flag.LOW_CONFIDENCE, note(what, low.values())))

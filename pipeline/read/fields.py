@@ -22,7 +22,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from ..model import Box, Page, Track
+from ..model import Box, Evidence, Page, Track
 from .forms import FieldSpec, FormSpec, Marks
 from .layout import cy, height, is_cell, is_cjk, level, overlap_x, rows, same_row, stacked, text_of
 from .text import norm, norm_label
@@ -35,6 +35,7 @@ class Extraction:
     fields: dict[str, object]
     confidence: dict[str, float]
     missing_required: tuple[str, ...]
+    evidence: dict[str, Evidence]
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,22 @@ class Pair:
     raw: str
     confidence: float
     label_box: Box
+    value_boxes: tuple[Box, ...] = ()     # none when the value is written in the label's own box
+
+    def evidence(self, page: int, confidence: float) -> Evidence:
+        label = _rect((self.label_box,))
+        return Evidence(page, _rect(self.value_boxes) if self.value_boxes else label, label, self.raw, confidence)
+
+
+def _rect(boxes: Sequence[Box]) -> tuple[float, float, float, float]:
+    return (round(min(b.x0 for b in boxes), 1), round(min(b.top for b in boxes), 1),
+            round(max(b.x1 for b in boxes), 1), round(max(b.bottom for b in boxes), 1))
 
 
 def extract(pages: Sequence[Page], spec: FormSpec) -> Extraction:
     fields: dict[str, object] = {f.key: None for f in spec.fields}
     confidence: dict[str, float] = {f.key: 0.0 for f in spec.fields}
+    evidence: dict[str, Evidence] = {}
     for page in pages:
         for pair in read_pairs(page.boxes, spec):
             if fields[pair.field.key] is not None:
@@ -64,8 +76,9 @@ def extract(pages: Sequence[Page], spec: FormSpec) -> Extraction:
             if value is not None:
                 fields[pair.field.key] = value
                 confidence[pair.field.key] = round(pair.confidence * certainty, 3)
+                evidence[pair.field.key] = pair.evidence(page.number, confidence[pair.field.key])
     missing = tuple(f.key for f in spec.fields if f.required and fields[f.key] is None)
-    return Extraction(fields, confidence, missing)
+    return Extraction(fields, confidence, missing, evidence)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -262,7 +275,7 @@ def read_pairs(boxes: Sequence[Box], spec: FormSpec) -> list[Pair]:
         parts = [flat[v] for v in owned.get(i, [])]
         raw = "\n".join(t for t in (hit.inline, value_text(parts)) if t)
         conf = min([hit.confidence] + [b.confidence for b in parts])
-        pairs.append(Pair(hit.field, raw, conf, flat[i]))
+        pairs.append(Pair(hit.field, raw, conf, flat[i], tuple(parts)))
     order = {id(b): k for k, b in enumerate(b for row in rows(flat) for b in row)}
     return sorted(pairs, key=lambda p: order[id(p.label_box)])
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..model import Finding, Flag, Status, Track
@@ -75,6 +75,7 @@ class Filed:
     assessed_findings: tuple[Finding, ...] | None = None
     superseded_by: int | None = None
     corrected: Mapping | None = None        # applicant, track and fields after the clerk's corrections
+    field_evidence: Mapping[str, Mapping] = field(default_factory=dict)   # as store.evidence_json wrote it
 
     @property
     def effective_status(self) -> Status:
@@ -131,7 +132,8 @@ def _filed(row) -> Filed:
         documents=tuple(json.loads(row["documents"])), findings=tuple(findings_from_json(row["findings"])),
         status=Status(row["status"]), assessed_status=Status(row["assessed_status"]) if row["assessed_status"] else None,
         assessed_findings=tuple(findings_from_json(row["assessed_findings"])) if row["assessed_findings"] else None,
-        superseded_by=row["superseded_by"], corrected=json.loads(row["corrected"]) if row["corrected"] else None)
+        superseded_by=row["superseded_by"], corrected=json.loads(row["corrected"]) if row["corrected"] else None,
+        field_evidence=json.loads(row["field_evidence"]))
 
 
 def applications(ledger: Ledger, round_name: str, only: Collection[int] | None = None) -> list[Filed]:

@@ -26,6 +26,22 @@ def test_value_right_of_label_two_pairs_in_a_row():
     assert got["contact_phone"] == "0531-88016235"
 
 
+def test_every_value_says_where_it_was_read():
+    page = Page(2, tuple(row(0, "统一社会信用代码", "91370100MA3C5W2X1K")
+                         + [Box("近三年年均培训人数：3,200人", 0, 40, 300, 60, 0.93),
+                            Box("申报单位名称", 0, 80, 120, 100), Box("淄博齐鲁工业技术培训中心", 0, 102, 300, 122),
+                            Box("（第二行）", 0, 124, 200, 144)]))
+    got = extract([page], FORM).evidence
+    code = got["credit_code"]
+    assert (code.page, code.bbox, code.label_bbox, code.raw) == (2, (100, 0, 200, 20), (0, 0, 100, 20), "91370100MA3C5W2X1K")
+    # Written in the label's own box: the box is the label's, the raw text what followed the colon.
+    inline = got["avg_trainees"]
+    assert (inline.bbox, inline.raw, inline.confidence) == ((0, 40, 300, 60), "3,200人", 0.93)
+    below = got["unit_name"]          # a value over two lines under its label: both lines in its box
+    assert below.bbox == (0, 102, 300, 144) and below.label_bbox == (0, 80, 120, 100)
+    assert set(got) == {"credit_code", "avg_trainees", "unit_name"}     # nothing for what was not read
+
+
 def test_empty_value_cell_is_missing_not_the_next_label():
     page = Page(1, tuple(row(0, "联系人", None, "联系电话", "0531-1")))
     got = extract([page], FORM)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.outputs.export import export
 from pipeline.round.apply import assessment
 from pipeline.store import MIGRATIONS, Ledger
 
@@ -48,3 +49,6 @@ def test_an_old_ledger_is_upgraded_with_everything_in_it(version, tmp_path, conf
         (verdict,) = result.current
         assert verdict.applicant == "济南职业技术培训学院" and verdict.status.value == "accepted"
         assert [n.text for n in verdict.notes] == (["已电话核实"] if version >= 3 else [])
+        # The export reads it too: an application filed before evidence was kept has none, not a guess.
+        (exported,) = export(ledger, ROUND)["applications"]
+        assert exported["applicant"] == "济南职业技术培训学院" and exported["field_evidence"] == {}

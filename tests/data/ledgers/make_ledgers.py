@@ -1,4 +1,4 @@
-"""Ledgers as each earlier version of intake left them: schema-<n>.sql for n = 1 … 6, the SQL dump of
+"""Ledgers as each earlier version of intake left them: schema-<n>.sql for n = 1 … 7, the SQL dump of
 a ledger holding a round's worth of rows in the columns that version had (text: reviewable, no binary
 state in git). tests/unit/test_migrations.py builds each and upgrades it.
 
