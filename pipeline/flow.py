@@ -44,7 +44,7 @@ from .round import facts
 from .round.apply import reassess
 from .round.assess import UNKNOWN_RECOMMENDER, confirmed_senders
 from .route import Directory, answers_our_receipt, authentication, ignore_reason, reply_reason
-from .rules import check
+from .rules import awaits_files, check
 from .store import Attempt, Ledger, ReceiptDraft, evidence_json
 from .subject import parse_subject
 
@@ -514,7 +514,7 @@ class _Pass:
             self._mark(item)
 
     def _receipt_draft(self, sub: Submission, item: _Item) -> ReceiptDraft | None:
-        if sub.outcome is not Outcome.SUBMISSION or not sub.message or not sub.message.sender:
+        if not (sub.outcome is Outcome.SUBMISSION or awaits_files(sub)) or not sub.message or not sub.message.sender:
             return None
         if not self._speaks_for(sub):
             # An unknown or unverified sender learns that the mail arrived and will be checked, nothing

@@ -9,10 +9,22 @@ from dataclasses import replace
 
 from .config import Config
 from .dates import moment_text
-from .model import CLERK_ONLY, Application, DocKind, Finding, Flag, RecommenderKind, Status, Submission, Track
+from .model import (
+    CLERK_ONLY,
+    Application,
+    DocKind,
+    Finding,
+    Flag,
+    Outcome,
+    RecommenderKind,
+    Status,
+    Submission,
+    Track,
+)
 from .names import same_unit
 from .read import uscc
 from .read.text import norm_name
+from .subject import is_reply
 
 # Webmail "large attachment" links: the file is on a server, not in the mail.
 _CLOUD_LINK = re.compile(
@@ -53,7 +65,25 @@ def check(sub: Submission, config: Config) -> Submission:
     found.extend(_missing_forms(sub))
     message_level = _dedupe(found)
     apps = tuple(_check_application(a, message_level, config) for a in sub.applications)
-    return replace(sub, findings=message_level, applications=apps)
+    return _nothing_attached(replace(sub, findings=message_level, applications=apps))
+
+
+def _nothing_attached(sub: Submission) -> Submission:
+    """An email of the round that brought no file at all. A link to a cloud drive is for a person to
+    follow up, and its receipt asks for the files as attachments; a reply ("收到，谢谢") is no submission,
+    and answering it would start a correspondence between a polite person and a machine."""
+    if sub.outcome is not Outcome.SUBMISSION or sub.applications or sub.parsed.attachments:
+        return sub
+    if any(f.flag is Flag.CLOUD_ATTACHMENT_LINK for f in sub.findings):
+        return replace(sub, outcome=Outcome.REVIEW, reason="材料为网盘或超大附件下载链接，未作为附件随邮件送达")
+    if is_reply(sub.parsed.subject):
+        return replace(sub, outcome=Outcome.IGNORED, reason="回复或转发的邮件，未附任何材料（如“收到，谢谢”），不作为申报")
+    return sub
+
+
+def awaits_files(sub: Submission) -> bool:
+    """Sent a link in place of the files: answered all the same, so that the sender attaches them."""
+    return sub.outcome is Outcome.REVIEW and any(f.flag is Flag.CLOUD_ATTACHMENT_LINK for f in sub.findings)
 
 
 def _missing_forms(sub: Submission) -> list[Finding]:

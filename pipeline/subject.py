@@ -23,6 +23,11 @@ def without_reply_prefixes(text: str) -> str:
     return text
 
 
+def is_reply(text: str) -> bool:
+    """A reply or a forward ("Re:", "回复：", "转发：" …) rather than a subject the sender wrote."""
+    return without_reply_prefixes(text) != text
+
+
 def parse_subject(raw: str, suffix: str = "继续教育基地申报") -> SubjectInfo:
     text = without_reply_prefixes(unicodedata.normalize("NFKC", raw or ""))
     hint = next((track for track, word in _TRACK_WORDS if word in text), None)

@@ -143,8 +143,8 @@ def applications(ledger: Ledger, round_name: str, only: Collection[int] | None =
 
 def mails(ledger: Ledger, round_name: str, only: Collection[int] | None = None,
           filed: Collection[Filed] | None = None) -> list[Mail]:
-    """The round's processed messages, in the order they came, each with its number of applications
-    (counted from filed, when the caller has read them already)."""
+    """The round's processed messages, in the order they came, each with its number of applications:
+    counted from filed when the caller has read them already (``()`` when no count is wanted)."""
     if filed is None:
         filed = applications(ledger, round_name, only=only)
     counts = Counter(a.message for a in filed)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import email
 import email.utils
+from datetime import datetime, timedelta, timezone
 from email import policy
+from email.message import EmailMessage
 
 from pipeline.demo import delivery_time, samples
 from pipeline.flow import run_pass
@@ -13,6 +15,7 @@ from pipeline.mail.memory import MemoryMailbox, MemoryOutbox
 from pipeline.outputs.export import export
 from pipeline.store import Ledger
 
+SEPTEMBER = datetime(2019, 9, 12, 10, 0, tzinfo=timezone(timedelta(hours=8)))
 LIGHT = [(name, raw) for name, raw in samples() if "scanned" not in name]
 
 
@@ -57,3 +60,33 @@ def test_the_same_email_delivered_twice_is_one_submission_with_one_receipt(confi
     assert len(out.sent) == 1 and box.marked == ["1", "2"]
     data = _exported(config)
     assert [m["duplicate_of"] for m in data["messages"]] == [None, data["messages"][0]["message_id"]]
+
+
+def _mail(sender: str, subject: str, body: str, html: str = "") -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, "jxjy@shandong.example.cn", subject
+    msg["Date"], msg["Message-ID"] = email.utils.format_datetime(SEPTEMBER), email.utils.make_msgid()
+    msg.set_content(body)
+    if html:
+        msg.add_alternative(html, subtype="html")
+    return msg.as_bytes()
+
+
+def test_mail_that_brings_no_file_is_not_a_submission(config):
+    jinan = next(r for r in config.recommenders if r.name.startswith("济南市"))
+    sender = jinan.senders[0] if "@" in jinan.senders[0][1:] else "rsj" + jinan.senders[0]   # an address or a domain
+    box, out = MemoryMailbox(), MemoryOutbox()
+    box.deliver(_mail(sender, "回复：济南市继续教育基地申报", "收到，谢谢！"), SEPTEMBER)
+    box.deliver(_mail(sender, "济南市继续教育基地申报", "材料较大，请从超大附件下载。",
+                      '<p>请下载：<a href="https://mail.example.cn/bigattach/download.jsp?fid=9">超大附件</a></p>'),
+                SEPTEMBER)
+    result = run_pass(config, mailbox=box, outbox=out)
+    thanks, link = _exported(config)["messages"]
+    # A polite reply is no submission and gets no answer: a machine answering it would start a loop.
+    assert thanks["outcome"] == "ignored" and "收到，谢谢" in thanks["reason"] and not thanks["receipt_sent"]
+    # Files left on a cloud drive are for a person to follow up; the sender is asked to attach them.
+    assert link["outcome"] == "review" and "网盘" in link["reason"] and link["receipt_sent"]
+    assert result.submissions == 0 and box.marked == list(box.messages)
+    (receipt,) = out.sent.values()
+    text = email.message_from_bytes(receipt, policy=policy.default).get_body(("plain",)).get_content()
+    assert "请将材料作为附件直接发送" in text
