@@ -616,15 +616,21 @@ class _Pass:
         if self.stopping():
             log.info("stopping: tables and receipts are left for the next pass")
             return
-        if assessed is not None:
-            try:
-                report.build(config, self.ledger, letters_missing_only=True, now=now, result=assessed)
-                self.ledger.mark_built(config.round.name, inputs)
-            except Exception as exc:  # a broken template must not hold back the receipts
-                log.exception("tables and letters could not be rebuilt")
-                result.review_items.append(f"汇总表或回执文件未能生成（{describe(exc)}），请检查 templates/ 与输出目录")
+        # The receipts before the files: a cold LibreOffice (the PDF copies) takes seconds to minutes,
+        # which no sender should wait for, and a stop asked meanwhile need not wait for it either.
         result.receipts_sent = send_receipts(self.ledger, self.outbox, config)
         result.receipts_waiting = self.ledger.receipts_waiting(config.round.name)
+        if assessed is None:
+            return
+        if self.stopping():
+            log.info("stopping: the tables are left for the next pass")
+            return
+        try:
+            report.build(config, self.ledger, letters_missing_only=True, now=now, result=assessed)
+            self.ledger.mark_built(config.round.name, inputs)
+        except Exception as exc:  # a broken template is the tables' problem, never the receipts'
+            log.exception("tables and letters could not be rebuilt")
+            result.review_items.append(f"汇总表或回执文件未能生成（{describe(exc)}），请检查 templates/ 与输出目录")
 
 
 def _now() -> datetime:
