@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
@@ -60,6 +61,8 @@ _LEGAL_FORM = re.compile(r"(?:股份有限公司|有限责任公司|有限公司
 _SHORTEST = 2   # what must remain of a name once a note or a legal form is taken off
 
 
+# A round compares each applicant with every name its recommender's letters list, again at every pass.
+@lru_cache(maxsize=1 << 16)
 def key(name: str) -> str:
     """The name as identity sees it (rules 1–3): equal keys, the same unit."""
     text = norm_name(_without_track_note(norm(name))).casefold()

@@ -167,3 +167,22 @@ def test_a_different_number_is_not_taken_for_the_letters_unit(config, forms):
     assert first.fields["unit_name"] == "济南市第一职业培训学校"
     assert any("申报单位名称" in f.detail for f in first.findings)           # still unsure: said so
     assert Flag.MISSING_APPLICATION_FORM in {f.flag for f in by_name["济南市第二职业培训学校"].findings}
+
+
+def typed_form(name: str) -> Document:
+    fields = {"unit_name": name, "credit_code": "91370100MA3C5W2X1K", "contact": "王晓梅",
+              "contact_phone": "0531-88016235", "track": "general", "avg_trainees": 3200}
+    return Document("申请表.docx", DocKind.FORM, "docx", fields=fields, field_confidence=dict.fromkeys(fields, 1.0))
+
+
+@pytest.mark.parametrize("letter", ["济南泉信电子科技", "济南泉信电子科技有限公司（省级继续教育基地）",
+                                    "济南泉信电子科技 有限公司"])
+def test_a_typed_form_and_letter_naming_the_unit_alike_raise_no_doubt(config, letter):
+    (app,) = submission(config, typed_form("济南泉信电子科技有限公司"), [letter]).applications
+    assert app.applicant == "济南泉信电子科技有限公司"                       # the form's own name
+    assert not any("不一致" in f.detail for f in app.findings)
+
+
+def test_a_typed_form_one_character_off_the_letter_is_questioned(config):
+    (app,) = submission(config, typed_form("济南泉信电子科枝有限公司"), ["济南泉信电子科技有限公司"]).applications
+    assert any("不一致" in f.detail and "推荐函" in f.detail for f in app.findings)
