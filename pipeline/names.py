@@ -59,6 +59,7 @@ _TRACK_NOTES = frozenset({norm_name(label) for label in TRACK_LABELS.values()}
 _OPEN, _CLOSE = "([{【〔", ")]}】〕"
 _LEGAL_FORM = re.compile(r"(?:股份有限公司|有限责任公司|有限公司)$")
 _SHORTEST = 2   # what must remain of a name once a note or a legal form is taken off
+_TRAILING = "·.,，。;；:：、-—_"
 
 
 # A round compares each applicant with every name its recommender's letters list, again at every pass.
@@ -72,9 +73,10 @@ def key(name: str) -> str:
 
 def _without_track_note(text: str) -> str:
     """text less the bracketed track notes at its end; nested ones (省级继续教育基地（乡村振兴）专项) too."""
+    text = text.rstrip(_TRAILING)
     while (opening := _last_group(text)) is not None:
         note = norm_name(text[opening:]).removeprefix("申报")
-        rest = text[:opening].rstrip("·.,，。;；:：、-—_")
+        rest = text[:opening].rstrip(_TRAILING)
         if note not in _TRACK_NOTES or len(rest) < _SHORTEST:
             break
         text = rest
