@@ -23,13 +23,12 @@ from .model import (
     Submission,
     Track,
 )
-from .names import pair, same_unit
+from .names import key, on_list, pair, same_unit
 from .read import uscc
 from .read.doubts import confirmed
 from .read.text import norm_name
-from .reconcile import Group, Mention, differs, listed_groups, typed_name
+from .reconcile import Group, Mention, listed_groups, typed_name
 from .route import Directory
-from .rules import on_list
 
 DIRECT = Recommender("直接报送", RecommenderKind.DIRECT)
 _APPLICANT_KINDS = (DocKind.FORM, DocKind.AUDIT_FORM)
@@ -57,12 +56,10 @@ def assemble(sub: Submission, config: Config, directory: Directory) -> Submissio
 
     recommender = sub.recommender or _recommender_from_letters(docs, directory)
     drafts = [_Draft(d, _form_name(d, sub)) for d in docs if d.kind in _APPLICANT_KINDS]
-    known = {norm_name(dr.read.name) for dr in drafts}
     for d in docs:  # a scan that could not be read still names its applicant in its file name
         name = _applicant_from_filename(d.filename) if d.kind is DocKind.UNREAD else ""
-        if name and norm_name(name) not in known:
+        if name and not on_list(name, [dr.read.name for dr in drafts]):
             drafts.append(_Draft(d, Mention(name, True, "文件名")))
-            known.add(norm_name(name))
     groups = listed_groups(docs)
     subject = _subject_applicant(sub, directory, recommender)
 
@@ -125,7 +122,7 @@ def _application(draft: _Draft, group: Group | None, subject: str, sub: Submissi
         if better:  # the typed name settles it: the scan's doubt about its own reading is stale
             doc = confirmed(doc, {"unit_name"})
     elif group and read.typed and read.where == "申请表":
-        typed = [m for m in group.mentions if m.typed and differs(m.name, read.name)]
+        typed = [m for m in group.mentions if m.typed and key(m.name) != key(read.name)]
         if typed:
             findings.append(Finding(Flag.LOW_CONFIDENCE, f"申请表中的单位名称“{read.name}”与{typed[0].where}所列"
                                                          f"“{typed[0].name}”不一致，请核对"))
@@ -239,8 +236,8 @@ def _attach_other_documents(apps: list[Application], docs: tuple[Document, ...])
              and not _MESSAGE_LEVEL_NAME.search(d.filename)]
     out = []
     for a in apps:
-        key = norm_name(a.applicant)
-        mine = [d for d in extra if (len(apps) == 1 or key in norm_name(d.filename))]
+        named = norm_name(a.applicant)
+        mine = [d for d in extra if (len(apps) == 1 or named in norm_name(d.filename))]
         problems = tuple(d.problem for d in mine if d.problem)
         out.append(replace(a, documents=a.documents + tuple(mine), findings=a.findings + problems))
     return out

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 from .model import DocKind, Document, Listed, Track
 from .names import pair
-from .read.text import norm_name
 
 _SOURCE_LABEL = {"letter": "推荐函", "summary": "汇总表"}
 
@@ -85,7 +84,3 @@ def typed_name(read: Mention, others: list[Mention]) -> Mention | None:
         return None
     typed = [m for m in others if m.typed]
     return typed[0] if typed else None
-
-
-def differs(a: str, b: str) -> bool:
-    return norm_name(a) != norm_name(b)

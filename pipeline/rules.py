@@ -21,7 +21,7 @@ from .model import (
     Submission,
     Track,
 )
-from .names import same_unit
+from .names import on_list, same_unit
 from .read import uscc
 from .read.text import norm_name
 from .subject import is_reply
@@ -30,11 +30,6 @@ from .subject import is_reply
 _CLOUD_LINK = re.compile(
     r"(超大附件|大附件|云附件|网盘|ftn\w*download|large-?attach|bigattach|pan\.baidu\.com|mail\.qq\.com/cgi-bin/ftn)",
     re.I)
-
-
-def credit_code_check_char(first17: str) -> str | None:
-    """GB 32100-2015's check character over the first 17 (python-stdnum's, via read.uscc)."""
-    return uscc.check_char((first17 or "").upper())
 
 
 def credit_code_valid(code: str) -> bool:
@@ -92,10 +87,8 @@ def _missing_forms(sub: Submission) -> list[Finding]:
         return []
     if not sub.applications:
         return [Finding(Flag.MISSING_APPLICATION_FORM, f"标题中的“{who}”未见申请表")]
-    key = norm_name(who)
-    # Fuzzy as well: the subject is typed, the form may be OCR that dropped a rare character.
-    if any(key in norm_name(a.applicant) or norm_name(a.applicant) in key or same_unit(who, a.applicant)
-           for a in sub.applications):
+    # The subject is typed, the form may be OCR that dropped a rare character: names.same_unit forgives it.
+    if any(same_unit(who, a.applicant) for a in sub.applications):
         return []
     return [Finding(Flag.MISSING_APPLICATION_FORM, f"标题中的“{who}”未见申请表")]
 
@@ -141,16 +134,6 @@ def field_findings(applicant: str, track: Track, f, config: Config) -> list[Find
     if isinstance(code, str) and code and not credit_code_valid(code):
         found.append(Finding(Flag.INVALID_CREDIT_CODE, f"{code}不符合GB 32100-2015校验规则，请核对"))
     return found
-
-
-def name_key(name: str) -> str:
-    """How two unit names are compared: full/half width, spaces, brackets, and the case of Latin
-    letters ("ABC培训中心" typed on one form, "abc培训中心" on another, is one unit)."""
-    return norm_name(name).casefold()
-
-
-def on_list(name: str, names: tuple[str, ...]) -> bool:
-    return name_key(name) in {name_key(n) for n in names}
 
 
 def status_for(findings, config: Config) -> Status:

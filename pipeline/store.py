@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .filing import touch_with_policy
 from .model import Application, Document, Finding, Flag, Message, Submission
-from .read.text import norm_name
+from .names import key
 
 # Each entry moves the schema one version up; PRAGMA user_version records where a ledger stands.
 MIGRATIONS: tuple[str, ...] = (
@@ -477,11 +477,11 @@ class Ledger:
 
     def _put_applications(self, db, row: int, round_name: str, apps: tuple[Application, ...], recommender: str,
                           kind: str) -> None:
-        earlier = {r["id"]: norm_name(r["applicant"]).casefold()
+        earlier = {r["id"]: key(r["applicant"])
                    for r in db.execute("SELECT id, applicant FROM applications WHERE message=? ORDER BY id", (row,))}
         for app in apps:
-            key = norm_name(app.applicant).casefold()
-            same = next((i for i, k in earlier.items() if k == key), None)
+            mine = key(app.applicant)
+            same = next((i for i, k in earlier.items() if k == mine), None)
             if same is None:
                 self._insert_application(db, row, round_name, app, recommender, kind)
                 continue

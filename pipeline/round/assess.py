@@ -22,9 +22,10 @@ from functools import cached_property
 from ..config import Config
 from ..dates import day_text, moment_text
 from ..model import Finding, Flag, RecommenderKind, Status, Track
+from ..names import key, on_list, same_unit
 from ..read.forms import FieldNames, field_names
 from ..route import Directory
-from ..rules import FIELD_FLAGS, credit_code_valid, field_findings, name_key, on_list, status_for
+from ..rules import FIELD_FLAGS, credit_code_valid, field_findings, status_for
 
 PAPER = "paper"
 NOTE = "note"
@@ -521,8 +522,8 @@ def _credit_key(app: AppFacts) -> str:
 
 def _same_units(apps: Sequence[AppFacts], scopes: Sequence[Callable[[AppFacts], str | None]] = (lambda a: "",)
                 ) -> list[tuple[list[AppFacts], set[str]]]:
-    """The applications grouped by unit: the same normalised name or the same valid 统一社会信用代码
-    (one form read with the code, another without, still meet by name), within a scope (two meet when
+    """The applications grouped by unit: the same names.key or the same valid 统一社会信用代码 (one
+    form read with the code, another without, still meet by name), within a scope (two meet when
     some scope gives both the same value; None: not in that scope). Each group keeps its order and
     says what joined it."""
     parent = {a.id: a.id for a in apps}
@@ -535,10 +536,10 @@ def _same_units(apps: Sequence[AppFacts], scopes: Sequence[Callable[[AppFacts], 
 
     basis: dict[int, set[str]] = defaultdict(set)
     for scope in scopes:
-        for key, label in ((lambda a: name_key(a.applicant), "单位名称相同"), (_credit_key, "统一社会信用代码相同")):
+        for key_of, label in ((lambda a: key(a.applicant), "单位名称相同"), (_credit_key, "统一社会信用代码相同")):
             first: dict[tuple[str, str], int] = {}
             for a in apps:
-                where, k = scope(a), key(a)
+                where, k = scope(a), key_of(a)
                 if where is None or not k:
                     continue
                 if (where, k) in first:
@@ -568,11 +569,6 @@ def _multiple_recommenders(live: Sequence[AppFacts]) -> Iterable[tuple[int, Find
                                 f"除本推荐单位外还有{'、'.join(others)}")
 
 
-def _same_unit(a: str, b: str) -> bool:
-    ka, kb = name_key(a), name_key(b)
-    return bool(ka and kb) and (ka == kb or (min(len(ka), len(kb)) >= 4 and (ka in kb or kb in ka)))
-
-
 def _forms_present(apps: Sequence[AppFacts]) -> dict[str, list[str]]:
     """Per recommender, the applicants whose 申请表 came in any of its emails."""
     out: dict[str, list[str]] = defaultdict(list)
@@ -591,10 +587,10 @@ def _missing_forms(messages: Sequence[MessageFacts], apps: Sequence[AppFacts]) -
     out, seen = [], set()
     for m in messages:
         for index, named in enumerate(m.named, start=1):
-            key = (m.recommender, name_key(named.name))
-            if key in seen or any(_same_unit(named.name, have) for have in present.get(m.recommender, [])):
+            seen_key = (m.recommender, key(named.name))
+            if seen_key in seen or on_list(named.name, present.get(m.recommender, [])):
                 continue
-            seen.add(key)
+            seen.add(seen_key)
             out.append(MissingForm(m.recommender, named.name, named.track, named.source, m.id, index))
     return tuple(out)
 
@@ -614,7 +610,7 @@ def _letters(messages: Sequence[MessageFacts]) -> dict[str, list[tuple[Named, ..
 def _letter_covers(app: AppFacts, letters: Mapping[str, list[tuple[Named, ...]]]) -> bool:
     """A 推荐函 in another email of the same recommender that recommends this applicant (or whose
     list could not be read): a form sent later, or sent again, needs no second letter."""
-    return any(not named or any(_same_unit(n.name, app.applicant) for n in named)
+    return any(not named or on_list(app.applicant, [n.name for n in named])
                for named in letters.get(app.recommender, []))
 
 
@@ -627,7 +623,7 @@ def _still_valid(app: AppFacts, fixes: Mapping[str, Correction], present: Mappin
             continue
         if f.flag is Flag.MISSING_APPLICATION_FORM:
             names = _QUOTED.findall(f.detail)
-            if names and all(any(_same_unit(n, have) for have in present.get(app.recommender, [])) for n in names):
+            if names and all(on_list(n, present.get(app.recommender, [])) for n in names):
                 continue            # the form came, in this email or another of the same recommender
         if f.flag in FIELD_FLAGS and fixes:
             continue                # recomputed below from the corrected values
@@ -676,7 +672,7 @@ def _list_state(names: Sequence[str], track: Track, prefix: str, current: Sequen
                 config: Config) -> tuple[ListEntry, ...]:
     out = []
     for number, name in enumerate(names, start=1):
-        mine = [v for v in current if v.track is track and on_list(v.applicant, (name,))]
+        mine = [v for v in current if v.track is track and same_unit(v.applicant, name)]
         # A late one the clerk accepted (人工核定) has applied as much as a timely one.
         timely = [v for v in mine if v.received_at <= config.round.deadline or _accepted(v)]
         if timely:

@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 
 from pipeline.demo import samples
 from pipeline.mail.maildir import deliver
-from pipeline.rules import credit_code_check_char
+from pipeline.read.uscc import check_char
 
 ROUND = "2019年省级专业技术人员继续教育基地申报"
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
@@ -30,7 +30,7 @@ JINAN = "济南市人力资源和社会保障局"
 SDUT = "山东理工职业学院继续教育学院"
 ENERGY = "山东能源集团技师学院培训中心"
 ENERGY_CODE = "91370000163061123"
-VALID_ENERGY_CODE = ENERGY_CODE + credit_code_check_char(ENERGY_CODE)
+VALID_ENERGY_CODE = ENERGY_CODE + check_char(ENERGY_CODE)
 
 
 def intake(environ, *args, ok: bool = True) -> subprocess.CompletedProcess:

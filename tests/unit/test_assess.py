@@ -197,6 +197,20 @@ def test_same_applicant_through_another_recommender_is_not_a_resubmission(rnd):
     assert all(v.current for v in result.verdicts)
 
 
+def test_a_resubmission_with_the_legal_form_or_a_track_note_supersedes(rnd):
+    rnd.mail(JINAN, 10, apps=[("济南泉信电子科技", Track.GENERAL)])
+    rnd.mail(JINAN, 12, apps=[("济南泉信电子科技有限公司（省级继续教育基地）", Track.GENERAL)])
+    old, new = rnd.run().verdicts
+    assert old.superseded_by == new.id and new.current
+
+
+def test_one_character_apart_without_a_credit_code_two_applications_stand(rnd):
+    # The round groups by names.key: 历城区 and 历下区 are two districts, and a merge drops one.
+    rnd.mail(JINAN, 10, apps=[("济南市历城区职业培训学校", Track.RURAL)])
+    rnd.mail(JINAN, 12, apps=[("济南市历下区职业培训学校", Track.RURAL)])
+    assert all(v.current for v in rnd.run().verdicts)
+
+
 def test_exact_duplicates_by_bytes_or_message_id_produce_nothing(rnd):
     first = rnd.mail(JINAN, 10, sha="same-bytes", message_id="<a@jinan>", apps=[("甲", Track.GENERAL)])
     rnd.mail(JINAN, 10, 11, sha="same-bytes", message_id="<a@jinan>", apps=[("甲", Track.GENERAL)])
@@ -229,6 +243,21 @@ def test_same_unit_by_credit_code_under_different_names(rnd):
     assert "统一社会信用代码相同" in details(v[1], Flag.DUPLICATE_APPLICANT)[0]
 
 
+def test_the_same_company_with_and_without_its_legal_form_through_two_recommenders(rnd):
+    rnd.mail(JINAN, 10, apps=[("济南泉信电子科技", Track.GENERAL)])
+    rnd.mail(EDU, 11, apps=[("济南泉信电子科技有限公司", Track.GENERAL)])
+    v = rnd.run().verdicts
+    assert all(Flag.DUPLICATE_APPLICANT in x.flags for x in v)
+    assert "单位名称相同" in details(v[0], Flag.DUPLICATE_APPLICANT)[0]
+
+
+def test_a_university_and_its_school_through_two_recommenders_are_two_units(rnd):
+    rnd.mail(JINAN, 10, apps=[("山东大学", Track.GENERAL)])
+    rnd.mail(EDU, 11, apps=[("山东大学继续教育学院", Track.GENERAL)])
+    rnd.mail(QINGDAO, 12, apps=[("山东大学（威海）分校", Track.GENERAL)])
+    assert not any(Flag.DUPLICATE_APPLICANT in v.flags for v in rnd.run().verdicts)
+
+
 # ---------------------------------------------------------------- named without a form
 
 def test_a_form_sent_later_answers_the_letter_and_the_earlier_finding(rnd):
@@ -241,6 +270,20 @@ def test_a_form_sent_later_answers_the_letter_and_the_earlier_finding(rnd):
     assert [(m.name, m.source, m.recommender) for m in result.missing_forms] == [("丙学院", "申报汇总表", JINAN)]
     first = by_name(result)["甲培训学院"]
     assert Flag.MISSING_APPLICATION_FORM not in first.flags and first.status is Status.ACCEPTED
+
+
+def test_the_universitys_form_does_not_answer_a_letter_naming_its_school(rnd):
+    rnd.mail(JINAN, 10, named=(Named("山东大学继续教育学院", Track.GENERAL, "推荐函"),), apps=[("山东大学", Track.GENERAL)])
+    assert [m.name for m in rnd.run().missing_forms] == ["山东大学继续教育学院"]
+
+
+def test_a_letter_covers_the_form_ocr_misread(rnd):
+    rnd.mail(JINAN, 10, letter=True, named=(Named("淄博镕喆堃犇职业培训学校", Track.GENERAL, "推荐函"),))
+    rnd.mail(JINAN, 12, apps=[("淄博喆堃犇职业培训学校", Track.GENERAL, {},
+                               [Finding(Flag.MISSING_RECOMMENDATION_LETTER, "无")])])
+    result = rnd.run()
+    assert not result.missing_forms
+    assert by_name(result)["淄博喆堃犇职业培训学校"].status is Status.ACCEPTED
 
 
 def test_forms_first_then_the_letter_that_lists_them(rnd):
@@ -295,6 +338,18 @@ def test_round_lists_applied_late_missing_and_overdue(rnd, config):
     assert [e.name for e in before.audit if e.state == "applied"] == [config.audit_list[2]]
     assert len(before.audit) == len(config.audit_list)
     assert not before.overdue and rnd.run(AFTER).overdue
+
+
+def test_a_listed_base_read_with_one_slip_is_on_the_list_its_college_is_not(rnd, config):
+    listed = config.reconfirm_list[0]
+    assert listed == "山东水利职业学院继续教育学院"
+    rnd.mail("直接报送", 15, apps=[("山东水利职业学院继续教育学阮", Track.RECONFIRM),     # OCR: 阮 for 院
+                                   ("山东水利职业学院", Track.RECONFIRM)])
+    result = rnd.run()
+    v = by_name(result)
+    assert Flag.NOT_ON_RECONFIRM_LIST not in v["山东水利职业学院继续教育学阮"].flags
+    assert Flag.NOT_ON_RECONFIRM_LIST in v["山东水利职业学院"].flags
+    assert (result.reconfirm[0].name, result.reconfirm[0].state) == (listed, "applied")
 
 
 # ---------------------------------------------------------------- the clerk's corrections and decisions

@@ -1,5 +1,6 @@
-"""Unit names: OCR's slips are forgiven, a different number or word is a different unit; and what
-assemble does with a scanned form's name once a typed letter names the same unit."""
+"""Unit names: spelling, a track note and a legal form are not identity; OCR's slips are forgiven; a
+different number or word is a different unit, and a part of a university is not the university. And
+what assemble does with a scanned form's name once a typed letter names the same unit."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -10,7 +11,7 @@ import pytest
 
 from pipeline.assemble import assemble
 from pipeline.model import Attachment, DocKind, Document, Finding, Flag, Listed, Message, Submission, Track
-from pipeline.names import CUTOFF, pair, same_unit, similarity
+from pipeline.names import CUTOFF, key, on_list, pair, same_unit, similarity
 from pipeline.read.doubts import note, unsure
 from pipeline.read.forms import Forms
 from pipeline.route import Directory
@@ -20,15 +21,70 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("a, b", [
+    ("ＡＢＣ培训中心", "abc培训中心"),                                 # full width, Latin case
+    ("山东理工职业学院 继续教育学院", "山东理工职业学院继续教育学院"),   # spaces, ideographic ones too
+    ("山东理工职业学院\u3000继续教育学院", "山东理工职业学院继续教育学院"),
+    ("山东能源集团（技师学院）培训中心", "山东能源集团(技师学院)培训中心"),
+    ("山东能源集团【技师学院】培训中心", "山东能源集团技师学院培训中心"),
+    ("济南职业技术培训学院。", "济南职业技术培训学院"),
+])
+def test_spelling_is_not_identity(a, b):
+    assert key(a) == key(b) and same_unit(a, b) and similarity(a, b) == 100.0
+
+
+@pytest.mark.parametrize("a", [
+    "乙乡村学院（乡村振兴）", "乙乡村学院(乡村振兴专项)", "乙乡村学院【乡村振兴专项】", "乙乡村学院（申报乡村振兴专项）",
+    "乙乡村学院（省级继续教育基地（乡村振兴）专项）", "乙乡村学院（重新确认）", "乙乡村学院（审验）",
+    "乙乡村学院（省级继续教育基地）", "乙乡村学院（省级基地）", "乙乡村学院（原省级继续教育基地重新确认）",
+    "乙乡村学院 （乡村振兴）；",
+])
+def test_a_track_noted_after_the_name_is_not_part_of_it(a):
+    assert key(a) == key("乙乡村学院") and same_unit(a, "乙乡村学院")
+
+
+def test_other_brackets_are_part_of_the_name():
+    assert key("山东理工职业学院（继续教育学院）") == key("山东理工职业学院继续教育学院")
+    assert not same_unit("山东大学（威海）", "山东大学")                   # a campus of its own
+    assert key("（乡村振兴）") == "乡村振兴"                              # a note alone is still a name
+
+
+@pytest.mark.parametrize("a", ["济南泉信电子科技有限公司", "济南泉信电子科技有限责任公司", "济南泉信电子科技股份有限公司",
+                               "济南泉信电子科技（有限公司）"])
+def test_the_legal_form_is_not_part_of_the_name(a):
+    assert key(a) == key("济南泉信电子科技") and same_unit(a, "济南泉信电子科技")
+
+
+def test_a_legal_form_alone_stays_a_name():
+    assert key("有限公司") == "有限公司" and not same_unit("有限公司", "股份有限公司")
+
+
+@pytest.mark.parametrize("a, b", [
     ("济南市第一职业培训学校", "济南市第二职业培训学校"),      # an ordinal: 90.9 by ratio alone
     ("济南市第1职业培训学校", "济南市第2职业培训学校"),
     ("青岛市三十九中继续教育中心", "青岛市三十八中继续教育中心"),
+    ("甲培训学院", "乙培训学院"),
     ("山东理工职业学院继续教育学院", "山东水利职业学院继续教育学院"),  # a different word
     ("济南职业学院", "济南职业技术学院"),                  # a word more
+    ("济南泉信电子科技有限公司", "济南泉信电子有限公司"),      # a word less, the legal form aside
 ])
 def test_different_units_never_match_however_close(a, b):
     assert not same_unit(a, b) and similarity(a, b) < CUTOFF
     assert pair([a], [b]) == []
+
+
+@pytest.mark.parametrize("part", [
+    "山东大学继续教育学院", "山东大学（威海）分校", "山东大学威海分校", "山东大学分校", "山东大学经济学院",
+    "山东大学（威海）",
+])
+def test_a_part_of_a_university_is_not_the_university(part):
+    assert not same_unit(part, "山东大学") and not same_unit("山东大学", part)
+    assert key(part) != key("山东大学")
+
+
+def test_a_branch_of_a_university_is_neither_the_university_nor_another_branch():
+    assert not same_unit("山东中医药大学济南分院", "山东中医药大学")
+    assert not same_unit("山东中医药大学济南分院", "山东中医药大学青岛分院")
+    assert not same_unit("山东中医药大学继续教育学院", "山东中医药大学成人教育学院")
 
 
 @pytest.mark.parametrize("a, b", [
@@ -37,7 +93,22 @@ def test_different_units_never_match_however_close(a, b):
     ("山东能源集团（技师学院）培训中心", "山东能源集团技师学院培训中心"),   # brackets do not count
 ])
 def test_one_ocr_slip_is_the_same_unit(a, b):
-    assert same_unit(a, b)
+    assert same_unit(a, b) and same_unit(b, a)
+
+
+def test_a_slip_and_a_note_together_are_still_the_unit():
+    assert same_unit("淄博镕喆堃犇职业培训学校（乡村振兴）", "淄博喆堃犇职业培训学校")
+    assert same_unit("济南泉信电子科枝有限公司", "济南泉信电子科技")
+
+
+def test_list_membership_asks_the_same_question():
+    listed = ("济南市第一职业培训学校", "淄博镕喆堃犇职业培训学校", "济南泉信电子科技有限公司")
+    assert on_list("淄博喆堃犇职业培训学校", listed)                      # an OCR slip
+    assert on_list("济南泉信电子科技（重新确认）", listed)                 # a note, no legal form
+    assert on_list("ＡＢＣ培训中心", ("abc培训中心",))
+    assert not on_list("济南市第二职业培训学校", listed)
+    assert not on_list("山东大学继续教育学院", ("山东大学",))
+    assert not on_list("济南泉信电子科技", ())
 
 
 def test_pairing_prefers_the_exact_twin():
@@ -97,3 +168,22 @@ def test_a_different_number_is_not_taken_for_the_letters_unit(config, forms):
     assert first.fields["unit_name"] == "济南市第一职业培训学校"
     assert any("申报单位名称" in f.detail for f in first.findings)           # still unsure: said so
     assert Flag.MISSING_APPLICATION_FORM in {f.flag for f in by_name["济南市第二职业培训学校"].findings}
+
+
+def typed_form(name: str) -> Document:
+    fields = {"unit_name": name, "credit_code": "91370100MA3C5W2X1K", "contact": "王晓梅",
+              "contact_phone": "0531-88016235", "track": "general", "avg_trainees": 3200}
+    return Document("申请表.docx", DocKind.FORM, "docx", fields=fields, field_confidence=dict.fromkeys(fields, 1.0))
+
+
+@pytest.mark.parametrize("letter", ["济南泉信电子科技", "济南泉信电子科技有限公司（省级继续教育基地）",
+                                    "济南泉信电子科技 有限公司"])
+def test_a_typed_form_and_letter_naming_the_unit_alike_raise_no_doubt(config, letter):
+    (app,) = submission(config, typed_form("济南泉信电子科技有限公司"), [letter]).applications
+    assert app.applicant == "济南泉信电子科技有限公司"                       # the form's own name
+    assert not any("不一致" in f.detail for f in app.findings)
+
+
+def test_a_typed_form_one_character_off_the_letter_is_questioned(config):
+    (app,) = submission(config, typed_form("济南泉信电子科枝有限公司"), ["济南泉信电子科技有限公司"]).applications
+    assert any("不一致" in f.detail and "推荐函" in f.detail for f in app.findings)

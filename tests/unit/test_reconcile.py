@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pipeline.model import DocKind, Document, Listed, Track
-from pipeline.reconcile import Mention, differs, listed_groups, typed_name
+from pipeline.reconcile import Mention, listed_groups, typed_name
 
 
 def _list(kind: DocKind, method: str, *entries: Listed) -> Document:
@@ -28,8 +28,3 @@ def test_a_typed_name_replaces_an_ocr_reading_never_the_reverse():
     read, typed = Mention("淄博喆垫犇职业培训学校", False, "申请表", 0.6), Mention("淄博喆堃犇职业培训学校", True, "汇总表")
     assert typed_name(read, [typed]) == typed
     assert typed_name(typed, [read]) is None and typed_name(read, [read]) is None
-
-
-def test_names_differ_only_beyond_width_spaces_and_brackets():
-    assert not differs("山东理工职业学院（继续教育学院）", "山东理工职业学院 (继续教育学院)")
-    assert differs("济南第一职业学校", "济南第二职业学校")

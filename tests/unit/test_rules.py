@@ -3,7 +3,8 @@ import pytest
 
 from pipeline.assemble import DIRECT
 from pipeline.model import CLERK_ONLY, DocKind, Flag, Status, Track
-from pipeline.rules import check, credit_code_check_char, credit_code_valid, status_for
+from pipeline.read.uscc import check_char
+from pipeline.rules import check, credit_code_valid, status_for
 
 
 @pytest.mark.parametrize("code", ["91350100M000100Y43", "12370000495203618F", "52370100493001174X"])
@@ -18,8 +19,8 @@ def test_invalid_credit_codes(code):
 
 
 def test_check_character_is_computed_from_the_first_17():
-    assert credit_code_check_char("91350100M000100Y4") == "3"
-    assert credit_code_check_char("91350100M000100I4") is None  # I is not in the alphabet
+    assert check_char("91350100M000100Y4") == "3"
+    assert check_char("91350100M000100I4") is None  # I is not in the alphabet
 
 
 # ---------------------------------------------------------------- check: one message's rules
@@ -84,3 +85,14 @@ def test_a_subject_naming_an_applicant_without_its_form_is_found(config):
         "缺少申请表：标题中的“济南职业技术培训学院”未见申请表"]
     named = check(_submission(config, subject="济南职业技术培训学院继续教育基地申报"), config)
     assert Flag.MISSING_APPLICATION_FORM not in {f.flag for f in named.findings}
+
+
+@pytest.mark.parametrize("subject, applicant, missing", [
+    ("济南职业技术培训学院继续教育基地申报", "济南职业技朮培训学院", False),           # an OCR slip on the form
+    ("济南泉信电子科技继续教育基地申报", "济南泉信电子科技有限公司", False),           # the legal form left off
+    ("山东大学继续教育学院继续教育基地申报", "山东大学", True),                      # the university is not its school
+    ("山东大学继续教育基地申报", "山东大学继续教育学院", True),
+])
+def test_the_subject_names_the_applicant_as_names_same_unit_says(config, subject, applicant, missing):
+    out = check(_submission(config, subject=subject, apps=((applicant, Track.GENERAL, 3200),)), config)
+    assert (Flag.MISSING_APPLICATION_FORM in {f.flag for f in out.findings}) is missing
