@@ -17,9 +17,11 @@ The rules, in the order they apply:
 3. The legal form at the end is not part of the name: 济南某某科技, 济南某某科技有限公司,
    …有限责任公司 and …股份有限公司 are one company. Senders drop it when they type a list, and
    registration does not allow two companies whose names differ only in their form.
-4. A different number is a different unit, however close: 济南市第一职业培训学校 and
-   济南市第二职业培训学校 score 90.9 and are two schools (0–9, 一二三…, 甲乙丙丁). OCR invents a
-   number least of all.
+4. A different number or place is a different unit, however close: 济南市第一职业培训学校 and
+   济南市第二职业培训学校 score 90.9 and are two schools (0–9, 一二三…, 甲乙丙丁); so are 历城区 and
+   历下区, 市中区 and 市北区 (the character before 省/市/区/县/旗/镇/乡). OCR invents a number least of
+   all, and a place is the first thing a name says. (山东 and 山西 elsewhere in a name stay one slip:
+   nearly every unit here begins with 山东, and OCR reading 东 wrong once must not split them all.)
 5. A different word is a different unit: names that differ in two or more characters in a row
    (理工 for 水利, 技术 inserted). So a part of a university is not the university: 山东大学,
    山东大学继续教育学院, 山东大学（威海）分校 and 某某大学某某分院 are four units. A school, campus or
@@ -52,6 +54,7 @@ from .read.text import norm, norm_name
 CUTOFF = 80.0
 # Characters that make a name a different unit when they differ: digits, numerals, ordinal stems.
 _NUMBERS = set("0123456789〇零一二三四五六七八九十百千两壹贰叁肆伍陆柒捌玖拾甲乙丙丁")
+_PLACE_ENDS = set("省市区县旗镇乡")   # a character differing just before one of these names another place
 _WORD = 2       # differing characters in a row that make a distinct word
 # What a list writes in brackets after a name to say its track (rule 2), compared without brackets.
 _TRACK_NOTES = frozenset({norm_name(label) for label in TRACK_LABELS.values()}
@@ -111,12 +114,14 @@ def similarity(a: str, b: str) -> float:
 
 
 def distinct(x: str, y: str) -> bool:
-    """Keys that differ in a number or in a whole word (rules 4 and 5): never one unit."""
+    """Keys that differ in a number, a place or a whole word (rules 4 and 5): never one unit."""
     for op in Levenshtein.opcodes(x, y):
         if op.tag == "equal":
             continue
         left, right = x[op.src_start:op.src_end], y[op.dest_start:op.dest_end]
         if _NUMBERS & set(left + right):
+            return True
+        if x[op.src_end:op.src_end + 1] in _PLACE_ENDS:
             return True
         if max(len(left), len(right)) >= _WORD:
             return True

@@ -66,6 +66,8 @@ def test_a_legal_form_alone_stays_a_name():
     ("山东理工职业学院继续教育学院", "山东水利职业学院继续教育学院"),  # a different word
     ("济南职业学院", "济南职业技术学院"),                  # a word more
     ("济南泉信电子科技有限公司", "济南泉信电子有限公司"),      # a word less, the legal form aside
+    ("济南市历城区职业培训学校", "济南市历下区职业培训学校"),  # another district: 90.9 by ratio alone
+    ("济南市中区职工培训中心", "济南市北区职工培训中心"),
 ])
 def test_different_units_never_match_however_close(a, b):
     assert not same_unit(a, b) and similarity(a, b) < CUTOFF
