@@ -646,7 +646,7 @@ def write(name: str, data: bytes) -> None:
 # ----------------------------------------------------------------------------------------------
 
 def imagemagick() -> str:
-    """ImageMagick 6's convert (a stand-in of the same name earlier on PATH is passed over)."""
+    """ImageMagick 6's convert: the first on PATH that says it is ImageMagick's (other tools share the name)."""
     for candidate in (shutil.which("convert"), "/usr/bin/convert"):
         if candidate and "ImageMagick" in subprocess.run([candidate, "-version"], capture_output=True,
                                                          text=True).stdout:
