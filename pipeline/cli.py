@@ -31,7 +31,7 @@ from .read.forms import FormDefinitionError, field_names
 from .round import facts
 from .round import review as review_mod
 from .round.apply import reassess
-from .round.assess import SENDER_OK
+from .round.target import BadTarget, Entry, Kind, Target
 from .schedule import serve
 from .store import Ledger
 
@@ -199,8 +199,7 @@ def retry(ctx: click.Context, targets: tuple[str, ...], failed: bool) -> None:
     with Ledger(cfg.ledger_path) as ledger:
         wanted = ledger.failed(cfg.round.name) if failed else []
         for t in targets:
-            number = t.strip().upper().removeprefix("M")
-            m = facts.mail(ledger, int(number)) if number.isdigit() else None
+            m = facts.mail(ledger, number) if (number := _message_number(t)) is not None else None
             if m is None or m.round != cfg.round.name:
                 _fail(ctx, f"本轮次（{cfg.round.name}）没有编号为 {t} 的邮件；编号见 intake review 的列表")
             wanted.append(m.id)
@@ -210,7 +209,7 @@ def retry(ctx: click.Context, targets: tuple[str, ...], failed: bool) -> None:
                 rows.append(row)
             else:
                 ledger.refetch(row)
-                say(f"M{row}：原始邮件未曾保存，下次收信时将重新从邮箱读取")
+                say(f"{Target.message(row)}：原始邮件未曾保存，下次收信时将重新从邮箱读取")
     if not rows:
         say("没有可重新处理的邮件")
         return
@@ -378,6 +377,16 @@ def _check_mail(cfg: config_mod.Config) -> list[str]:
 
 # ---------------------------------------------------------------- the clerk's review list
 
+def _message_number(text: str) -> int | None:
+    """A message's number as `intake retry` takes it: M19, or just 19."""
+    text = text.strip()
+    try:
+        target = Target.parse("M" + text if text.isdigit() else text)
+    except BadTarget:
+        return None
+    return target.number if target.kind is Kind.MESSAGE else None
+
+
 def _clerk() -> str:
     try:
         return os.environ.get("USER") or getpass.getuser()
@@ -453,7 +462,7 @@ def review_set(ctx: click.Context, target: str, assignments: tuple[str, ...], st
         tgt = review_mod.parse_target(target)
         changes = []
         if assignments:
-            if tgt.startswith("M"):
+            if tgt.kind is Kind.MESSAGE:
                 raise review_mod.ReviewError("邮件没有可更正的字段；可用 --status handled 或 --note")
             for a in assignments:
                 name, sep, value = a.replace("＝", "=").partition("=")
@@ -461,11 +470,11 @@ def review_set(ctx: click.Context, target: str, assignments: tuple[str, ...], st
                     raise review_mod.ReviewError(f"“{a}”应写成 字段=值")
                 changes.append(review_mod.Change(tgt, *review_mod.parse_field(name, value, fields)))
         if status is not None:
-            changes.append(review_mod.Change(tgt, "status", review_mod.parse_status(status, tgt)))
+            changes.append(review_mod.Change(tgt, Entry.STATUS, review_mod.parse_status(status, tgt)))
         if note:
-            changes.append(review_mod.Change(tgt, "note", note))
+            changes.append(review_mod.Change(tgt, Entry.NOTE, note))
         if sender_ok or remember_sender:
-            changes.append(review_mod.Change(tgt, SENDER_OK, remember_sender))
+            changes.append(review_mod.Change(tgt, Entry.SENDER_OK, remember_sender))
     except review_mod.ReviewError as exc:
         _fail(ctx, str(exc))
     if not changes:
@@ -519,7 +528,7 @@ def review_paper(ctx: click.Context, targets: tuple[str, ...], copies: int | Non
         _fail(ctx, f"--date：{exc}")
     value = {"copies": 0, "on": "", "undo": True} if undo else {"copies": copies or 0, "on": day}
     try:
-        changes = [review_mod.Change(review_mod.parse_target(t), "paper", value) for t in targets]
+        changes = [review_mod.Change(review_mod.parse_target(t), Entry.PAPER, value) for t in targets]
     except review_mod.ReviewError as exc:
         _fail(ctx, str(exc))
     _record(ctx, cfg, changes, by or _clerk(), "cli")

@@ -35,7 +35,7 @@ from .mail.connect import open_mailbox, open_outbox
 from .mail.imap import ImapError
 from .mail.smtp import SendFailed
 from .mail.source import Incoming, Mailbox, Outbox
-from .model import Document, Finding, Flag, Message, Outcome, RecommenderKind, Status, Submission
+from .model import Document, Finding, Flag, Message, Outcome, ReceiptState, RecommenderKind, Status, Submission
 from .outputs import report
 from .read.document import Forms, read_attachments
 from .read.ocr import OcrPool
@@ -43,6 +43,7 @@ from .receipt import Unaddressable, compose, compose_received, letter_for, mail_
 from .round import facts
 from .round.apply import reassess
 from .round.assess import UNKNOWN_RECOMMENDER, confirmed_senders
+from .round.target import Target
 from .route import Directory, answers_our_receipt, authentication, ignore_reason, reply_reason
 from .rules import awaits_files, check
 from .store import Attempt, Ledger, ReceiptDraft, evidence_json
@@ -113,7 +114,7 @@ def file(sub: Submission, ctx: Context) -> Submission:
     delivery time and the message's number: two emails of one minute never share a file. An attempt that
     fails half-way takes back what it wrote, so that no half-filed folder is left for a clerk to find."""
     out = ctx.config.output_dir
-    prefix = f"{sub.received_at.astimezone(SHANGHAI):%Y%m%d-%H%M}_M{sub.number}_"
+    prefix = f"{sub.received_at.astimezone(SHANGHAI):%Y%m%d-%H%M}_{Target.message(sub.number)}_"
     if sub.outcome is Outcome.SUBMISSION:
         root = [ctx.config.round.name, sub.recommender.name if sub.recommender else UNKNOWN_RECOMMENDER]
     else:
@@ -509,7 +510,7 @@ class _Pass:
         if recorded:
             self._recorded(item)
         else:
-            self.result.review_items.append(f"M{item.row} 重新处理未成功（{failure.error}），原有记录保留")
+            self.result.review_items.append(f"{Target.message(item.row)} 重新处理未成功（{failure.error}），原有记录保留")
         if item.raw_kept:
             self._mark(item)
 
@@ -557,15 +558,15 @@ class _Pass:
         sent_today = self.ledger.receipts_to(message.sender, day, day + timedelta(days=1))
         cap = self.config.max_receipts_per_sender_per_day
         if sent_today >= cap:
-            return ReceiptDraft(rid, message.sender, b"", letter, "suppressed", f"该发件人当日回执已达{cap}封上限",
+            return ReceiptDraft(rid, message.sender, b"", letter, ReceiptState.SUPPRESSED, f"该发件人当日回执已达{cap}封上限",
                                 number)
         try:
             raw = render()
         except Unaddressable:
-            return ReceiptDraft(rid, message.sender, b"", letter, "failed",
+            return ReceiptDraft(rid, message.sender, b"", letter, ReceiptState.FAILED,
                                 "发件人地址含非英文字符，无法自动回复，请人工回复", number)
         # Held until the round assessment after the message loop has seen it (see Ledger.release_receipts).
-        return ReceiptDraft(rid, message.sender, raw, letter, "held", number=number)
+        return ReceiptDraft(rid, message.sender, raw, letter, ReceiptState.HELD, number=number)
 
     # -- the mailbox's mark ------------------------------------------------------------------------------
 
@@ -709,21 +710,21 @@ def send_receipts(ledger: Ledger, outbox, config: Config, now: datetime | None =
         if not ledger.claim_receipt(receipt.row, receipt.state, now, lease_until=now + SEND_LEASE):
             continue  # another sender took it
         try:
-            if receipt.state == "sending" and outbox.already_sent(receipt.receipt_id):
-                ledger.mark_receipt(receipt.row, "sent", "发送记录见已发送文件夹（重启后核对）")
+            if receipt.state == ReceiptState.SENDING and outbox.already_sent(receipt.receipt_id):
+                ledger.mark_receipt(receipt.row, ReceiptState.SENT, "发送记录见已发送文件夹（重启后核对）")
                 continue
             _send(outbox, receipt)
             # Recorded the moment the server accepted it; the Sent folder's copy comes after, so that a
             # crash in between leaves a receipt marked sent rather than one sent twice.
-            ledger.mark_receipt(receipt.row, "sent")
+            ledger.mark_receipt(receipt.row, ReceiptState.SENT)
         except SendFailed as exc:
             if exc.permanent:
-                ledger.mark_receipt(receipt.row, "failed", f"发信服务器拒绝：{exc}")
+                ledger.mark_receipt(receipt.row, ReceiptState.FAILED, f"发信服务器拒绝：{exc}")
                 outbox_log.error("receipt %s to %s refused: %s", receipt.receipt_id, receipt.recipient, exc)
                 continue
             delay = config.receipt_retry_every * 2 ** min(receipt.attempts, 6)
             retry_at = now + min(delay, timedelta(hours=1))
-            ledger.mark_receipt(receipt.row, "queued", f"暂未发出：{exc}", retry_at=retry_at)
+            ledger.mark_receipt(receipt.row, ReceiptState.QUEUED, f"暂未发出：{exc}", retry_at=retry_at)
             # The server is down for all of them: the others wait for the same retry, not one by one now.
             postponed = ledger.postpone_receipts(now, retry_at, f"暂未发出：{exc}")
             outbox_log.warning("receipt %s not sent (%s); it and %d other(s) retry at %s",
@@ -732,11 +733,11 @@ def send_receipts(ledger: Ledger, outbox, config: Config, now: datetime | None =
         except ImapError as exc:  # the Sent folder could not be read: do not guess, try again later
             outbox_log.warning("receipt %s: Sent folder not checked (%s); left for the next round",
                                receipt.receipt_id, exc)
-            ledger.mark_receipt(receipt.row, "sending", f"已发送文件夹暂不可读：{exc}", retry_at=now)
+            ledger.mark_receipt(receipt.row, ReceiptState.SENDING, f"已发送文件夹暂不可读：{exc}", retry_at=now)
             break
         except Exception as exc:  # noqa: BLE001 - this receipt's defect; the others still go
             outbox_log.exception("receipt %s to %s could not be sent", receipt.receipt_id, receipt.recipient)
-            ledger.mark_receipt(receipt.row, "failed", f"发送出错（{describe(exc)}），请人工回复")
+            ledger.mark_receipt(receipt.row, ReceiptState.FAILED, f"发送出错（{describe(exc)}），请人工回复")
             continue
         sent += 1
         outbox_log.info("receipt %s sent to %s", receipt.receipt_id, receipt.recipient)
@@ -781,4 +782,5 @@ def _summarise(result: PassReport, ledger: Ledger, round_name: str, rows: list[i
     for m in facts.waiting(ledger, round_name):
         when = m.waiting_until.astimezone(SHANGHAI) if m.waiting_until else None
         retry = f"将于{when:%m月%d日 %H:%M}自动重试" if when else "将自动重试"
-        result.review_items.append(f"M{m.id} 邮件《{m.subject or '（尚未读取）'}》暂未处理完（{m.error}），{retry}")
+        subject = m.subject or "（尚未读取）"
+        result.review_items.append(f"{Target.message(m.id)} 邮件《{subject}》暂未处理完（{m.error}），{retry}")

@@ -42,6 +42,20 @@ class Outcome(StrEnum):
     REVIEW = "review"
 
 
+class ReceiptState(StrEnum):
+    """Where a receipt stands. held: written with its message, waiting for the round assessment;
+    queued: free to go (again at next_attempt_at); sending: an attempt began and its end is not yet
+    recorded; sent; suppressed: not to be sent (a duplicate email, the sender's daily cap); failed:
+    refused for good, for a person to answer."""
+
+    HELD = "held"
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    SUPPRESSED = "suppressed"
+    FAILED = "failed"
+
+
 class Status(StrEnum):
     ACCEPTED = "accepted"
     NEEDS_REVIEW = "needs_review"

@@ -8,10 +8,11 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
 from .filing import touch_with_policy
-from .model import Application, Document, Finding, Flag, Message, Submission
+from .model import Application, Document, Finding, Flag, Message, ReceiptState, Submission
 from .names import key
 
 # Each entry moves the schema one version up; PRAGMA user_version records where a ledger stands.
@@ -161,9 +162,22 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def _event(db: sqlite3.Connection, message: int | None, kind: str, detail: str) -> None:
+class Event(StrEnum):
+    FETCHED = "fetched"
+    REKEYED = "rekeyed"         # the mailbox renumbered a message already kept
+    DEFERRED = "deferred"       # a passing fault: tried again later
+    RERUN_FAILED = "rerun failed"
+    SET_ASIDE = "set aside"
+    REFETCH = "refetch"         # asked for by a clerk: the raw bytes were never kept
+    DONE = "done"
+    CORRECTION = "correction"   # a clerk's, kept in full in corrections
+    CHECK = "check"             # `intake check` proving the ledger writable; removed at once
+
+
+def _event(db: sqlite3.Connection, message: int | None, kind: Event, detail: str) -> int:
     """The ledger's history: every event is written here, in the transaction of what it records."""
-    db.execute("INSERT INTO events (at, message, kind, detail) VALUES (?,?,?,?)", (_now(), message, kind, _valid(detail)))
+    return db.execute("INSERT INTO events (at, message, kind, detail) VALUES (?,?,?,?)",
+                      (_now(), message, kind, _valid(detail))).lastrowid or 0
 
 
 # A message with its receipt's state and the SMTP server's last answer, as every reader of the round wants it.
@@ -217,7 +231,7 @@ class ReceiptDraft:
     recipient: str
     raw: bytes
     letter: str          # JSON of the 受理回执 content
-    state: str           # queued | suppressed
+    state: ReceiptState  # held, or suppressed or failed from the start
     reason: str = ""
     number: int | None = None   # the receipt's number in the round (Ledger.receipt_number)
 
@@ -250,7 +264,7 @@ class QueuedReceipt:
     receipt_id: str
     recipient: str
     raw: bytes
-    state: str = "queued"      # "sending": an attempt began and its end was never recorded
+    state: ReceiptState = ReceiptState.QUEUED    # SENDING: an attempt began and its end was never recorded
     attempts: int = 0
 
 
@@ -302,7 +316,7 @@ class Ledger:
         """For `intake check`: a row written and removed again, committed, so the file and its journal are
         proven writable (a transaction rolled back would write nothing)."""
         with self.transaction() as db:
-            row = db.execute("INSERT INTO events (at, kind, detail) VALUES (?, 'check', '')", (_now(),)).lastrowid
+            row = _event(db, None, Event.CHECK, "")
             db.execute("DELETE FROM events WHERE id=?", (row,))
 
     @property
@@ -341,7 +355,7 @@ class Ledger:
             if row is None:
                 return False
             db.execute("UPDATE messages SET validity=?, uid=? WHERE id=?", (validity, uid, row["id"]))
-            _event(db, row["id"], "rekeyed", f"UIDVALIDITY now {validity}, UID {uid}")
+            _event(db, row["id"], Event.REKEYED, f"UIDVALIDITY now {validity}, UID {uid}")
             return True
 
     def unmarked(self, mailbox: str, validity: str) -> list[tuple[int, str]]:
@@ -372,7 +386,7 @@ class Ledger:
                 (round_name, mailbox, validity, uid, sha256, raw_path, received_at.isoformat()))
             row = cur.lastrowid
             assert row is not None      # an INSERT that succeeded has a row id
-            _event(db, row, "fetched", f"{mailbox} {validity}/{uid}")
+            _event(db, row, Event.FETCHED, f"{mailbox} {validity}/{uid}")
             return row
 
     # -- attempts: passing faults retried, defects and crashes set aside for a person -------------------
@@ -397,7 +411,7 @@ class Ledger:
             db.execute("UPDATE messages SET state=?, next_attempt_at=?, message_id=?, subject=?, sender=?,"
                        " sender_name=? WHERE id=? AND state<>'done'",
                        ("retry" if raw_kept else "fetched", _utc(retry_at), *_message_values(message), row))
-            _event(db, row, "deferred", f"{error} (retry at {_utc(retry_at)})")
+            _event(db, row, Event.DEFERRED, f"{error} (retry at {_utc(retry_at)})")
 
     def record_failed(self, row: int, reason: str, error: str, traceback: str, message: Message | None,
                       receipt: ReceiptDraft | None) -> bool:
@@ -408,7 +422,7 @@ class Ledger:
             db.execute("UPDATE messages SET error=?, traceback=?, next_attempt_at=NULL WHERE id=?",
                        (_valid(error), _valid(traceback), row))
             if db.execute("SELECT state FROM messages WHERE id=?", (row,)).fetchone()["state"] == "done":
-                _event(db, row, "rerun failed", error)
+                _event(db, row, Event.RERUN_FAILED, error)
                 return False
             db.execute("DELETE FROM applications WHERE message=?", (row,))
             db.execute(
@@ -418,7 +432,7 @@ class Ledger:
                 (_valid(reason), *_message_values(message), _now(), row))
             if receipt is not None:
                 self._put_receipt(db, row, receipt)
-            _event(db, row, "set aside", error)
+            _event(db, row, Event.SET_ASIDE, error)
             return True
 
     def waiting(self, round_name: str) -> list[sqlite3.Row]:
@@ -455,7 +469,7 @@ class Ledger:
         with self.transaction() as db:
             db.execute("UPDATE messages SET state='fetched', next_attempt_at=NULL, attempts=failures WHERE id=?"
                        " AND raw_path=''", (row,))
-            _event(db, row, "refetch", "asked for by a clerk")
+            _event(db, row, Event.REFETCH, "asked for by a clerk")
 
     def record_done(self, row: int, sub: Submission, message_documents: tuple[Document, ...],
                     recommender: str, recommender_kind: str, receipt: ReceiptDraft | None) -> None:
@@ -473,7 +487,7 @@ class Ledger:
             self._put_applications(db, row, round_name, sub.applications, recommender, recommender_kind)
             if receipt is not None:
                 self._put_receipt(db, row, receipt)
-            _event(db, row, "done", f"{sub.outcome.value}: {sub.reason or len(sub.applications)}")
+            _event(db, row, Event.DONE, f"{sub.outcome.value}: {sub.reason or len(sub.applications)}")
 
     def _put_applications(self, db, row: int, round_name: str, apps: tuple[Application, ...], recommender: str,
                           kind: str) -> None:
@@ -502,7 +516,7 @@ class Ledger:
         if earlier is None:
             db.execute("INSERT OR IGNORE INTO receipts (receipt_id, recipient, raw, letter, state, reason, number,"
                        " message, created_at) VALUES (?,?,?,?,?,?,?,?,?)", (*values, row, _now()))
-        elif earlier["state"] in ("held", "queued", "suppressed", "failed"):
+        elif earlier["state"] in (ReceiptState.HELD, ReceiptState.QUEUED, ReceiptState.SUPPRESSED, ReceiptState.FAILED):
             db.execute("UPDATE receipts SET receipt_id=?, recipient=?, raw=?, letter=?, state=?, reason=?,"
                        " number=COALESCE(?, number), next_attempt_at=NULL WHERE message=?", (*values, row))
 
@@ -598,7 +612,7 @@ class Ledger:
                               " AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
                               (_utc(retry_at), reason, _utc(now))).rowcount
 
-    def mark_receipt(self, row: int, state: str, reason: str = "", retry_at: datetime | None = None) -> None:
+    def mark_receipt(self, row: int, state: ReceiptState, reason: str = "", retry_at: datetime | None = None) -> None:
         """sending → sent, failed (permanently refused), or queued again for retry_at."""
         with self.transaction() as db:
             db.execute(
@@ -650,7 +664,7 @@ class Ledger:
             cur = db.execute("INSERT INTO corrections (round, target, field, value, by, at, source)"
                              " VALUES (?,?,?,?,?,?,?)",
                              (round_name, target, field, json.dumps(value, ensure_ascii=False), by, _now(), source))
-            _event(db, None, "correction", f"{target} {field} by {by} ({source})")
+            _event(db, None, Event.CORRECTION, f"{target} {field} by {by} ({source})")
             assert cur.lastrowid is not None
             return cur.lastrowid
 
@@ -666,7 +680,7 @@ class Ledger:
             "SELECT r.id, r.message, r.letter, r.raw FROM receipts r JOIN messages m ON m.id = r.message"
             " WHERE m.round=? AND r.state IN ('held','queued') AND r.letter<>'' ORDER BY r.id", (round_name,)).fetchall()
 
-    def refresh_receipt(self, row: int, letter: str, raw: bytes, state: str | None = None, reason: str = "") -> bool:
+    def refresh_receipt(self, row: int, letter: str, raw: bytes, state: ReceiptState | None = None, reason: str = "") -> bool:
         """Rewrite a receipt that is still held or queued (state None: keep it); one that an attempt has
         begun on stays as it is."""
         with self.transaction() as db:

@@ -16,6 +16,7 @@ a reading that never happened; the original is filed at ``path`` and the applica
 """
 from __future__ import annotations
 
+from ..model import ReceiptState
 from ..round import facts
 from ..round.apply import DUPLICATE_REASON
 from ..store import Ledger
@@ -34,7 +35,7 @@ def export(ledger: Ledger, round_name: str) -> dict:
             "received_at": m.received_at.isoformat(),
             "outcome": "ignored" if m.id in duplicate else m.outcome,
             "reason": DUPLICATE_REASON if m.id in duplicate else m.problems,
-            "receipt_sent": m.receipt_state == "sent",
+            "receipt_sent": m.receipt_state == ReceiptState.SENT,
             "duplicate_of": message_ids.get(m.duplicate_of) if m.duplicate_of is not None else None,
             "authentication": m.authentication,
         }

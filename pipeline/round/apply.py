@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from email import policy
 
 from ..config import Config
+from ..model import ReceiptState
 from ..outputs.render import ReceiptLetter
 from ..receipt import item_problems, mail_templates
 from ..store import Ledger, findings_json
@@ -63,7 +64,7 @@ def _refresh_receipts(config: Config, ledger: Ledger, result: Assessment) -> int
     changed = 0
     for unsent in facts.unsent_letters(ledger, config.round.name):
         if unsent.message in result.duplicates:
-            if ledger.refresh_receipt(unsent.receipt, unsent.letter_json, unsent.raw, "suppressed",
+            if ledger.refresh_receipt(unsent.receipt, unsent.letter_json, unsent.raw, ReceiptState.SUPPRESSED,
                                       f"{DUPLICATE_REASON}，不再回复"):
                 changed += 1
             continue

@@ -26,33 +26,22 @@ from ..names import key, on_list, same_unit
 from ..read.forms import FieldNames, field_names
 from ..route import Directory
 from ..rules import FIELD_FLAGS, credit_code_valid, field_findings, status_for
+from .target import HANDLED, Entry, Kind, Target
 
-PAPER = "paper"
-NOTE = "note"
-STATUS = "status"
-HANDLED = "handled"           # a message-level or round-level review item the clerk has dealt with
-# A clerk's word that an email's sender speaks for the recommender it is filed under; value
-# {"address": …, "recommender": …, "remember": bool} (remember: the address is confirmed for good).
-SENDER_OK = "sender_ok"
 # Recommenders with a quota and registered sender addresses: only those can be spoken for by a stranger.
 _REGISTERED_KINDS = frozenset({RecommenderKind.CITY.value, RecommenderKind.DEPARTMENT.value,
                                RecommenderKind.ENTERPRISE.value})
 # What the ledger stores as the recommender of an email whose sender matched none (pipeline/flow.py).
 UNKNOWN_RECOMMENDER = "未识别推荐单位"
-# Round-level review items, numbered so that `intake review set` can take them: R<n> is the n-th unit
-# of the 附件3 list, S<n> the n-th of the 附件4 list (审验), F<message>-<k> the k-th applicant that email's
-# 推荐函/汇总表 names without a 申请表. All follow from the configured lists and the stored emails alone,
-# so they stay the same from pass to pass.
-RECONFIRM_ITEM = "R"
-AUDIT_ITEM = "S"
-FORM_ITEM = "F"
+# Round-level review items are numbered (round/target.py) from the configured lists and the stored
+# emails alone, so that their numbers stay the same from pass to pass.
 
 
 def confirmed_senders(corrections: Iterable[Correction]) -> dict[str, str]:
     """Addresses a clerk confirmed for good (--remember-sender): address → the recommender it speaks for."""
     out: dict[str, str] = {}
     for c in corrections:
-        if c.field != SENDER_OK:
+        if c.field != Entry.SENDER_OK:
             continue
         value = c.value
         if isinstance(value, dict) and value.get("remember") and value.get("address"):
@@ -113,7 +102,7 @@ class AppFacts:
 
 @dataclass(frozen=True)
 class Correction:
-    target: str                 # A<application id> | M<message id>
+    target: Target
     field: str
     value: object
     by: str
@@ -190,8 +179,8 @@ class MissingForm:
     notes: tuple[Note, ...] = ()
 
     @property
-    def target(self) -> str:
-        return f"{FORM_ITEM}{self.message}-{self.index}"
+    def target(self) -> Target:
+        return Target.form(self.message, self.index)
 
 
 @dataclass(frozen=True)
@@ -201,7 +190,7 @@ class ListEntry:
     name: str
     state: str                  # applied | late | missing
     application: int | None = None
-    target: str = ""            # R<n> / S<n>: its place on the list
+    target: Target | None = None    # R<n> / S<n>: its place on the list
     decision: Decision | None = None
     notes: tuple[Note, ...] = ()
 
@@ -239,7 +228,7 @@ class Assessment:
     def verdict(self, app_id: int) -> Verdict | None:
         return next((v for v in self.verdicts if v.id == app_id), None)
 
-    def round_item(self, target: str) -> MissingForm | ListEntry | None:
+    def round_item(self, target: Target) -> MissingForm | ListEntry | None:
         """A round-level review item by its number (R<n>, S<n>, F<message>-<k>)."""
         items: tuple[MissingForm | ListEntry, ...] = (*self.missing_forms, *self.reconfirm, *self.audit)
         return next((x for x in items if x.target == target), None)
@@ -263,8 +252,8 @@ def assess(messages: Sequence[MessageFacts], applications: Sequence[AppFacts],
     apps = sorted((a for a in applications if a.message not in duplicates),
                   key=lambda a: (a.received_at, a.message, a.id))
     form_fields = field_names(config.templates_dir)
-    corrected = [_corrected(a, by_target.get(f"A{a.id}", {}), form_fields) for a in apps]
-    confirmed = {m.id for m in messages if by_target.get(f"M{m.id}", {}).get(SENDER_OK)}
+    corrected = [_corrected(a, by_target.get(Target.application(a.id), {}), form_fields) for a in apps]
+    confirmed = {m.id for m in messages if by_target.get(Target.message(m.id), {}).get(Entry.SENDER_OK)}
     strangers = _unverified(messages, confirmed, confirmed_senders(corrections), config)
     # Spoken for by a sender nobody has vouched for, or by no recommender at all: it supersedes no one,
     # takes no place, and makes no 多头申报 of a recommender's application (a stranger's copy of a form).
@@ -296,8 +285,8 @@ def assess(messages: Sequence[MessageFacts], applications: Sequence[AppFacts],
             base.append(_superseded_finding(app, superseded[app.id]))
         findings = tuple(dict.fromkeys(base + round_found.get(app.id, [])))
         computed = status_for(findings, config)
-        targets = by_target.get(f"A{app.id}", {})
-        decision = _decision(targets.get(STATUS), findings, config)
+        targets = by_target.get(Target.application(app.id), {})
+        decision = _decision(targets.get(Entry.STATUS), findings, config)
         if decision is None:
             status = computed
         elif not decision.stale:
@@ -311,26 +300,26 @@ def assess(messages: Sequence[MessageFacts], applications: Sequence[AppFacts],
             recommender_kind=app.recommender_kind, applicant=app.applicant, track=app.track, fields=app.fields,
             findings=findings, status=status, computed_status=computed,
             superseded_by=superseded[app.id].id if app.id in superseded else None,
-            corrected=fixes, decision=decision, notes=_notes(targets.get(NOTE)), paper=_paper(targets.get(PAPER)),
+            corrected=fixes, decision=decision, notes=_notes(targets.get(Entry.NOTE)), paper=_paper(targets.get(Entry.PAPER)),
             quota_place=app.id in placed,
         ))
 
     message_verdicts = {}
     for m in ordered:
-        targets = by_target.get(f"M{m.id}", {})
-        handled = targets.get(STATUS)
+        targets = by_target.get(Target.message(m.id), {})
+        handled = targets.get(Entry.STATUS)
         decision = Decision(HANDLED, handled[-1].by, handled[-1].at, frozenset()) if handled else None
-        message_verdicts[m.id] = MessageVerdict(m.id, duplicates.get(m.id), decision, _notes(targets.get(NOTE)),
+        message_verdicts[m.id] = MessageVerdict(m.id, duplicates.get(m.id), decision, _notes(targets.get(Entry.NOTE)),
                                                 m.recommender)
 
     missing = tuple(_with_round_decision(mf, by_target.get(mf.target, {}), overdue)
                     for mf in _missing_forms(live_messages, [a for a, _ in corrected]))
     current = [v for v in verdicts if v.current]
-    reconfirm = _list_state(config.reconfirm_list, Track.RECONFIRM, RECONFIRM_ITEM, current, by_target, overdue, config)
-    audit = _list_state(config.audit_list, Track.AUDIT, AUDIT_ITEM, current, by_target, overdue, config)
-    known = ({f"A{a.id}" for a in applications} | {f"M{m.id}" for m in messages}
+    reconfirm = _list_state(config.reconfirm_list, Track.RECONFIRM, Kind.RECONFIRM, current, by_target, overdue, config)
+    audit = _list_state(config.audit_list, Track.AUDIT, Kind.AUDIT, current, by_target, overdue, config)
+    known = ({Target.application(a.id) for a in applications} | {Target.message(m.id) for m in messages}
              | {e.target for e in reconfirm + audit}
-             | {f"{FORM_ITEM}{m.id}-{k}" for m in messages for k in range(1, len(m.named) + 1)})
+             | {Target.form(m.id, k) for m in messages for k in range(1, len(m.named) + 1)})
     return Assessment(
         verdicts=tuple(verdicts),
         messages=message_verdicts,
@@ -365,8 +354,8 @@ def _duplicates(ordered: Sequence[MessageFacts]) -> dict[int, int]:
     return out
 
 
-def _by_target(corrections: Iterable[Correction]) -> dict[str, dict[str, list[Correction]]]:
-    out: dict[str, dict[str, list[Correction]]] = defaultdict(lambda: defaultdict(list))
+def _by_target(corrections: Iterable[Correction]) -> dict[Target, dict[str, list[Correction]]]:
+    out: dict[Target, dict[str, list[Correction]]] = defaultdict(lambda: defaultdict(list))
     for c in corrections:
         out[c.target][c.field].append(c)
     return out
@@ -456,12 +445,12 @@ def _late(app: AppFacts, config: Config) -> bool:
     return app.received_at > config.round.deadline
 
 
-def _clerk_status(app: AppFacts, targets: Mapping[str, Mapping[str, list[Correction]]]) -> str | None:
-    status = targets.get(f"A{app.id}", {}).get(STATUS)
+def _clerk_status(app: AppFacts, targets: Mapping[Target, Mapping[str, list[Correction]]]) -> str | None:
+    status = targets.get(Target.application(app.id), {}).get(Entry.STATUS)
     return _status_value(status[-1]) if status else None
 
 
-def _takes_part(app: AppFacts, targets: Mapping[str, Mapping[str, list[Correction]]], config: Config) -> bool:
+def _takes_part(app: AppFacts, targets: Mapping[Target, Mapping[str, list[Correction]]], config: Config) -> bool:
     """Whether an application competes for its recommender's places and meets the others in the
     多头申报 check. The clerk's decision comes first: accepted, it counts like any timely application
     even when it came late (a mail system's delay the clerk has checked); rejected, it never counts.
@@ -667,8 +656,8 @@ def _paper(cs: list[Correction] | None) -> Paper | None:
     return Paper(int(v["copies"]), str(v.get("on", "")), cs[-1].by, cs[-1].at)
 
 
-def _list_state(names: Sequence[str], track: Track, prefix: str, current: Sequence[Verdict],
-                targets: Mapping[str, Mapping[str, list[Correction]]], overdue: bool,
+def _list_state(names: Sequence[str], track: Track, kind: Kind, current: Sequence[Verdict],
+                targets: Mapping[Target, Mapping[str, list[Correction]]], overdue: bool,
                 config: Config) -> tuple[ListEntry, ...]:
     out = []
     for number, name in enumerate(names, start=1):
@@ -681,8 +670,8 @@ def _list_state(names: Sequence[str], track: Track, prefix: str, current: Sequen
             entry = ListEntry(name, "late", mine[-1].id)
         else:
             entry = ListEntry(name, "missing")
-        out.append(_with_round_decision(replace(entry, target=f"{prefix}{number}"),
-                                        targets.get(f"{prefix}{number}", {}), overdue))
+        target = Target(kind, number)
+        out.append(_with_round_decision(replace(entry, target=target), targets.get(target, {}), overdue))
     return tuple(out)
 
 
@@ -699,14 +688,14 @@ def round_item_state(item: MissingForm | ListEntry, overdue: bool) -> str:
 
 
 def _with_round_decision(item, targets: Mapping[str, list[Correction]], overdue: bool):
-    status = targets.get(STATUS)
+    status = targets.get(Entry.STATUS)
     decision = None
     if status:
         c = status[-1]
         seen = c.value.get("seen") if isinstance(c.value, dict) else None
         decision = Decision(HANDLED, c.by, c.at, frozenset(),
                             stale=seen is not None and seen != round_item_state(item, overdue))
-    return replace(item, decision=decision, notes=_notes(targets.get(NOTE)))
+    return replace(item, decision=decision, notes=_notes(targets.get(Entry.NOTE)))
 
 
 _DATE = re.compile(r"(\d{4})\s*[年./-]\s*(\d{1,2})\s*[月./-]\s*(\d{1,2})\s*日?")

@@ -9,10 +9,11 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..model import Finding, Flag, Status, Track
+from ..model import Finding, Flag, ReceiptState, Status, Track
 from ..outputs.render import ReceiptLetter, letter_from_json
 from ..store import Ledger, findings_from_json
 from .assess import AppFacts, Correction, MessageFacts, Named
+from .target import Target
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Mail:
     recommender: str
     findings: tuple[Finding, ...]
     applications: int = 0       # applications filed from it
-    receipt_state: str = ""     # held | queued | sending | sent | suppressed | failed; "" without a receipt
+    receipt_state: ReceiptState | None = None   # None: no receipt
     receipt_reason: str = ""    # the SMTP server's answer when it refused or could not be reached
     error: str = ""             # the last processing error: set aside after it, or waiting for a retry
     waiting_until: datetime | None = None   # a passing fault holds it back until then (not yet done)
@@ -117,7 +118,7 @@ def _mail(row, counts: Mapping[int, int]) -> Mail:
         id=row["id"], subject=row["subject"], sender=row["sender"], received_at=_time(row["received_at"]),
         outcome=row["outcome"] or "", reason=row["reason"] or "", raw_path=row["raw_path"],
         recommender=row["recommender"] or "", findings=tuple(findings_from_json(row["findings"])),
-        applications=counts.get(row["id"], 0), receipt_state=row["receipt_state"] or "",
+        applications=counts.get(row["id"], 0), receipt_state=ReceiptState(row["receipt_state"]) if row["receipt_state"] else None,
         receipt_reason=row["receipt_reason"] or "", error=row["error"] or "", waiting_until=waiting,
         attempts=row["attempts"], message_id=row["message_id"], sha256=row["sha256"],
         recommender_kind=row["recommender_kind"] or "", documents=tuple(json.loads(row["documents"] or "[]")),
@@ -163,7 +164,7 @@ def waiting(ledger: Ledger, round_name: str) -> list[Mail]:
 
 
 def corrections(ledger: Ledger, round_name: str) -> list[Correction]:
-    return [Correction(c["target"], c["field"], json.loads(c["value"]), c["by"], c["at"], c["source"])
+    return [Correction(Target.parse(c["target"]), c["field"], json.loads(c["value"]), c["by"], c["at"], c["source"])
             for c in ledger.corrections(round_name)]
 
 

@@ -21,20 +21,12 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..config import Config
 from ..dates import BadDay, moment_text, parse_day
-from ..model import Finding, Flag, Status, Track
+from ..model import Finding, Flag, ReceiptState, Status, Track
 from ..outputs.sheets import BORDER, FONT, HEAD_FILL, fit_rows, print_setup, text_cell, workbook
 from ..read.forms import FieldNames, field_names
 from . import facts
 from .apply import assessment
 from .assess import (
-    AUDIT_ITEM,
-    FORM_ITEM,
-    HANDLED,
-    NOTE,
-    PAPER,
-    RECONFIRM_ITEM,
-    SENDER_OK,
-    STATUS,
     Assessment,
     ListEntry,
     MissingForm,
@@ -43,6 +35,7 @@ from .assess import (
     round_item_state,
 )
 from .facts import Mail
+from .target import HANDLED, BadTarget, Entry, Kind, Target
 
 # What the clerk can do about each flag. {id} is the application's number as `intake review` takes it.
 ACTIONS: dict[Flag, str] = {
@@ -137,9 +130,10 @@ class ReviewList:
 def _waiting_item(m: Mail) -> Item:
     """A message a passing fault (full disk, locked ledger, dead worker) holds back: it is retried by itself."""
     when = f"，将于{moment_text(m.waiting_until)}自动重试" if m.waiting_until else "，将自动重试"
-    return Item(f"M{m.id}", "邮件", m.recommender, m.subject or "（尚未读取）", "", moment_text(m.received_at),
+    number = str(Target.message(m.id))
+    return Item(number, "邮件", m.recommender, m.subject or "（尚未读取）", "", moment_text(m.received_at),
                 "等待重试", (f"暂未处理完：{m.error}（已尝试{m.attempts}次{when}）",),
-                (f"排除故障（磁盘空间、目录权限等）后可立即重新处理：intake retry M{m.id}",))
+                (f"排除故障（磁盘空间、目录权限等）后可立即重新处理：intake retry {number}",))
 
 
 def _actions(findings: Sequence[Finding], target: str) -> tuple[str, ...]:
@@ -171,24 +165,25 @@ def build(result: Assessment, mails: Sequence[Mail], config: Config, now: dateti
         if verdict is None or verdict.duplicate_of is not None or verdict.decision is not None:
             continue
         blocking = [f for f in m.findings if f.flag in config.review_flags | config.rejected_flags]
+        number = str(Target.message(m.id))
         if m.outcome == "review" or (m.outcome == "submission" and not m.applications and blocking):
             problems: tuple[str, ...] = (m.reason,) if m.reason else ()
             problems += tuple(f.text() for f in m.findings)
             actions: tuple[str, ...] = (f"查看原始邮件 {m.raw_path}，人工处理",) if m.outcome == "review" and m.raw_path else ()
             if m.error:
-                actions += (f"原因排除后重新处理：intake retry M{m.id}",)
-            actions += _actions(blocking, f"M{m.id}")[:-1]
-            actions += (DONE.format(id=f"M{m.id}"),)
-            items.append(Item(f"M{m.id}", "邮件", verdict.recommender or m.recommender, m.subject or "（无标题）", "",
+                actions += (f"原因排除后重新处理：intake retry {number}",)
+            actions += _actions(blocking, number)[:-1]
+            actions += (DONE.format(id=number),)
+            items.append(Item(number, "邮件", verdict.recommender or m.recommender, m.subject or "（无标题）", "",
                               moment_text(m.received_at), "待人工查看", problems, actions,
                               tuple(n.text for n in verdict.notes)))
-        elif m.receipt_state == "failed":
+        elif m.receipt_state == ReceiptState.FAILED:
             # Refused for good (no such mailbox, blocked): the sender does not know the office has the mail.
-            items.append(Item(f"M{m.id}", "回执", verdict.recommender or m.recommender, m.subject or "（无标题）", "",
+            items.append(Item(number, "回执", verdict.recommender or m.recommender, m.subject or "（无标题）", "",
                               moment_text(m.received_at), "回执未能发出",
                               (f"回执邮件被拒收：{m.receipt_reason}",),
                               (f"核对发件人地址 {m.sender}，电话或另行邮件告知已收到",
-                               DONE.format(id=f"M{m.id}")), tuple(n.text for n in verdict.notes)))
+                               DONE.format(id=number)), tuple(n.text for n in verdict.notes)))
     for v in sorted(result.current, key=lambda v: (v.received_at, v.id)):
         stale = v.decision is not None and v.decision.stale
         if v.status is Status.ACCEPTED and not stale:
@@ -199,16 +194,17 @@ def build(result: Assessment, mails: Sequence[Mail], config: Config, now: dateti
         problems = tuple(f.text() for f in v.findings)
         if stale and v.decision is not None:
             problems = (f"人工核定（{v.decision.by}，{v.decision.at[:10]}）之后出现新问题，请重新核定",) + problems
-        items.append(Item(f"A{v.id}", "申请", v.recommender, v.applicant, v.track.label,
+        number = str(Target.application(v.id))
+        items.append(Item(number, "申请", v.recommender, v.applicant, v.track.label,
                           moment_text(v.received_at), v.status.label, problems,
-                          _actions(v.findings, f"A{v.id}"), tuple(n.text for n in v.notes), _decision_label(v)))
+                          _actions(v.findings, number), tuple(n.text for n in v.notes), _decision_label(v)))
     for mf in result.missing_forms:
         if mf.decision is not None and not mf.decision.stale:
             continue
         message = by_id.get(mf.message)
         action = (f"请{mf.recommender}补发“{mf.name}”的申请表" if not result.overdue
                   else "截止时间已过，告知推荐单位该单位未完成申报")
-        items.append(Item(mf.target, "缺申请表", mf.recommender, mf.name, mf.track.label if mf.track else "",
+        items.append(Item(str(mf.target), "缺申请表", mf.recommender, mf.name, mf.track.label if mf.track else "",
                           moment_text(message.received_at) if message else "", "未收到申请表",
                           _reopened(mf) + (missing_form_finding(mf, result.overdue).text(),),
                           (action, DONE.format(id=mf.target)), tuple(n.text for n in mf.notes)))
@@ -219,19 +215,19 @@ def build(result: Assessment, mails: Sequence[Mail], config: Config, now: dateti
                 continue
             if e.state == "late":
                 late = result.verdict(e.application) if e.application is not None else None
-                text = (f"逾期申请（A{e.application}，{moment_text(late.received_at)}送达）" if late
-                        else "逾期申请")
-                actions = (f"逾期不再受理；如确属邮件系统延误，可人工核定（intake review set A{e.application}"
+                applied = Target.application(late.id) if late else None
+                text = f"逾期申请（{applied}，{moment_text(late.received_at)}送达）" if late else "逾期申请"
+                actions = (f"逾期不再受理；如确属邮件系统延误，可人工核定（intake review set {applied}"
                            " --status accepted --note 原因）",)
             else:
                 text = "已逾期，" + missing_text if result.overdue else missing_text
                 actions = (LIST_ACTIONS[(category, "after" if result.overdue else "before")],)
-            items.append(Item(e.target, category, "", e.name,
+            items.append(Item(str(e.target), category, "", e.name,
                               Track.RECONFIRM.label if category == "附件3" else Track.AUDIT.label, "",
                               "逾期" if result.overdue or e.state == "late" else "未申请", _reopened(e) + (text,),
                               actions + (DONE.format(id=e.target),), tuple(n.text for n in e.notes)))
 
-    paper = tuple(PaperLine(f"A{v.id}", v.recommender, v.applicant, v.track.label, v.status.label,
+    paper = tuple(PaperLine(str(Target.application(v.id)), v.recommender, v.applicant, v.track.label, v.status.label,
                             v.paper.on or v.paper.at[:10] if v.paper else "", v.paper.copies if v.paper else 0)
                   for v in sorted(result.current, key=lambda v: (v.recommender, v.received_at, v.id))
                   if v.status is not Status.REJECTED)
@@ -243,15 +239,16 @@ def build(result: Assessment, mails: Sequence[Mail], config: Config, now: dateti
             chains.setdefault(v.superseded_by, []).append(v)
     for head_id, old in chains.items():
         head = heads[head_id]
-        versions = [f"A{o.id} {moment_text(o.received_at)} 已被替换" for o in sorted(old, key=lambda o: o.id)]
-        versions.append(f"A{head.id} {moment_text(head.received_at)} 现行（{head.status.label}）")
+        versions = [f"{Target.application(o.id)} {moment_text(o.received_at)} 已被替换"
+                    for o in sorted(old, key=lambda o: o.id)]
+        versions.append(f"{Target.application(head.id)} {moment_text(head.received_at)} 现行（{head.status.label}）")
         history.append(HistoryLine(head.recommender, head.applicant, tuple(versions)))
     duplicates = tuple(
-        f"M{m} 《{by_id[m].subject}》 {moment_text(by_id[m].received_at)} "
-        f"与 M{o}（{moment_text(by_id[o].received_at)}）相同，未再处理"
+        f"{Target.message(m)} 《{by_id[m].subject}》 {moment_text(by_id[m].received_at)} "
+        f"与 {Target.message(o)}（{moment_text(by_id[o].received_at)}）相同，未再处理"
         for m, o in sorted(result.duplicates.items()) if m in by_id and o in by_id)
     warnings = tuple(f"更正记录指向不存在的编号 {c.target}（{c.field}，{c.by}）" for c in result.unknown_targets)
-    waiting = [m for m in mails if m.receipt_state == "queued" and m.receipt_reason]
+    waiting = [m for m in mails if m.receipt_state == ReceiptState.QUEUED and m.receipt_reason]
     if waiting:  # the SMTP server is down or refuses the office's login: every receipt waits
         warnings += (f"{len(waiting)}封回执暂未发出，将自动重试（{waiting[-1].receipt_reason}）",)
     return ReviewList(config.round.name, f"{now:%Y-%m-%d %H:%M}", tuple(items), paper, tuple(history), duplicates,
@@ -378,39 +375,31 @@ def review_xlsx(review: ReviewList) -> bytes:
 
 @dataclass(frozen=True)
 class Change:
-    target: str
+    target: Target
     field: str                  # a field key, applicant, track, status, note, paper
     value: Any                  # as the field takes it: a number, a text, a Status value, {"on", "copies"}…
 
 
-_TARGET = re.compile(r"\s*([AaMmRrSs]?)\s*(\d+)\s*|\s*([Ff])\s*(\d+)\s*[-－—]\s*(\d+)\s*")
 _TRACK_WORDS = {**{t.value: t for t in Track}, **{t.label: t for t in Track},
                 "省级基地": Track.GENERAL, "乡村振兴": Track.RURAL, "乡村振兴专项": Track.RURAL,
                 "重新确认": Track.RECONFIRM, "审验": Track.AUDIT}
 
 
-def parse_target(text: str) -> str:
-    m = _TARGET.fullmatch(str(text or ""))
-    if not m:
-        raise ReviewError(f"编号“{text}”无法识别：申请写 A12（或 12），邮件写 M5，附件3/附件4名单写 R2/S3，"
-                          "缺申请表写 F7-2（见 intake review 的列表）")
-    if m.group(3):
-        return f"{FORM_ITEM}{m.group(4)}-{m.group(5)}"
-    return (m.group(1).upper() or "A") + m.group(2)
+def parse_target(text: str) -> Target:
+    try:
+        return Target.parse(text or "")
+    except BadTarget as exc:
+        raise ReviewError(str(exc)) from None
 
 
-def is_application(target: str) -> bool:
-    return target.startswith("A")
-
-
-def parse_status(text: str, target: str) -> str:
+def parse_status(text: str, target: Target) -> str:
     value = STATUS_WORDS.get(str(text).strip())
     if value is None:
         raise ReviewError(f"状态“{text}”无法识别：可用 已受理/待核实/不予受理（accepted/needs_review/rejected）"
-                          + ("，邮件或名单事项用 已处理（handled）" if not is_application(target) else ""))
-    if is_application(target) == (value == HANDLED):
+                          + ("，邮件或名单事项用 已处理（handled）" if not target.is_application else ""))
+    if target.is_application == (value == HANDLED):
         raise ReviewError("邮件、缺申请表和名单事项只能核定为“已处理”（handled）；申请核定为 已受理/待核实/不予受理"
-                          if not is_application(target) else "申请核定为 已受理/待核实/不予受理；“已处理”用于邮件和名单事项")
+                          if not target.is_application else "申请核定为 已受理/待核实/不予受理；“已处理”用于邮件和名单事项")
     return value
 
 
@@ -497,15 +486,15 @@ def read_workbook(data: bytes, year: int, fields: FieldNames) -> tuple[list[Chan
             target = parse_target(raw_target)
             status = values[col["核定状态"]] if "核定状态" in col else ""
             if status:
-                changes.append(Change(target, STATUS, parse_status(status, target)))
+                changes.append(Change(target, Entry.STATUS, parse_status(status, target)))
             fixes = values[col[ITEM_COLUMNS[11][0]]] if ITEM_COLUMNS[11][0] in col else ""
             if fixes:
-                if not is_application(target):
+                if not target.is_application:
                     raise ReviewError("只有申请（A…）有可更正的字段，其他事项请在备注中说明")
                 changes += [Change(target, k, v) for k, v in parse_assignments(fixes, fields)]
             note = values[col["备注"]] if "备注" in col else ""
             if note:
-                changes.append(Change(target, NOTE, note))
+                changes.append(Change(target, Entry.NOTE, note))
         except ReviewError as exc:
             problems.append(f"“{SHEET_ITEMS}”第{number}行（{raw_target}）：{exc}")
     if SHEET_PAPER in wb.sheetnames:
@@ -521,7 +510,7 @@ def read_workbook(data: bytes, year: int, fields: FieldNames) -> tuple[list[Chan
                 continue
             try:
                 copies = values[col["份数"]] if "份数" in col else ""
-                changes.append(Change(parse_target(values[0]), PAPER,
+                changes.append(Change(parse_target(values[0]), Entry.PAPER,
                                       {"copies": int(copies) if copies.isdigit() else 0, "on": parse_day(on, year)}))
             except (ReviewError, BadDay) as exc:
                 problems.append(f"“{SHEET_PAPER}”第{number}行（{values[0]}）：{exc}")
@@ -532,36 +521,36 @@ def new_changes(changes: Sequence[Change], result: Assessment, paper_copies: int
     """Only what differs from what the ledger already says: importing the same file twice records nothing."""
     out = []
     for c in changes:
-        if c.target.startswith("A"):
-            v = result.verdict(int(c.target[1:]))
+        if c.target.is_application:
+            v = result.verdict(c.target.number)
             if v is None:
                 out.append(c)
                 continue
-            if c.field == STATUS and v.decision is not None and v.decision.status == c.value and not v.decision.stale:
+            if c.field == Entry.STATUS and v.decision is not None and v.decision.status == c.value and not v.decision.stale:
                 continue
-            if c.field == NOTE and v.notes and v.notes[-1].text == c.value:
+            if c.field == Entry.NOTE and v.notes and v.notes[-1].text == c.value:
                 continue
-            if c.field == PAPER and c.value.get("undo"):
+            if c.field == Entry.PAPER and c.value.get("undo"):
                 if v.paper is None:
                     continue
-            elif c.field == PAPER:
+            elif c.field == Entry.PAPER:
                 value = {**c.value, "copies": c.value.get("copies") or paper_copies}
                 if v.paper is not None and v.paper.on == value["on"] and v.paper.copies == value["copies"]:
                     continue
-                c = Change(c.target, PAPER, value)
-            if c.field not in (STATUS, NOTE, PAPER, SENDER_OK) and _current(v, c.field) == c.value:
+                c = Change(c.target, Entry.PAPER, value)
+            if c.field not in (Entry.STATUS, Entry.NOTE, Entry.PAPER, Entry.SENDER_OK) and _current(v, c.field) == c.value:
                 continue
-        elif c.target.startswith("M"):
-            m = result.messages.get(int(c.target[1:]))
-            if m is not None and c.field == STATUS and m.decision is not None:
+        elif c.target.kind is Kind.MESSAGE:
+            m = result.messages.get(c.target.number)
+            if m is not None and c.field == Entry.STATUS and m.decision is not None:
                 continue
-            if m is not None and c.field == NOTE and m.notes and m.notes[-1].text == c.value:
+            if m is not None and c.field == Entry.NOTE and m.notes and m.notes[-1].text == c.value:
                 continue
         else:
             item = result.round_item(c.target)
-            if item is not None and c.field == STATUS and item.decision is not None and not item.decision.stale:
+            if item is not None and c.field == Entry.STATUS and item.decision is not None and not item.decision.stale:
                 continue
-            if item is not None and c.field == NOTE and item.notes and item.notes[-1].text == c.value:
+            if item is not None and c.field == Entry.NOTE and item.notes and item.notes[-1].text == c.value:
                 continue
         out.append(c)
     return out
@@ -590,55 +579,51 @@ def record(ledger, config: Config, changes: Sequence[Change], by: str, source: s
     result = assessment(config, ledger)
     for c in changes:
         if not _exists(c.target, result):
-            raise ReviewError(f"本轮次（{config.round.name}）没有编号为 {c.target} 的{_KINDS[c.target[0]]}；"
+            raise ReviewError(f"本轮次（{config.round.name}）没有编号为 {c.target} 的{c.target.kind.label}；"
                               "编号见 intake review 的列表")
-        if c.field == PAPER and not is_application(c.target):
+        if c.field == Entry.PAPER and not c.target.is_application:
             raise ReviewError("纸质材料按申请登记，请使用申请编号（A…）")
-        if c.field == SENDER_OK and not c.target.startswith("M"):
+        if c.field == Entry.SENDER_OK and c.target.kind is not Kind.MESSAGE:
             raise ReviewError("发件地址的确认按邮件登记，请使用邮件编号（M…）")
-        if c.field not in (STATUS, NOTE, PAPER, SENDER_OK) and not is_application(c.target):
+        if c.field not in (Entry.STATUS, Entry.NOTE, Entry.PAPER, Entry.SENDER_OK) and not c.target.is_application:
             raise ReviewError(f"{c.target} 没有可更正的字段；可用 --status handled 或 --note")
     done = []
     names = field_names(config.templates_dir)
     for c in new_changes(changes, result, config.office.paper_copies):
         value = c.value
-        if c.field == SENDER_OK:
+        if c.field == Entry.SENDER_OK:
             # What is confirmed: this address, for the recommender this email is filed under.
-            m = facts.mail(ledger, int(c.target[1:]))
+            m = facts.mail(ledger, c.target.number)
             value = {"address": (m.sender or "") if m else "", "recommender": m.recommender if m else "",
                      "remember": bool(c.value)}
-        if c.field == STATUS and is_application(c.target):
-            value = {"status": c.value, "flags": status_snapshot(result.verdict(int(c.target[1:])), config)}
-        elif c.field == STATUS and not c.target.startswith("M"):
+        if c.field == Entry.STATUS and c.target.is_application:
+            value = {"status": c.value, "flags": status_snapshot(result.verdict(c.target.number), config)}
+        elif c.field == Entry.STATUS and c.target.kind is not Kind.MESSAGE:
             # What the clerk dealt with: when it changes (the deadline passes), the item comes back.
             item = result.round_item(c.target)
             value = {"status": c.value, "seen": round_item_state(item, result.overdue) if item else ""}
-        ledger.add_correction(config.round.name, c.target, c.field, value, by, source)
+        ledger.add_correction(config.round.name, str(c.target), c.field, value, by, source)
         done.append(_described(c, names))
     return done
 
 
-_KINDS = {"A": "申请", "M": "邮件", RECONFIRM_ITEM: "附件3名单单位", AUDIT_ITEM: "附件4名单机构",
-          FORM_ITEM: "缺申请表事项"}
-
-
-def _exists(target: str, result: Assessment) -> bool:
-    if target.startswith("A"):
-        return result.verdict(int(target[1:])) is not None
-    if target.startswith("M"):
-        return int(target[1:]) in result.messages
+def _exists(target: Target, result: Assessment) -> bool:
+    if target.is_application:
+        return result.verdict(target.number) is not None
+    if target.kind is Kind.MESSAGE:
+        return target.number in result.messages
     return result.round_item(target) is not None
 
 
 def _described(c: Change, names: FieldNames) -> str:
-    if c.field == SENDER_OK:
+    if c.field == Entry.SENDER_OK:
         return f"{c.target} 发件地址经人工确认可代表推荐单位" + ("，今后来自该地址的邮件同样视为已确认" if c.value else "")
-    if c.field == STATUS:
+    if c.field == Entry.STATUS:
         label = HANDLED_LABEL if c.value == HANDLED else Status(c.value).label
         return f"{c.target} 核定为“{label}”"
-    if c.field == NOTE:
+    if c.field == Entry.NOTE:
         return f"{c.target} 备注：{c.value}"
-    if c.field == PAPER:
+    if c.field == Entry.PAPER:
         return (f"{c.target} 纸质材料改为未收到" if c.value.get("undo")
                 else f"{c.target} 纸质材料已收到（{c.value.get('on')}，{c.value.get('copies')}份）")
     return f"{c.target} {names.name(c.field)}更正为“{c.value}”"

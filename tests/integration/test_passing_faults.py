@@ -139,14 +139,15 @@ def test_an_injected_enospc_while_reading_is_retried(cfg, monkeypatch):
 
 def test_retry_runs_a_set_aside_message_again_and_keeps_the_clerks_decisions(cfg, monkeypatch):
     from pipeline.round import review
+    from pipeline.round.target import Target
 
     deliver_samples(cfg, [SAMPLE, "01-jinan-city.eml"])
     run_pass(cfg)
     with Ledger(cfg.ledger_path) as ledger:
         first = export(ledger, cfg.round.name)["applications"]
         jinan = next(a for a in first if "济南" in a["recommender"])
-        review.record(ledger, cfg, [review.Change(f"A{jinan['id']}", "status", "rejected"),
-                                    review.Change(f"A{jinan['id']}", "avg_trainees", 4321)], "孙沛沛")
+        review.record(ledger, cfg, [review.Change(Target.application(jinan["id"]), "status", "rejected"),
+                                    review.Change(Target.application(jinan["id"]), "avg_trainees", 4321)], "孙沛沛")
     before = receipts(cfg)
     rows = [r["id"] for r in Ledger(cfg.ledger_path).messages(cfg.round.name)]
     result = run_pass(cfg, rerun=rows)

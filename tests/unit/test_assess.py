@@ -10,7 +10,8 @@ import pytest
 
 from pipeline.model import Finding, Flag, Status, Track
 from pipeline.round import stats
-from pipeline.round.assess import UNKNOWN_RECOMMENDER, AppFacts, Correction, MessageFacts, Named, assess
+from pipeline.round.assess import UNKNOWN_RECOMMENDER, AppFacts, Correction, MessageFacts, Named, assess, confirmed_senders
+from pipeline.round.target import Entry, Target
 from pipeline.rules import field_findings, status_for
 
 BJ = timezone(timedelta(hours=8))
@@ -68,7 +69,8 @@ class Round:
         return m
 
     def correct(self, target: str, field: str, value, by: str = "孙沛沛") -> None:
-        self.corrections.append(Correction(target, field, value, by, f"2019-09-2{len(self.corrections)}T09:00:00+00:00"))
+        self.corrections.append(Correction(Target.parse(target), field, value, by,
+                                           f"2019-09-2{len(self.corrections)}T09:00:00+00:00"))
 
     def run(self, now=BEFORE):
         return assess(self.messages, self.apps, self.corrections, self.config, now)
@@ -417,7 +419,7 @@ def test_notes_and_paper_are_kept_with_who_and_when(rnd):
     v = result.verdicts[0]
     assert [n.text for n in v.notes] == ["已电话联系"] and v.paper.copies == 3 and v.paper.on == "2019-09-20"
     assert result.messages[1].decision.by == "鄢鸣"
-    assert [c.target for c in result.unknown_targets] == ["A99"]
+    assert [str(c.target) for c in result.unknown_targets] == ["A99"]
     rnd.correct("A1", "paper", {"copies": 0, "on": "", "undo": True})
     assert rnd.run().verdicts[0].paper is None
 
@@ -586,11 +588,9 @@ def test_a_forged_early_mail_takes_no_quota_place(rnd):
 
 
 def test_a_clerk_confirming_a_personal_address_lets_it_speak(rnd):
-    from pipeline.round.assess import SENDER_OK, confirmed_senders
-
     rnd.mail(JINAN, 10, apps=[("甲培训学院", Track.GENERAL)])
     personal = rnd.mail(JINAN, 11, sender="zhangsan@qq.com", apps=[("甲培训学院", Track.GENERAL)])
-    rnd.correct(f"M{personal.id}", SENDER_OK, {"address": "zhangsan@qq.com", "recommender": JINAN, "remember": True})
+    rnd.correct(f"M{personal.id}", Entry.SENDER_OK, {"address": "zhangsan@qq.com", "recommender": JINAN, "remember": True})
     result = rnd.run()
     (standing,) = result.current
     assert standing.message == personal.id and Flag.UNVERIFIED_SENDER not in standing.flags
@@ -602,12 +602,10 @@ def test_a_clerk_confirming_a_personal_address_lets_it_speak(rnd):
 
 
 def test_a_failed_receiving_server_check_is_answered_by_the_clerk(rnd):
-    from pipeline.round.assess import SENDER_OK
-
     doubt = Finding(Flag.UNVERIFIED_SENDER, "收件服务器记录的发件认证未通过（DMARC=fail）")
     m = rnd.mail(JINAN, 10, apps=[("甲培训学院", Track.GENERAL, {}, [doubt])])
     v = by_name(rnd.run())["甲培训学院"]
     assert v.status is Status.NEEDS_REVIEW and not v.quota_place
-    rnd.correct(f"M{m.id}", SENDER_OK, {"address": m.sender, "recommender": JINAN, "remember": False})
+    rnd.correct(f"M{m.id}", Entry.SENDER_OK, {"address": m.sender, "recommender": JINAN, "remember": False})
     v = by_name(rnd.run())["甲培训学院"]
     assert v.status is Status.ACCEPTED and v.quota_place

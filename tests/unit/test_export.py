@@ -10,6 +10,7 @@ from pipeline.mail.memory import MemoryMailbox, MemoryOutbox
 from pipeline.outputs.export import export
 from pipeline.round import review
 from pipeline.round.apply import reassess
+from pipeline.round.target import Target
 from pipeline.store import Ledger
 
 JINAN = next(raw for name, raw in samples() if "jinan" in name)
@@ -30,7 +31,7 @@ def test_the_export_speaks_the_round_and_the_clerks_corrections(config):
         assert all(a["recommender_kind"] == "city" and a["superseded_by"] is None for a in apps)
 
         target = apps[0]
-        a = f"A{target['id']}"
+        a = Target.application(target["id"])
         review.record(ledger, config, [review.Change(a, "avg_trainees", 1200),
                                        review.Change(a, "applicant", "济南职业技术培训学院（本部）"),
                                        review.Change(a, "status", "rejected")], "孙沛沛")

@@ -11,11 +11,14 @@ import pytest
 from openpyxl import load_workbook
 from test_assess import AFTER, BEFORE, EDU, JINAN, QINGDAO, Round
 
-from pipeline.model import Page, Track
+from pipeline.model import Page, ReceiptState, Track
 from pipeline.read.forms import field_names
 from pipeline.round import review, stats
 from pipeline.round.assess import Named
 from pipeline.round.facts import Mail
+from pipeline.round.target import Target
+
+T = Target.parse
 
 BJ = timezone(timedelta(hours=8))
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -86,11 +89,11 @@ def test_round_level_items_have_numbers_and_the_clerk_can_close_them(rnd, config
 
     seen = lambda item: review.round_item_state(item, False)      # noqa: E731 — what record() stores
     result = rnd.run(BEFORE)
-    rnd.correct("S2", "status", {"status": "handled", "seen": seen(result.round_item("S2"))}, by="鄢鸣")
+    rnd.correct("S2", "status", {"status": "handled", "seen": seen(result.round_item(T("S2")))}, by="鄢鸣")
     rnd.correct("S2", "note", "已电话提醒")
-    rnd.correct("F1-1", "status", {"status": "handled", "seen": seen(result.round_item("F1-1"))})
+    rnd.correct("F1-1", "status", {"status": "handled", "seen": seen(result.round_item(T("F1-1")))})
     result = rnd.run(BEFORE)
-    assert result.round_item("S2").decision.by == "鄢鸣" and not result.unknown_targets
+    assert result.round_item(T("S2")).decision.by == "鄢鸣" and not result.unknown_targets
     open_items = {i.target for i in review.build(result, mails(rnd), config, BEFORE).items}
     assert not {"S2", "F1-1"} & open_items and "S1" in open_items
     # The reminder was before the deadline; after it, the office has something else to do.
@@ -145,12 +148,12 @@ def test_workbook_round_trip_records_only_what_the_clerk_typed(rnd, config):
     changes, problems = review.read_workbook(buf.getvalue(), 2019, FIELDS)
     assert problems == []
     assert changes == [
-        review.Change("A3", "status", "rejected"),
-        review.Change("A3", "avg_trainees", 2600),
-        review.Change("A3", "track", "rural"),
-        review.Change("A3", "credit_code", "52370100493001174X"),
-        review.Change("A3", "note", "=与济南市确认"),
-        review.Change(paper["A4"].value, "paper", {"copies": 0, "on": "2019-09-20"}),
+        review.Change(T("A3"), "status", "rejected"),
+        review.Change(T("A3"), "avg_trainees", 2600),
+        review.Change(T("A3"), "track", "rural"),
+        review.Change(T("A3"), "credit_code", "52370100493001174X"),
+        review.Change(T("A3"), "note", "=与济南市确认"),
+        review.Change(T(paper["A4"].value), "paper", {"copies": 0, "on": "2019-09-20"}),
     ]
     fresh = review.new_changes(changes, result, config.office.paper_copies)
     assert fresh[-1].value == {"copies": 3, "on": "2019-09-20"}        # the notice's 一式三份 by default
@@ -161,10 +164,10 @@ def test_the_same_values_again_are_not_new(rnd, config):
     rnd.correct("A1", "note", "已核实")
     rnd.correct("A1", "paper", {"copies": 3, "on": "2019-09-20"})
     result = rnd.run(BEFORE)
-    same = [review.Change("A1", "avg_trainees", 2600), review.Change("A1", "note", "已核实"),
-            review.Change("A1", "paper", {"copies": 0, "on": "2019-09-20"}), review.Change("A1", "applicant", "甲培训学院")]
+    same = [review.Change(T("A1"), "avg_trainees", 2600), review.Change(T("A1"), "note", "已核实"),
+            review.Change(T("A1"), "paper", {"copies": 0, "on": "2019-09-20"}), review.Change(T("A1"), "applicant", "甲培训学院")]
     assert review.new_changes(same, result, 3) == []
-    other = [review.Change("A1", "avg_trainees", 2700), review.Change("A1", "paper", {"copies": 0, "on": "", "undo": True})]
+    other = [review.Change(T("A1"), "avg_trainees", 2700), review.Change(T("A1"), "paper", {"copies": 0, "on": "", "undo": True})]
     assert review.new_changes(other, result, 3) == other
 
 
@@ -181,10 +184,11 @@ def test_a_row_that_cannot_be_read_is_named(rnd, config):
         review.read_workbook(b"not a workbook", 2019, FIELDS)
 
 
-@pytest.mark.parametrize("text, expected", [("12", "A12"), (" a7 ", "A7"), ("M5", "M5"), ("m05", "M05"),
+@pytest.mark.parametrize("text, expected", [("12", "A12"), (" a7 ", "A7"), ("M5", "M5"), ("m05", "M5"),
                                             ("r2", "R2"), ("S8", "S8"), ("f12-3", "F12-3"), ("F 4－1", "F4-1")])
 def test_targets(text, expected):
-    assert review.parse_target(text) == expected
+    target = review.parse_target(text)
+    assert str(target) == expected and Target.parse(str(target)) == target      # what the ledger keeps reads back
 
 
 @pytest.mark.parametrize("text", ["F12", "X3", "A1-2", ""])
@@ -224,15 +228,15 @@ def test_fields_that_cannot_be_recorded_say_why(name, value, message):
 
 
 def test_statuses():
-    assert review.parse_status("已受理", "A1") == "accepted" and review.parse_status("rejected", "A1") == "rejected"
-    assert review.parse_status("已处理", "M3") == "handled"
+    assert review.parse_status("已受理", T("A1")) == "accepted" and review.parse_status("rejected", T("A1")) == "rejected"
+    assert review.parse_status("已处理", T("M3")) == "handled"
     with pytest.raises(review.ReviewError, match="邮件、缺申请表和名单事项只能核定为“已处理”"):
-        review.parse_status("已受理", "M3")
-    assert review.parse_status("已处理", "R2") == review.parse_status("handled", "F3-1") == "handled"
+        review.parse_status("已受理", T("M3"))
+    assert review.parse_status("已处理", T("R2")) == review.parse_status("handled", T("F3-1")) == "handled"
     with pytest.raises(review.ReviewError, match="只能核定为“已处理”"):
-        review.parse_status("accepted", "S4")
+        review.parse_status("accepted", T("S4"))
     with pytest.raises(review.ReviewError):
-        review.parse_status("handled", "A3")
+        review.parse_status("handled", T("A3"))
 
 
 # ---------------------------------------------------------------- the round summary
@@ -278,8 +282,8 @@ def test_a_refused_receipt_is_an_item_and_a_waiting_one_a_warning(rnd, config):
     facts = mails(rnd)
     from dataclasses import replace
 
-    facts[0] = replace(facts[0], receipt_state="failed", receipt_reason="550 5.1.1 mailbox unavailable")
-    facts[1] = replace(facts[1], receipt_state="queued", receipt_reason="暂未发出：connect: ConnectionRefusedError")
+    facts[0] = replace(facts[0], receipt_state=ReceiptState.FAILED, receipt_reason="550 5.1.1 mailbox unavailable")
+    facts[1] = replace(facts[1], receipt_state=ReceiptState.QUEUED, receipt_reason="暂未发出：connect: ConnectionRefusedError")
     listing = review.build(result, facts, config, BEFORE)
     refused = next(i for i in listing.items if i.target == "M1")
     assert refused.category == "回执" and "550 5.1.1 mailbox unavailable" in refused.problems[0]
