@@ -183,6 +183,8 @@ def _event(db: sqlite3.Connection, message: int | None, kind: Event, detail: str
 # A message with its receipt's state and the SMTP server's last answer, as every reader of the round wants it.
 _WITH_RECEIPT = ("SELECT m.*, r.state AS receipt_state, r.receipt_id AS receipt_id, r.reason AS receipt_reason"
                  " FROM messages m LEFT JOIN receipts r ON r.message = m.id")
+_BRIEF_APPLICATION = ", ".join(f"a.{c}" for c in ("id", "message", "recommender", "recommender_kind", "applicant",
+                                                  "track", "fields", "findings", "documents"))
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -540,11 +542,14 @@ class Ledger:
             _WITH_RECEIPT + f" WHERE m.round=? AND m.state='done'{where}"
             " ORDER BY m.received_at, m.id", (round_name, *args)).fetchall()
 
-    def applications(self, round_name: str, only: Collection[int] | None = None) -> list[sqlite3.Row]:
-        """The round's applications (only: those of the messages of these rows)."""
+    def applications(self, round_name: str, only: Collection[int] | None = None,
+                     brief: bool = False) -> list[sqlite3.Row]:
+        """The round's applications (only: those of the messages of these rows). brief: only what the
+        round's rules read, without the evidence, confidences and earlier verdicts."""
         where, args = _only("a.message", only)
+        columns = _BRIEF_APPLICATION if brief else "a.*"
         return self.db.execute(
-            "SELECT a.*, m.message_id AS message_id, m.received_at AS received_at FROM applications a"
+            f"SELECT {columns}, m.message_id AS message_id, m.received_at AS received_at FROM applications a"
             f" JOIN messages m ON m.id = a.message WHERE a.round=?{where} ORDER BY m.received_at, a.id",
             (round_name, *args)).fetchall()
 

@@ -181,8 +181,10 @@ def unsent_letters(ledger: Ledger, round_name: str) -> list[UnsentLetter]:
 # ---------------------------------------------------------------- what the round assessment reads
 
 def round_inputs(ledger: Ledger, round_name: str) -> tuple[list[MessageFacts], list[AppFacts], list[Correction]]:
+    # Straight from the rows, not through Filed: after every pass and every correction, the round
+    # decodes only the columns the rules read (not the evidence, confidences and earlier verdicts).
     return ([message_facts(m) for m in mails(ledger, round_name, filed=())],
-            [app_facts(a) for a in applications(ledger, round_name)],
+            [_app_facts(r) for r in ledger.applications(round_name, brief=True)],
             corrections(ledger, round_name))
 
 
@@ -207,14 +209,14 @@ def message_facts(m: Mail) -> MessageFacts:
         sender=m.sender or "", filled_on=filled_on)
 
 
-def app_facts(a: Filed) -> AppFacts:
+def _app_facts(row) -> AppFacts:
     return AppFacts(
-        id=a.id, message=a.message, received_at=a.received_at, recommender=a.recommender,
-        recommender_kind=a.recommender_kind, applicant=a.applicant, track=a.track, fields=a.fields,
-        findings=a.findings,
+        id=row["id"], message=row["message"], received_at=_time(row["received_at"]), recommender=row["recommender"],
+        recommender_kind=row["recommender_kind"] or "", applicant=row["applicant"], track=Track(row["track"]),
+        fields=json.loads(row["fields"]), findings=tuple(findings_from_json(row["findings"])),
         # An applicant a 推荐函 lists without a 申请表 in the email is an application with no document;
         # an unread scan still counts as the form having come.
-        has_form=any(d.get("kind") in ("form", "audit_form", "unread") for d in a.documents))
+        has_form=any(d.get("kind") in ("form", "audit_form", "unread") for d in json.loads(row["documents"])))
 
 
 def _first_text(fields: Mapping, *keys: str) -> str:
