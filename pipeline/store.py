@@ -625,7 +625,7 @@ class Ledger:
                 " sent_at=CASE WHEN ?='sent' THEN ? ELSE sent_at END WHERE id=?",
                 (state, reason, _utc(retry_at) if retry_at else None, state, _now(), row))
 
-    # -- round assessment and the clerk's corrections (see pipeline/assess.py, pipeline/review.py) -----
+    # -- round assessment and the clerk's corrections (see pipeline/round/) -----
 
     def save_assessment(self, applications: list[tuple[int, str | None, str | None, int | None, str | None]],
                         duplicates: dict[int, int | None]) -> None:

@@ -3,7 +3,7 @@
 `build` (pure) turns the round assessment into the list; `review_xlsx` writes it as 待处理.xlsx with
 columns a clerk fills in; `read_workbook` (pure) reads those columns back as changes; `parse_*`
 turn what a clerk typed (Chinese labels or codes) into values. Recording goes through the ledger's
-corrections table; pipeline/reassess.py applies them.
+corrections table; round/apply.py applies them.
 """
 from __future__ import annotations
 
