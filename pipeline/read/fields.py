@@ -47,6 +47,7 @@ class Pair:
     confidence: float
     label_box: Box
     value_boxes: tuple[Box, ...] = ()     # none when the value is written in the label's own box
+    rank: int = 0                         # its label's place in the field's list (0: the form's own); near misses last
 
     def evidence(self, page: int, confidence: float) -> Evidence:
         label = _rect((self.label_box,))
@@ -62,10 +63,16 @@ def extract(pages: Sequence[Page], spec: FormSpec) -> Extraction:
     fields: dict[str, object] = {f.key: None for f in spec.fields}
     confidence: dict[str, float] = {f.key: 0.0 for f in spec.fields}
     evidence: dict[str, Evidence] = {}
+    rank: dict[str, int] = {}
     for page in pages:
         for pair in read_pairs(page.boxes, spec):
-            if fields[pair.field.key] is not None:
-                continue  # first occurrence wins: later pages repeat labels in notes and summaries
+            key = pair.field.key
+            # The most specific label wins, the form definition listing a field's labels from the most
+            # specific: 年培训人数 or a near 近三年培训人数, rows of yearly figures, come just before
+            # 近三年年均培训人数 and are not it. Among equals the first (later pages repeat labels in
+            # notes and summaries).
+            if fields[key] is not None and rank[key] <= pair.rank:
+                continue
             certainty = 1.0
             value: object
             if pair.field.type == "track":
@@ -74,9 +81,13 @@ def extract(pages: Sequence[Page], spec: FormSpec) -> Extraction:
             else:
                 value = coerce(pair.raw, pair.field, spec)
             if value is not None:
-                fields[pair.field.key] = value
-                confidence[pair.field.key] = round(pair.confidence * certainty, 3)
-                evidence[pair.field.key] = pair.evidence(page.number, confidence[pair.field.key])
+                fields[key] = value
+                confidence[key] = round(pair.confidence * certainty, 3)
+                found = pair.evidence(page.number, confidence[key])
+                if pair.field.type in ("int", "number") and len(_PER_YEAR.findall(pair.raw)) >= 2:
+                    found = replace(found, source=DERIVED_FROM_YEARS)
+                evidence[key] = found
+                rank[key] = pair.rank
     missing = tuple(f.key for f in spec.fields if f.required and fields[f.key] is None)
     return Extraction(fields, confidence, missing, evidence)
 
@@ -90,6 +101,7 @@ class _Label:
     field: FieldSpec | None       # None: a label of the form that is no field we read (never a value)
     inline: str                   # the value written in the label's own box, after its colon
     confidence: float
+    rank: int = 0                 # the label's place among the field's labels; after them all: a near miss
 
 
 class _Labels:
@@ -98,6 +110,9 @@ class _Labels:
     def __init__(self, spec: FormSpec):
         self.spec = spec
         self.by_label = {label: f for f in spec.fields for label in f.labels}
+        self.rank = {label: f.labels.index(label) for label, f in self.by_label.items()}
+        # The same labels without a unit in brackets at the end: 专职教师人数（人） is 专职教师人数.
+        self.bare = {_without_unit(label): label for label in self.by_label}
         self.other = set(spec.other_labels)
         names = sorted(set(self.by_label) | self.other, key=len, reverse=True)
         self.names = names
@@ -110,24 +125,36 @@ class _Labels:
         if not t:
             return None
         if t in self.by_label:
-            return _Label(self.by_label[t], "", conf)
+            return _Label(self.by_label[t], "", conf, self.rank[t])
+        bare = _without_unit(t)
+        if bare in self.bare:
+            label = self.bare[bare]
+            return _Label(self.by_label[label], "", conf, self.rank[label])
         n = norm(text)
         m = self.colon.match(n) if self.colon else None
         if m:
             field = self.by_label.get(m.group(1))
-            return _Label(field, n[m.end():].strip(), conf)
+            return _Label(field, n[m.end():].strip(), conf, self.rank.get(m.group(1), 0))
         if t in self.other or (len(t) <= 10 and any(t.endswith(e) for e in self.spec.other_endings)):
             return _Label(None, "", conf)
-        if fuzzy and len(t) >= 5 and not re.search(r"\d", t) and self.fuzzy_choices:
+        if fuzzy and len(bare) >= 5 and not re.search(r"\d", bare) and self.fuzzy_choices:
             # OCR misreads one character of a long label: 统一社会信用代马.
-            best = process.extractOne(t, self.fuzzy_choices, scorer=fuzz.ratio, score_cutoff=_FUZZY_LABEL)
+            best = process.extractOne(bare, self.fuzzy_choices, scorer=fuzz.ratio, score_cutoff=_FUZZY_LABEL)
             if best:
-                return _Label(self.by_label[best[0]], "", conf * best[1] / 100)
+                field = self.by_label[best[0]]
+                return _Label(field, "", conf * best[1] / 100, len(field.labels))
         return None
 
     def is_prefix(self, text: str) -> bool:
         t = norm(text)
         return len(t) >= 2 and any(name.startswith(t) and name != t for name in self.names)
+
+
+_UNIT = re.compile(r"\((?:人|人次|名|个|间|次|万元|元|平方米|㎡|m2|m²)\)$")
+
+
+def _without_unit(label: str) -> str:
+    return _UNIT.sub("", label)
 
 
 @lru_cache(maxsize=16)
@@ -275,7 +302,7 @@ def read_pairs(boxes: Sequence[Box], spec: FormSpec) -> list[Pair]:
         parts = [flat[v] for v in owned.get(i, [])]
         raw = "\n".join(t for t in (hit.inline, value_text(parts)) if t)
         conf = min([hit.confidence] + [b.confidence for b in parts])
-        pairs.append(Pair(hit.field, raw, conf, flat[i], tuple(parts)))
+        pairs.append(Pair(hit.field, raw, conf, flat[i], tuple(parts), hit.rank))
     order = {id(b): k for k, b in enumerate(b for row in rows(flat) for b in row)}
     return sorted(pairs, key=lambda p: order[id(p.label_box)])
 
@@ -310,7 +337,11 @@ def coerce(raw: str, field: FieldSpec, spec: FormSpec) -> object:
     if not text:
         return None
     if field.type == "int":
-        m = re.search(r"\d[\d,]*", text)
+        years = _PER_YEAR.findall(text)
+        if len(years) >= 2:
+            # Only the figure of each year was written: the average the field asks for is theirs.
+            return round(sum(int(n.replace(",", "")) for _, n in years) / len(years))
+        m = _COUNT.search(text)
         return int(m.group().replace(",", "")) if m else None
     if field.type == "number":
         m = re.search(r"\d[\d,]*(\.\d+)?", text)
@@ -325,7 +356,31 @@ def coerce(raw: str, field: FieldSpec, spec: FormSpec) -> object:
     if field.type == "track":
         track = parse_track(raw, spec)
         return track.value if track else None
-    return clean_text(text)
+    items = list_items(raw)
+    return "、".join(items) if items else clean_text(text)
+
+
+# "2016年：3100人 2017年：3400人 …": a year and its figure. A year beside 年 is never the count.
+_PER_YEAR = re.compile(r"((?:19|20)\d{2})\s*年(?:度)?\s*[:：]?\s*(?:培训)?\s*(\d[\d,]*)")
+_COUNT = re.compile(r"(?<![\d,])\d[\d,]*(?!\s*年|[\d,])")
+DERIVED_FROM_YEARS = "各年度人数的平均数"
+
+# A list's numbering: 1. 1、 1) (1) ① 一、 at the start of the value or after a space or line break
+# (circled numbers anywhere: they are nothing else).
+_ITEM = re.compile(r"(?:(?:^|(?<=\s))(?:[(（]\s*\d{1,2}\s*[)）]|\d{1,2}\s*[.．、)）](?!\d)|[一二三四五六七八九十]{1,3}\s*[、.．])"
+                   r"|[\u2460-\u2473\u2776-\u277f\u2780-\u2789])\s*")
+
+
+def list_items(raw: str) -> list[str]:
+    """The entries of a numbered list ("1. 现代农业\n2. 畜牧兽医", "①…②…", "一、…二、…"), without their
+    numbers; [] when the value is no such list (two numbered entries at least, the first at the start)."""
+    text = (raw or "").strip()
+    marks = list(_ITEM.finditer(text))
+    if len(marks) < 2 or marks[0].start() != 0:
+        return []
+    ends = [m.start() for m in marks[1:]] + [len(text)]
+    items = [clean_text(text[m.end():end]).strip(" ;；,，、。") for m, end in zip(marks, ends)]
+    return [i for i in items if i]
 
 
 def clean_text(text: str) -> str:

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.model import Box, Page, Track
-from pipeline.read.fields import SURE, extract, parse_track, read_track
+from pipeline.read.fields import DERIVED_FROM_YEARS, SURE, extract, list_items, parse_track, read_track
 from pipeline.read.forms import load_form
 from pipeline.read.layout import Cell
 
@@ -154,3 +154,35 @@ def test_a_guessed_track_has_low_confidence_in_the_extraction():
     page = Page(1, (Box("申报类别", 0, 0, 100, 20, 0.999), Box("基地重新确认口", 110, 0, 300, 20, 0.998)))
     got = extract([page], FORM)
     assert got.fields["track"] == "reconfirm" and got.confidence["track"] < 0.85
+
+
+@pytest.mark.parametrize("raw", ["1. 现代农业\n2. 畜牧兽医", "1、现代农业\n2、畜牧兽医", "(1)现代农业 (2)畜牧兽医",
+                                 "①现代农业②畜牧兽医", "一、现代农业\n二、畜牧兽医", "1.现代农业；\n2.畜牧兽医。"])
+def test_a_numbered_list_is_its_entries_joined_with_a_dun_comma(raw):
+    page = Page(1, (Box("主要培训领域", 0, 0, 100, 20), Box(raw, 100, 0, 400, 40)))
+    assert extract([page], FORM).fields["domains"] == "现代农业、畜牧兽医"
+
+
+@pytest.mark.parametrize("raw", ["历下区经十路3、5号", "2019年1.5期", "现代农业、畜牧兽医"])
+def test_what_only_looks_numbered_is_left_alone(raw):
+    assert list_items(raw) == []
+
+
+def test_the_row_of_yearly_figures_is_not_the_average_that_follows_it():
+    page = Page(1, tuple(row(0, "近三年培训人数（人）", "2016年：3100人 2017年：3400人 2018年：4000人")
+                         + row(20, "近三年年均培训专业技术人员人数", "3500")))
+    got = extract([page], FORM)
+    assert got.fields["avg_trainees"] == 3500 and got.evidence["avg_trainees"].raw == "3500"
+
+
+def test_yearly_figures_alone_give_their_average_marked_as_derived():
+    page = Page(1, tuple(row(0, "近三年培训人数（人）", "2016年：2600人；2017年：2900人；2018年：3200人")))
+    got = extract([page], FORM)
+    assert got.fields["avg_trainees"] == 2900
+    assert got.evidence["avg_trainees"].source == DERIVED_FROM_YEARS
+
+
+def test_a_year_is_never_a_count_and_a_unit_in_the_label_is_no_other_label():
+    page = Page(1, tuple(row(0, "专职教师人数（人）", "27") + row(20, "近三年年均培训人数", "2018年起每年约3200人")))
+    got = extract([page], FORM).fields
+    assert got["fulltime_teachers"] == 27 and got["avg_trainees"] == 3200
