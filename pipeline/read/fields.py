@@ -23,6 +23,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 
 from ..model import Box, Evidence, Page, Track
+from . import uscc
 from .forms import FieldSpec, FormSpec, Marks
 from .layout import cy, height, is_cell, is_cjk, level, overlap_x, rows, same_row, stacked, text_of
 from .text import norm, norm_label
@@ -88,8 +89,39 @@ def extract(pages: Sequence[Page], spec: FormSpec) -> Extraction:
                     found = replace(found, source=DERIVED_FROM_YEARS)
                 evidence[key] = found
                 rank[key] = pair.rank
+    _codes_apart(fields, confidence, evidence, spec)
     missing = tuple(f.key for f in spec.fields if f.required and fields[f.key] is None)
     return Extraction(fields, confidence, missing, evidence)
+
+
+# A 统一社会信用代码 inside another value: 18 characters of its alphabet, not part of a longer run.
+_CODE_IN_TEXT = re.compile(r"(?<![0-9A-Z])[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}(?![0-9A-Z])")
+
+
+def _codes_apart(fields: dict[str, object], confidence: dict[str, float], evidence: dict[str, Evidence],
+                 spec: FormSpec) -> None:
+    """A name and its credit code written in one cell, or read by OCR as one line: the code goes to its
+    field (when that is empty), the name keeps what came before it; what follows the code was another
+    cell's (单位性质, read into the same line)."""
+    code_key = next((f.key for f in spec.fields if f.type == "credit_code"), None)
+    if code_key is None:
+        return
+    for f in spec.fields:
+        value = fields.get(f.key)
+        if f.type != "text" or not isinstance(value, str):
+            continue
+        m = _CODE_IN_TEXT.search(value.upper())
+        if m is None or not uscc.is_valid(m.group()):
+            continue
+        before = value[:m.start()].strip(" ：:，,;；/")
+        fields[f.key] = before or None
+        if fields.get(code_key) is None:
+            fields[code_key] = m.group()
+            confidence[code_key] = confidence.get(f.key, 1.0)
+            if f.key in evidence:
+                evidence[code_key] = evidence[f.key]
+        if not before:
+            evidence.pop(f.key, None)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -137,6 +169,12 @@ class _Labels:
             return _Label(field, n[m.end():].strip(), conf, self.rank.get(m.group(1), 0))
         if t in self.other or (len(t) <= 10 and any(t.endswith(e) for e in self.spec.other_endings)):
             return _Label(None, "", conf)
+        # Two labels in one: 申报单位名称及统一社会信用代码. The value belongs to the first; a credit code
+        # in it is taken out by its pattern (extract).
+        parts = _JOINED.split(bare)
+        if len(parts) == 2 and all(_without_unit(x) in self.bare for x in parts):
+            label = self.bare[_without_unit(parts[0])]
+            return _Label(self.by_label[label], "", conf, self.rank[label])
         if fuzzy and len(bare) >= 5 and not re.search(r"\d", bare) and self.fuzzy_choices:
             # OCR misreads one character of a long label: 统一社会信用代马.
             best = process.extractOne(bare, self.fuzzy_choices, scorer=fuzz.ratio, score_cutoff=_FUZZY_LABEL)
@@ -150,6 +188,7 @@ class _Labels:
         return len(t) >= 2 and any(name.startswith(t) and name != t for name in self.names)
 
 
+_JOINED = re.compile(r"及|和|与|、|/")
 _UNIT = re.compile(r"\((?:人|人次|名|个|间|次|万元|元|平方米|㎡|m2|m²)\)$")
 
 

@@ -186,3 +186,22 @@ def test_a_year_is_never_a_count_and_a_unit_in_the_label_is_no_other_label():
     page = Page(1, tuple(row(0, "专职教师人数（人）", "27") + row(20, "近三年年均培训人数", "2018年起每年约3200人")))
     got = extract([page], FORM).fields
     assert got["fulltime_teachers"] == 27 and got["avg_trainees"] == 3200
+
+
+def test_a_name_and_its_credit_code_in_one_cell_are_two_fields():
+    page = Page(1, tuple(row(0, "申报单位名称及统一社会信用代码", "日照市海曲继续教育研究院 52371102579304168C")))
+    got = extract([page], FORM)
+    assert got.fields["unit_name"] == "日照市海曲继续教育研究院"
+    assert got.fields["credit_code"] == "52371102579304168C"
+    assert got.evidence["credit_code"].raw == "日照市海曲继续教育研究院 52371102579304168C"
+
+
+def test_a_code_read_into_a_name_with_the_next_cell_is_taken_out_and_the_rest_dropped():
+    page = Page(1, tuple(row(0, "单位名称", "济南某某培训中心52370100MJ0000000E培训机构")))
+    got = extract([page], FORM).fields
+    assert got["unit_name"] == "济南某某培训中心" and got["credit_code"] == "52370100MJ0000000E"
+
+
+def test_an_invalid_code_in_a_value_is_left_where_it_is():
+    page = Page(1, tuple(row(0, "单位名称", "济南某某培训中心52370100MJ0000000Y")))
+    assert extract([page], FORM).fields["unit_name"] == "济南某某培训中心52370100MJ0000000Y"
