@@ -145,6 +145,7 @@ def _application(draft: _Draft, group: Group | None, subject: str, sub: Submissi
         checked = uscc.confirm(code)
         if checked.corrected_from:
             fields["credit_code"] = checked.code
+        if checked.corrected_from and not checked.completed:
             findings.append(Finding(Flag.LOW_CONFIDENCE, f"统一社会信用代码识别为“{checked.corrected_from}”，校验位不符；"
                                                          f"按形近字{checked.describe()}后为“{checked.code}”，"
                                                          f"校验通过，请与原件核对"))
@@ -169,6 +170,10 @@ def _evidence(doc: Document, fields: dict[str, object], confidence: dict[str, fl
         # Where the form has the name, it stays the place to look; what settled the value is the source.
         read = out.get("unit_name") or Evidence(0, None, None, better.name, better.confidence)
         out["unit_name"] = replace(read, confidence=better.confidence, source=better.where)
+    code = fields.get("credit_code")
+    if "credit_code" in out and code != doc.fields.get("credit_code"):
+        # The reading stays the evidence; the check characters made the value.
+        out["credit_code"] = replace(out["credit_code"], source=f"按校验码更正为 {code}")
     if group is not None and group.track is not None and "track" in fields and (settled or "track" not in out):
         read = out.get("track") or Evidence(0, None, None, str(fields["track"]), confidence.get("track", 1.0))
         out["track"] = replace(read, source="推荐函" if "推荐函" in group.tracks else "申报汇总表")

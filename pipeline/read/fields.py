@@ -156,12 +156,14 @@ class _Labels:
         t = norm_label(text)
         if not t:
             return None
+        # A label read letter for letter is the field's, however unsure OCR was of its strokes: only
+        # the value's own reading can make the field doubtful (and a near miss, below, its likeness).
         if t in self.by_label:
-            return _Label(self.by_label[t], "", conf, self.rank[t])
+            return _Label(self.by_label[t], "", 1.0, self.rank[t])
         bare = _without_unit(t)
         if bare in self.bare:
             label = self.bare[bare]
-            return _Label(self.by_label[label], "", conf, self.rank[label])
+            return _Label(self.by_label[label], "", 1.0, self.rank[label])
         n = norm(text)
         m = self.colon.match(n) if self.colon else None
         if m:
@@ -174,7 +176,7 @@ class _Labels:
         parts = _JOINED.split(bare)
         if len(parts) == 2 and all(_without_unit(x) in self.bare for x in parts):
             label = self.bare[_without_unit(parts[0])]
-            return _Label(self.by_label[label], "", conf, self.rank[label])
+            return _Label(self.by_label[label], "", 1.0, self.rank[label])
         if fuzzy and len(bare) >= 5 and not re.search(r"\d", bare) and self.fuzzy_choices:
             # OCR misreads one character of a long label: 统一社会信用代马.
             best = process.extractOne(bare, self.fuzzy_choices, scorer=fuzz.ratio, score_cutoff=_FUZZY_LABEL)
@@ -189,7 +191,8 @@ class _Labels:
 
 
 _JOINED = re.compile(r"及|和|与|、|/")
-_UNIT = re.compile(r"\((?:人|人次|名|个|间|次|万元|元|平方米|㎡|m2|m²)\)$")
+# A unit, or one character in brackets: OCR reads the small （人） of a scan as (V) or (A).
+_UNIT = re.compile(r"\((?:人次|万元|平方米|m2|m²|[^()])\)$")
 
 
 def _without_unit(label: str) -> str:

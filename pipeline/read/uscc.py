@@ -41,10 +41,12 @@ class CodeReading:
     valid: bool
     corrected_from: str = ""    # the reading, when the code was corrected
     changes: tuple[tuple[int, str, str], ...] = ()   # (1-based place, as read, corrected to)
+    completed: bool = False     # the check character OCR dropped, computed from the other seventeen
 
     def describe(self) -> str:
-        """What was corrected, for the clerk: 第9位“1”改为“L”."""
-        return "，".join(f"第{place}位“{old}”改为“{new}”" for place, old, new in self.changes)
+        """What was corrected, for the clerk: 第9位“1”改为“L”; 第18位补为“J”."""
+        return "，".join(f"第{place}位“{old}”改为“{new}”" if old else f"第{place}位补为“{new}”"
+                        for place, old, new in self.changes)
 
 
 def compact(text: str) -> str:
@@ -84,6 +86,11 @@ def confirm(reading: str) -> CodeReading:
     code = compact(reading)
     if is_valid(code):
         return CodeReading(code, True)
+    if len(code) == 17 and (check := check_char(code)) is not None and code[2:8].isdigit() \
+            and org_code_valid(code + check):
+        # OCR dropped the last character (a small check letter at the cell's edge). Had it dropped
+        # another, the organisation code in places 9–17 would be shifted and fail its own check.
+        return CodeReading(code + check, True, code, ((18, "", check),), completed=True)
     if len(code) != 18:
         return CodeReading(code, False)  # a dropped or doubled character: no safe guess
     forced: list[str] = []

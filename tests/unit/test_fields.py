@@ -205,3 +205,10 @@ def test_a_code_read_into_a_name_with_the_next_cell_is_taken_out_and_the_rest_dr
 def test_an_invalid_code_in_a_value_is_left_where_it_is():
     page = Page(1, tuple(row(0, "单位名称", "济南某某培训中心52370100MJ0000000Y")))
     assert extract([page], FORM).fields["unit_name"] == "济南某某培训中心52370100MJ0000000Y"
+
+
+def test_a_label_read_exactly_does_not_make_its_value_doubtful():
+    # OCR unsure of a long label's strokes, and reading its small （人） as (V): the value is what counts.
+    page = Page(1, (Box("近三年年均培训人数\n(V)", 0, 0, 100, 40, 0.784), Box("3000", 100, 0, 200, 40, 0.995)))
+    got = extract([page], FORM)
+    assert got.fields["avg_trainees"] == 3000 and got.confidence["avg_trainees"] == 0.995

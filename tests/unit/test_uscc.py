@@ -57,8 +57,9 @@ def test_a_misread_check_character_is_corrected_when_unique(truth, misread):
 def test_ambiguous_or_implausible_errors_stay_as_read():
     # A check character that is no look-alike of the right one (F for P): a sender's typo, not OCR.
     assert not confirm(DONGYING[:17] + "F").valid
-    # A character dropped or doubled.
-    assert not confirm(DONGYING[:-1]).valid and not confirm(DONGYING + "1").valid
+    # A character dropped before the check character, or one doubled (the last one dropped is computed:
+    # test_a_dropped_check_character_…).
+    assert not confirm(DONGYING[:5] + DONGYING[6:]).valid and not confirm(DONGYING + "1").valid
     # A digit read as another digit is no look-alike: nothing to correct by.
     wrong = DONGYING[:10] + ("3" if DONGYING[10] != "3" else "4") + DONGYING[11:]
     assert not confirm(wrong).corrected_from
@@ -69,3 +70,11 @@ def test_every_correction_gives_a_code_both_checks_accept():
         checked = confirm(reading)
         assert is_valid(checked.code) and org_code_valid(checked.code)
         assert all(c in ALPHABET for c in checked.code)
+
+
+def test_a_dropped_check_character_is_computed_when_the_organisation_code_confirms_the_rest():
+    got = confirm("12371300495021734")          # OCR lost the small J at the cell's edge
+    assert (got.code, got.valid, got.completed) == ("12371300495021734J", True, True)
+    assert got.describe() == "第18位补为“J”"
+    # A character dropped elsewhere shifts the organisation code, which then fails its own check.
+    assert not confirm("1237130049502173J").valid
