@@ -43,6 +43,7 @@ class _Draft:
 
     doc: Document
     read: Mention                   # its name as the form (or else the file name) gives it
+    copies: tuple[Document, ...] = ()   # the same form again in the same email (its PDF, a scan of it)
 
 
 def assemble(sub: Submission, config: Config, directory: Directory) -> Submission:
@@ -60,6 +61,7 @@ def assemble(sub: Submission, config: Config, directory: Directory) -> Submissio
         name = _applicant_from_filename(d.filename) if d.kind is DocKind.UNREAD else ""
         if name and not on_list(name, [dr.read.name for dr in drafts]):
             drafts.append(_Draft(d, Mention(name, True, "文件名")))
+    drafts = _one_per_form(drafts)
     groups = listed_groups(docs)
     subject = _subject_applicant(sub, directory, recommender)
 
@@ -78,6 +80,36 @@ def assemble(sub: Submission, config: Config, directory: Directory) -> Submissio
     if recommender is None and apps and all(_direct_track(a, config) for a in apps):
         recommender = DIRECT
     return replace(sub, applications=tuple(apps), recommender=recommender)
+
+
+# The copy to read a form by when an email carries it twice: what was typed before what was scanned.
+_METHOD_ORDER = {"docx": 0, "text": 1, "ocr": 2}
+
+
+def _one_per_form(drafts: list[_Draft]) -> list[_Draft]:
+    """A form sent twice in one email (the DOCX and the PDF made of it, a scan and a photo) is one
+    application with two documents. The typed copy's values stand; a field only the other has read
+    is taken from it (_application). Two forms of one unit for different tracks stay two."""
+    groups: list[list[_Draft]] = []
+    for draft in drafts:
+        group = next((g for g in groups if _same_form(g[0], draft)), None)
+        if group is None:
+            groups.append([draft])
+        else:
+            group.append(draft)
+    out = []
+    for group in groups:        # in the email's order, each under its best-read copy
+        best, *rest = sorted(group, key=lambda d: _METHOD_ORDER.get(d.doc.method, 3))
+        out.append(replace(best, copies=tuple(d.doc for d in rest)))
+    return out
+
+
+def _same_form(a: _Draft, b: _Draft) -> bool:
+    if a.doc.kind is not b.doc.kind or "申请表" not in (a.read.where, b.read.where) \
+            or key(a.read.name) != key(b.read.name):
+        return False
+    ta, tb = a.doc.fields.get("track"), b.doc.fields.get("track")
+    return ta is None or tb is None or ta == tb
 
 
 def _form_name(doc: Document, sub: Submission) -> Mention:
@@ -108,6 +140,10 @@ def _application(draft: _Draft, group: Group | None, subject: str, sub: Submissi
     if doc.kind is DocKind.UNREAD and group is not None:
         # Nothing could be read from the form: the summary table's row is the best there is.
         fields, confidence = dict(group.fields), dict(group.confidence)
+    for copy in draft.copies:       # the same form again: what the best-read copy left empty
+        for k, v in copy.fields.items():
+            if v is not None and fields.get(k) is None:
+                fields[k], confidence[k] = v, copy.field_confidence.get(k, 0.0)
     findings: list[Finding] = []
 
     read = draft.read
@@ -153,15 +189,16 @@ def _application(draft: _Draft, group: Group | None, subject: str, sub: Submissi
         findings.append(Finding(Flag.LOW_CONFIDENCE, f"{listing}中未列出“{applicant}”，请核对"))
     # The form's own problem (fields read from a scan with low confidence) is the applicant's.
     findings = ([doc.problem] if doc.problem else []) + findings
-    return Application(applicant, track, fields, confidence, (doc,), tuple(findings),
-                       field_evidence=_evidence(doc, fields, confidence, better, group, settled))
+    return Application(applicant, track, fields, confidence, (doc, *draft.copies), tuple(findings),
+                       field_evidence=_evidence(doc, fields, confidence, better, group, settled, draft.copies))
 
 
 def _evidence(doc: Document, fields: dict[str, object], confidence: dict[str, float], better: Mention | None,
-              group: Group | None, settled: bool) -> dict[str, Evidence]:
+              group: Group | None, settled: bool, copies: tuple[Document, ...] = ()) -> dict[str, Evidence]:
     """Where each value of the application came from: the form's page, or the other document (or the
     subject, or the file's name) that settled it."""
-    out = {k: e for k, e in doc.field_evidence.items() if k in fields} if doc.kind in _APPLICANT_KINDS else {}
+    out = {k: e for d in (*reversed(copies), doc) for k, e in d.field_evidence.items()
+           if k in fields and d.kind in _APPLICANT_KINDS}
     if doc.kind is DocKind.UNREAD and group is not None:
         # Nothing could be read from the form: the values are the summary table's row.
         out = {k: Evidence(0, None, None, str(v), confidence.get(k, 1.0), source="申报汇总表")

@@ -189,3 +189,35 @@ def test_a_typed_form_and_letter_naming_the_unit_alike_raise_no_doubt(config, le
 def test_a_typed_form_one_character_off_the_letter_is_questioned(config):
     (app,) = submission(config, typed_form("济南泉信电子科枝有限公司"), ["济南泉信电子科技有限公司"]).applications
     assert any("不一致" in f.detail and "推荐函" in f.detail for f in app.findings)
+
+
+def test_the_same_form_twice_in_one_email_is_one_application_with_both_documents(config, forms):
+    typed = Document("申请表.docx", DocKind.FORM, "docx",
+                     fields={"unit_name": "济南职业技术培训学院", "track": "general", "avg_trainees": 3200, "funding": None},
+                     field_confidence={"unit_name": 1.0, "track": 1.0, "avg_trainees": 1.0})
+    printed = Document("申请表.pdf", DocKind.FORM, "text",
+                       fields={"unit_name": "济南职业技术培训学院", "track": "general", "avg_trainees": 3300, "funding": 120},
+                       field_confidence={"unit_name": 1.0, "track": 1.0, "avg_trainees": 1.0, "funding": 1.0})
+    letter = Document("推荐函.pdf", DocKind.LETTER, "text",
+                      listed=(Listed("济南职业技术培训学院", Track.GENERAL, source="letter"),))
+    message = Message("<t@example.cn>", "济南市继续教育基地申报", "rsj@jinan.example.cn", "", datetime.now(UTC), {}, "",
+                      tuple(Attachment(d.filename, "application/octet-stream", b"") for d in (letter, printed, typed)))
+    directory = Directory(config.recommenders)
+    sub = assemble(Submission(b"", message.received_at, message, parse_subject(message.subject),
+                              directory.by_sender(message.sender), documents=(letter, printed, typed)), config, directory)
+    (app,) = sub.applications
+    # The typed copy's values stand; what only the other read fills in.
+    assert [d.filename for d in app.documents] == ["申请表.docx", "申请表.pdf"]
+    assert app.fields["avg_trainees"] == 3200 and app.fields["funding"] == 120
+    assert not any(f.flag is Flag.LOW_CONFIDENCE for f in app.findings)
+
+
+def test_one_unit_applying_for_two_tracks_stays_two_applications(config, forms):
+    general = Document("申请表1.pdf", DocKind.FORM, "text", fields={"unit_name": "济南职业技术培训学院", "track": "general"})
+    rural = Document("申请表2.pdf", DocKind.FORM, "text", fields={"unit_name": "济南职业技术培训学院", "track": "rural"})
+    message = Message("<t@example.cn>", "济南市继续教育基地申报", "rsj@jinan.example.cn", "", datetime.now(UTC), {}, "",
+                      tuple(Attachment(d.filename, "application/pdf", b"") for d in (general, rural)))
+    directory = Directory(config.recommenders)
+    sub = assemble(Submission(b"", message.received_at, message, parse_subject(message.subject),
+                              directory.by_sender(message.sender), documents=(general, rural)), config, directory)
+    assert [a.track for a in sub.applications] == [Track.GENERAL, Track.RURAL]
