@@ -31,6 +31,7 @@ import json
 import re
 import sys
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
@@ -180,7 +181,8 @@ def fixtures_report(forms: Forms, pool: OcrPool) -> None:
             cases.append((f"{folder}/{name}", DATA / folder / name, json.loads(exp.read_text(encoding="utf-8"))))
     files = [(w, p, e) for w, p, e in cases if not p.name.endswith(".json")]
     atts = [Attachment(p.name, "", p.read_bytes(), sniff(p.read_bytes())) for _, p, _ in files]
-    docs = dict(zip([w for w, _, _ in files], read_attachments(atts, forms, pool)))
+    by_file = per_file(read_attachments(atts, forms, pool))
+    docs = {w: by_file[p.name][0] for w, p, _ in files}
     scores: dict[str, Score] = defaultdict(Score)
     for where, path, want in cases:
         if path.name.endswith(".json"):
@@ -252,14 +254,30 @@ class DocResult:
     parts_got: list[tuple[str, int, int]]
 
 
-def parts_of(doc: Document) -> list[tuple[str, int, int]]:
-    """The documents a reader found in one file, each (kind, first page, last page). Today a file is one
-    document of one kind, over all its pages."""
-    last = pdf_page_count(doc.data) if doc.data[:5] == b"%PDF-" else max(len(doc.pages), 1)
-    return [(doc.kind.value, 1, last)]
+def per_file(docs: Sequence[Document]) -> dict[str, list[Document]]:
+    """The reader's documents grouped by the file they came from (a PDF may hold several)."""
+    out: dict[str, list[Document]] = defaultdict(list)
+    for d in docs:
+        out[d.filename].append(d)
+    return out
 
 
-def judge(name: str, doc: Document, want: dict, forms: Forms) -> DocResult:
+def parts_of(docs: Sequence[Document]) -> list[tuple[str, int, int]]:
+    """The documents a reader found in one file, each (kind, first page, last page)."""
+    if len(docs) == 1 and not docs[0].part:
+        doc = docs[0]
+        last = pdf_page_count(doc.data) if doc.data[:5] == b"%PDF-" else max(len(doc.pages), 1)
+        return [(doc.kind.value, 1, last)]
+    return [(d.kind.value, d.pages[0].number, d.pages[-1].number) for d in docs if d.pages]
+
+
+def main_document(docs: Sequence[Document], want: dict) -> Document:
+    """The document of a file the truth's fields are about: the one of its kind, else the first."""
+    return next((d for d in docs if d.kind.value == want["kind"]), docs[0])
+
+
+def judge(name: str, docs: Sequence[Document], want: dict, forms: Forms) -> DocResult:
+    doc = main_document(docs, want)
     same_kind = doc.kind.value == want["kind"]
     if want["kind"] in ("form", "audit_form"):
         spec = forms.form if want["kind"] == "form" else forms.audit
@@ -293,7 +311,7 @@ def judge(name: str, doc: Document, want: dict, forms: Forms) -> DocResult:
         if flag is not Flag.LOW_CONFIDENCE or not justified:
             false.append(f"{flag.value}（{doc.problem.detail if doc.problem else '、'.join(doc.missing.values())}）")
     return DocResult(name, want, doc, wrong, {k: v for k, v in wrong.items() if k in keyset}, flagged_wrong,
-                     "；".join(false), parts_of(doc))
+                     "；".join(false), parts_of(docs))
 
 
 def tally_doc(t: Tally, r: DocResult, forms: Forms, own: tuple[str, ...] = ()) -> None:
@@ -346,8 +364,8 @@ def real_report(forms: Forms, pool: OcrPool) -> None:
     cases = [(exp.name.removesuffix(SUFFIX), json.loads(exp.read_text(encoding="utf-8")))
              for exp in sorted(REAL.glob("*" + SUFFIX))]
     atts = [Attachment(n, "", (REAL / n).read_bytes(), sniff((REAL / n).read_bytes())) for n, _ in cases]
-    docs = read_attachments(atts, forms, pool)
-    results = [judge(n, d, w, forms) for (n, w), d in zip(cases, docs)]
+    by_file = per_file(read_attachments(atts, forms, pool))
+    results = [judge(n, by_file[n], w, forms) for n, w in cases]
     by_medium: dict[str, Tally] = defaultdict(Tally)
     by_class: dict[int, Tally] = defaultdict(Tally)
     total, text, ocr = Tally(), Tally(), Tally()

@@ -264,6 +264,7 @@ class Document:
     data: bytes = b""
     problem: Finding | None = None
     path: str = ""                              # where it was filed, relative to output_dir
+    part: str = ""                              # one of several documents in one file: its pages (第2页)
     listed: tuple[Listed, ...] = ()             # the applicants a 推荐函 or 汇总表 names
     missing: dict[str, str] = field(default_factory=dict)  # required fields the form left unread: key → label
     low_confidence: dict[str, str] = field(default_factory=dict)  # fields its problem names as unsure: key → label

@@ -52,7 +52,8 @@ def _receipt_no(number: int, config: Config) -> str:
 
 
 def _doc_text(doc: Document) -> str:
-    return f"{doc.kind.label}（{doc.filename}）"
+    where = f"{doc.filename}，{doc.part}" if doc.part else doc.filename
+    return f"{doc.kind.label}（{where}）"
 
 
 def letter_for(sub: Submission, number: int, config: Config, issued: datetime) -> ReceiptLetter:

@@ -14,6 +14,34 @@ def page_text(page: Page) -> str:
     return "".join(b.text for b in reading_order(page.boxes))
 
 
+def titled(page: Page, rules: KindRules) -> DocKind | None:
+    """The kind a page's own heading announces (推荐函, 申请表…), if it has one."""
+    head = norm(page_text(page))[: rules.heading_chars]
+    hits = [(head.find(word), order, rule.kind) for order, rule in enumerate(rules.rules)
+            for word in rule.title if word in head]
+    return min(hits)[2] if hits else None
+
+
+def split(pages: Sequence[Page], rules: KindRules) -> list[tuple[Page, ...]]:
+    """The documents one file holds, each a run of pages: a sender who scans the 推荐函 and the 申请表
+    into one PDF. A page whose title announces a kind other than its run's starts a new document; a
+    page without a title (a form's second page, an appendix) belongs to the run before it."""
+    runs: list[list[Page]] = []
+    kind: DocKind | None = None
+    for page in pages:
+        announced = titled(page, rules)
+        if runs and (announced is None or announced is kind):
+            runs[-1].append(page)
+            continue
+        if runs and kind is None:       # untitled pages before the first title stay with it
+            runs[-1].append(page)
+            kind = announced
+            continue
+        runs.append([page])
+        kind = announced
+    return [tuple(r) for r in runs]
+
+
 def classify(pages: Sequence[Page], rules: KindRules) -> DocKind:
     if not pages:
         return DocKind.EVIDENCE

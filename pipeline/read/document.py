@@ -12,7 +12,7 @@ from ..config import AttachmentLimits, OcrOptions
 from ..faults import Transient
 from ..model import Attachment, DocKind, Document, Finding, Flag, Page
 from . import Unreadable, ooxml
-from .classify import classify
+from .classify import classify, split
 from .content import read_content
 from .docx import read_docx
 from .doubts import note, unsure
@@ -58,10 +58,11 @@ class _Scan:
 def read_attachments(attachments: Sequence[Attachment], forms: Forms, ocr: OcrPool | None = None,
                      options: OcrOptions = _DEFAULT_OCR, limits: AttachmentLimits = _DEFAULT_LIMITS
                      ) -> tuple[Document, ...]:
-    """One Document per attachment, in order. Without an OCR pool (or with OCR off) scans stay unread.
+    """The Documents of the attachments, in order: one per attachment, or one per document a PDF holds
+    (a 推荐函 and a 申请表 scanned into one file). Without an OCR pool (or with OCR off) scans stay unread.
     Each attachment's parsing (PDF text and tables, DOCX, XLSX, images) runs caged (pipeline/cage.py)."""
     look = options if ocr else replace(options, enabled=False)
-    firsts: list[Document | _Scan] = [_first_look(a, forms, look, limits) for a in attachments]
+    firsts: list[Document | tuple[Document, ...] | _Scan] = [_first_look(a, forms, look, limits) for a in attachments]
     scans = [s for s in firsts if isinstance(s, _Scan)]
     if scans and ocr is not None:     # without a pool, OCR was off for the first look: no scans
         # Round one: page 1 of every scan, all at once; enough to tell a form from 佐证材料.
@@ -69,15 +70,24 @@ def read_attachments(attachments: Sequence[Attachment], forms: Forms, ocr: OcrPo
         # Round two: the other pages, only of what is worth reading whole.
         rest = [(s, i) for s in scans if _worth_more(s, forms) for i in s.todo if i not in s.pages]
         _ocr(ocr, rest, options.dpi)
-    return tuple(d if isinstance(d, Document) else _finish(d, forms, options) for d in firsts)
+    out: list[Document] = []
+    for d in firsts:
+        if isinstance(d, _Scan):
+            out += _finish(d, forms, options)
+        elif isinstance(d, tuple):
+            out += d
+        else:
+            out.append(d)
+    return tuple(out)
 
 
 def read_attachment(att: Attachment, forms: Forms, ocr: OcrPool | None = None,
                     options: OcrOptions = _DEFAULT_OCR, limits: AttachmentLimits = _DEFAULT_LIMITS) -> Document:
-    return read_attachments((att,), forms, ocr, options, limits)[0]
+    return read_attachments((att,), forms, ocr, options, limits)[0]    # a file's first document
 
 
-def _first_look(att: Attachment, forms: Forms, options: OcrOptions, limits: AttachmentLimits) -> Document | _Scan:
+def _first_look(att: Attachment, forms: Forms, options: OcrOptions, limits: AttachmentLimits
+                ) -> Document | tuple[Document, ...] | _Scan:
     """What needs no OCR is read to the end, in a cage; a scan comes back as the pages still to OCR."""
     base = Document(filename=att.filename, kind=DocKind.UNREAD, method="none", data=att.data)
     if att.problem:  # unpacking or conversion already failed, and said why
@@ -91,7 +101,8 @@ def _first_look(att: Attachment, forms: Forms, options: OcrOptions, limits: Atta
                                              f"《{att.filename}》解析时{exc.text}，未能自动读取，原件已保存，请人工查看"))
 
 
-def _look(att: Attachment, forms: Forms, options: OcrOptions, limits: AttachmentLimits) -> Document | _Scan:
+def _look(att: Attachment, forms: Forms, options: OcrOptions, limits: AttachmentLimits
+          ) -> Document | tuple[Document, ...] | _Scan:
     base = Document(filename=att.filename, kind=DocKind.UNREAD, method="none", data=att.data)
     # An old .doc comes with a converted copy; the original stays what is filed.
     data, sniffed = (att.readable, sniff(att.readable)) if att.readable else (att.data, att.sniffed)
@@ -125,18 +136,17 @@ def _look(att: Attachment, forms: Forms, options: OcrOptions, limits: Attachment
 
 
 def _look_pdf(base: Document, att: Attachment, data: bytes, pages: tuple[Page, ...], total: int, forms: Forms,
-              options: OcrOptions) -> Document | _Scan:
+              options: OcrOptions) -> tuple[Document, ...] | _Scan:
     todo = [i for i, p in enumerate(pages) if not usable((p,))]
     if not todo:
-        doc = _finish_text(base, pages, "text", forms, options)
+        docs = _documents(base, pages, "text", forms, options)
         if total <= len(pages):
-            return doc
+            return docs
         # A form, letter or table runs to a few pages; one of hundreds is read as far as the limit, and said so.
         cut = f"《{att.filename}》共{total}页，只读取了前{len(pages)}页（attachments.max_pdf_pages），其余请人工查看"
-        return replace(doc, problem=Finding(Flag.LOW_CONFIDENCE, "；".join(
-            [doc.problem.detail, cut] if doc.problem else [cut])))
+        return _with_problem(docs, cut)
     if not options.enabled:
-        return replace(base, problem=Finding(Flag.LOW_CONFIDENCE, f"《{att.filename}》为扫描件，未能自动识别文字"))
+        return (replace(base, problem=Finding(Flag.LOW_CONFIDENCE, f"《{att.filename}》为扫描件，未能自动识别文字")),)
     count = max(len(pages), pdf_page_count(data))
     todo = [i for i in range(count) if i >= len(pages) or i in todo]
     return _Scan(att, "pdf", {i: p for i, p in enumerate(pages) if i not in todo},
@@ -164,25 +174,41 @@ def _in_order(scan: _Scan) -> tuple[Page, ...]:
     return tuple(scan.pages[i] for i in sorted(scan.pages))
 
 
-def _finish(scan: _Scan, forms: Forms, options: OcrOptions) -> Document:
+def _finish(scan: _Scan, forms: Forms, options: OcrOptions) -> tuple[Document, ...]:
     base = Document(filename=scan.att.filename, kind=DocKind.UNREAD, method="none", data=scan.att.data)
     pages = _in_order(scan)
     what = "图片" if scan.kind == "photo" else "扫描件"
     if not pages:
         reason = "；".join(dict.fromkeys(scan.failures)) or "未能识别文字"
         flag = Flag.UNREADABLE_ATTACHMENT if scan.kind == "photo" and "无法打开" in reason else Flag.LOW_CONFIDENCE
-        return replace(base, problem=Finding(flag, f"《{scan.att.filename}》为{what}，{reason}，原件已保存"))
-    doc = _finish_text(base, pages, "ocr", forms, options, what)
-    problems = [doc.problem.detail] if doc.problem else []
+        return (replace(base, problem=Finding(flag, f"《{scan.att.filename}》为{what}，{reason}，原件已保存")),)
+    docs = _documents(base, pages, "ocr", forms, options, what)
+    problems = []
     if scan.failures:
         problems.append(f"《{scan.att.filename}》部分页面未能识别（{'；'.join(dict.fromkeys(scan.failures))}）")
-    if scan.beyond and doc.kind in _READ_WHOLLY:
+    if scan.beyond and any(d.kind in _READ_WHOLLY for d in docs):
         # 佐证材料 is left after its first page on purpose; a form or table cut short is not.
         problems.append(f"《{scan.att.filename}》超过每份文件识别{options.max_pages}页的上限，"
                         f"{_page_list(scan.beyond)}未识别，请人工查看")
-    if problems:
-        doc = replace(doc, problem=Finding(Flag.LOW_CONFIDENCE, "；".join(problems)))
-    return doc
+    return _with_problem(docs, "；".join(problems)) if problems else docs
+
+
+def _documents(base: Document, pages: tuple[Page, ...], method: str, forms: Forms, options: OcrOptions,
+               what: str = "") -> tuple[Document, ...]:
+    """The file's documents: itself, or each run of pages split() finds, named by its pages."""
+    runs = split(pages, forms.kinds)
+    if len(runs) == 1:
+        return (_finish_text(base, pages, method, forms, options, what),)
+    return tuple(replace(_finish_text(base, run, method, forms, options, what),
+                         part=_page_list([p.number - 1 for p in run]))
+                 for run in runs)
+
+
+def _with_problem(docs: tuple[Document, ...], text: str) -> tuple[Document, ...]:
+    """What is said of the whole file goes with its first document."""
+    first = docs[0]
+    detail = "；".join([first.problem.detail, text] if first.problem else [text])
+    return (replace(first, problem=Finding(Flag.LOW_CONFIDENCE, detail)), *docs[1:])
 
 
 def _page_list(indices: Sequence[int]) -> str:

@@ -105,6 +105,7 @@ class KindRule:
 class KindRules:
     title_chars: int
     rules: tuple[KindRule, ...]
+    heading_chars: int = 40     # where a later page's own title must stand to start a new document
 
 
 class FormDefinitionError(ValueError):
@@ -239,7 +240,7 @@ def load_kinds(path: Path) -> KindRules:
         rules = tuple(KindRule(DocKind(r["kind"]), tuple(norm(w) for w in r.get("title", [])),
                                tuple(norm(w) for w in r.get("body", [])), int(r.get("body_min", 1)))
                       for r in data["kinds"])
-        return KindRules(int(data.get("title_chars", 120)), rules)
+        return KindRules(int(data.get("title_chars", 120)), rules, int(data.get("heading_chars", 40)))
     except (KeyError, TypeError, ValueError) as exc:
         raise FormDefinitionError(f"{path}: malformed kind rules ({exc!r})") from None
 

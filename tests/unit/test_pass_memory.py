@@ -8,6 +8,7 @@ import email.utils
 from datetime import datetime, timedelta, timezone
 from email import policy
 from email.message import EmailMessage
+from pathlib import Path
 
 from pipeline.demo import delivery_time, samples
 from pipeline.flow import run_pass
@@ -90,3 +91,22 @@ def test_mail_that_brings_no_file_is_not_a_submission(config):
     (receipt,) = out.sent.values()
     text = email.message_from_bytes(receipt, policy=policy.default).get_body(("plain",)).get_content()
     assert "请将材料作为附件直接发送" in text
+
+
+def test_a_letter_and_a_form_in_one_pdf_are_filed_each_where_it_belongs(config):
+    taian = next(r for r in config.recommenders if r.name.startswith("泰安市"))
+    sender = taian.senders[0] if "@" in taian.senders[0][1:] else "rsj" + taian.senders[0]
+    mail = email.message_from_bytes(_mail(sender, "泰安市继续教育基地申报", "推荐函和申请表见附件。"),
+                                    policy=policy.default)
+    data = (Path(__file__).resolve().parents[1] / "data" / "real" / "c3-form-letter-text.pdf").read_bytes()
+    mail.add_attachment(data, maintype="application", subtype="pdf", filename="推荐材料.pdf")
+    box, out = MemoryMailbox(), MemoryOutbox()
+    box.deliver(mail.as_bytes(), SEPTEMBER)
+    run_pass(config, mailbox=box, outbox=out)
+    (app,) = _exported(config)["applications"]
+    assert "missing_recommendation_letter" not in app["flags"] and app["status"] == "accepted"
+    (form,) = app["documents"]
+    assert form["kind"] == "form" and (config.output_dir / form["path"]).read_bytes() == data
+    (receipt,) = out.sent.values()
+    text = email.message_from_bytes(receipt, policy=policy.default).get_body(("plain",)).get_content()
+    assert "推荐材料.pdf，第1页" in text and "推荐材料.pdf，第2页" in text
