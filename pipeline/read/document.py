@@ -121,11 +121,16 @@ def _look(att: Attachment, forms: Forms, options: OcrOptions, limits: Attachment
             # A fax or office scanner may send one multi-page TIFF.
             frames = list(range(photo_page_count(data)))
             return _Scan(att, "photo", {}, frames[: options.max_pages], data, beyond=frames[options.max_pages:])
-        if sniffed == "docx":
-            return _finish_text(base, read_docx(data), "docx", forms, options)
-        if sniffed == "xlsx":
+        if sniffed in ("docx", "xlsx"):
             # Cells are typed text, like a PDF's text layer: "text" keeps the export's method values.
-            return _finish_text(base, read_xlsx(data), "text", forms, options)
+            pages = read_docx(data) if sniffed == "docx" else read_xlsx(data)
+            doc = _finish_text(base, pages, "docx" if sniffed == "docx" else "text", forms, options)
+            photo = ooxml.largest_image(data) if doc.kind is DocKind.EVIDENCE and options.enabled else None
+            if photo is not None and sniff(photo) in _PHOTOS:
+                # No form in its text, but a picture big enough to be a page: a phone photo of the form
+                # pasted into Word is read like the photo it is. The Word file stays what is filed.
+                return _Scan(att, "photo", {}, [0], photo)
+            return doc
         if sniffed in _NOT_READ:
             return replace(base, problem=Finding(
                 Flag.UNREADABLE_ATTACHMENT, f"《{att.filename}》为{_NOT_READ[sniffed]}，未能自动读取，原件已保存"))

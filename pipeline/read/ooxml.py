@@ -61,3 +61,19 @@ def _column(letters: bytes) -> int:
     for ch in letters:
         n = n * 26 + ch - ord("A") + 1
     return n
+
+
+_MEDIA = re.compile(r"(word|xl)/media/[^/]+$", re.I)
+# Below this an image is a logo or a signature, not a page someone photographed.
+MIN_PHOTO = 30 * 1024
+
+
+def largest_image(data: bytes) -> bytes | None:
+    """The largest picture inside a Word or Excel file (a phone photo of a form pasted into a DOCX),
+    when there is one big enough to be a page. The container was check()ed first: its parts are bounded."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        media = [i for i in zf.infolist() if _MEDIA.search(i.filename) and i.file_size >= MIN_PHOTO]
+        return zf.read(max(media, key=lambda i: i.file_size)) if media else None
+    except (zipfile.BadZipFile, NotImplementedError, zlib.error, EOFError, OSError, ValueError):
+        return None

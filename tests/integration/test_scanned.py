@@ -9,8 +9,11 @@ from dataclasses import replace
 from datetime import UTC
 from pathlib import Path
 
+import docx as python_docx
 import pypdf
 import pytest
+from docx.shared import Cm
+from PIL import Image
 
 from pipeline.config import OcrOptions
 from pipeline.model import Attachment, DocKind, Flag, Page
@@ -124,3 +127,24 @@ def test_scans_of_different_emails_share_both_workers(config):
     assert (result.fetched, result.submissions, result.ocr_pages) == (4, 4, 4)
     assert result.ocr_workers == 2
     assert result.ocr_workers == 2
+
+
+def test_a_phone_photo_pasted_into_word_is_read_like_the_photo(forms, pool):
+    path = Path(__file__).resolve().parents[1] / "data" / "real" / "c5-name-code-one-row-photo.docx"
+    data = path.read_bytes()
+    (doc,) = read_attachments([Attachment("申请表.docx", "application/octet-stream", data, sniff(data))], forms, pool)
+    assert (doc.kind, doc.method, doc.filename, doc.data) == (DocKind.FORM, "ocr", "申请表.docx", data)
+    assert doc.fields["unit_name"] == "泰安市岱宗职业技能培训学校" and doc.fields["credit_code"] == "52370902862413757Y"
+
+
+def test_a_word_file_with_only_a_logo_stays_what_its_text_says(forms, pool):
+    logo = io.BytesIO()
+    Image.new("RGB", (40, 40), "red").save(logo, "PNG")
+    logo.seek(0)
+    word = python_docx.Document()
+    word.add_paragraph("单位简介：本中心成立于2008年。")
+    word.add_picture(logo, width=Cm(1))
+    out = io.BytesIO()
+    word.save(out)
+    (doc,) = read_attachments([Attachment("简介.docx", "", out.getvalue(), sniff(out.getvalue()))], forms, pool)
+    assert (doc.kind, doc.method) == (DocKind.EVIDENCE, "docx")
