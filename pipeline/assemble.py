@@ -208,7 +208,8 @@ def _evidence(doc: Document, fields: dict[str, object], confidence: dict[str, fl
         read = out.get("unit_name") or Evidence(0, None, None, better.name, better.confidence)
         out["unit_name"] = replace(read, confidence=better.confidence, source=better.where)
     code = fields.get("credit_code")
-    if "credit_code" in out and code != doc.fields.get("credit_code"):
+    read_code = next((d.fields["credit_code"] for d in (doc, *copies) if d.fields.get("credit_code") is not None), None)
+    if "credit_code" in out and code != read_code:
         # The reading stays the evidence; the check characters made the value.
         out["credit_code"] = replace(out["credit_code"], source=f"按校验码更正为 {code}")
     if group is not None and group.track is not None and "track" in fields and (settled or "track" not in out):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.assemble import assemble
-from pipeline.model import Attachment, DocKind, Document, Finding, Flag, Listed, Message, Submission, Track
+from pipeline.model import Attachment, DocKind, Document, Evidence, Finding, Flag, Listed, Message, Submission, Track
 from pipeline.names import CUTOFF, key, on_list, pair, same_unit, similarity
 from pipeline.read.doubts import note, unsure
 from pipeline.read.forms import Forms
@@ -196,8 +196,10 @@ def test_the_same_form_twice_in_one_email_is_one_application_with_both_documents
                      fields={"unit_name": "济南职业技术培训学院", "track": "general", "avg_trainees": 3200, "funding": None},
                      field_confidence={"unit_name": 1.0, "track": 1.0, "avg_trainees": 1.0})
     printed = Document("申请表.pdf", DocKind.FORM, "text",
-                       fields={"unit_name": "济南职业技术培训学院", "track": "general", "avg_trainees": 3300, "funding": 120},
-                       field_confidence={"unit_name": 1.0, "track": 1.0, "avg_trainees": 1.0, "funding": 1.0})
+                       fields={"unit_name": "济南职业技术培训学院", "track": "general", "avg_trainees": 3300, "funding": 120,
+                               "credit_code": "52370100493001174X"},
+                       field_confidence={"unit_name": 1.0, "track": 1.0, "avg_trainees": 1.0, "funding": 1.0},
+                       field_evidence={"credit_code": Evidence(1, (0, 0, 1, 1), None, "52370100493001174X", 1.0)})
     letter = Document("推荐函.pdf", DocKind.LETTER, "text",
                       listed=(Listed("济南职业技术培训学院", Track.GENERAL, source="letter"),))
     message = Message("<t@example.cn>", "济南市继续教育基地申报", "rsj@jinan.example.cn", "", datetime.now(UTC), {}, "",
@@ -209,6 +211,8 @@ def test_the_same_form_twice_in_one_email_is_one_application_with_both_documents
     # The typed copy's values stand; what only the other read fills in.
     assert [d.filename for d in app.documents] == ["申请表.docx", "申请表.pdf"]
     assert app.fields["avg_trainees"] == 3200 and app.fields["funding"] == 120
+    # What the other copy read is its evidence, as read: nothing corrected it.
+    assert app.field_evidence["credit_code"].raw == "52370100493001174X" and not app.field_evidence["credit_code"].source
     assert not any(f.flag is Flag.LOW_CONFIDENCE for f in app.findings)
 
 
