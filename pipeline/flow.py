@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import shutil
+import sqlite3
 import sys
 import threading
 from collections import deque
@@ -280,6 +281,7 @@ def run_pass(config: Config, progress: Callable[[int, int], None] | None = None,
     mailbox, outbox: instead of the configured ones (tests hand in mail/memory.py's)."""
     config.output_dir.mkdir(exist_ok=True)
     _room_to_work(config.output_dir)
+    started = datetime.now(UTC)
     with (PassLock(config.output_dir, command or _command()).acquire(wait=wait, on_wait=on_wait),
           _Pass(config, progress, stop, mailbox, outbox) as one):
         if rerun:
@@ -288,6 +290,7 @@ def run_pass(config: Config, progress: Callable[[int, int], None] | None = None,
             one.fetch_new()
             one.retry_due()
         one.conclude()
+        one.record(started, command or _command())
     result = one.result
     log.log(logging.INFO if result.eventful else logging.DEBUG, result.line())
     return result
@@ -588,6 +591,16 @@ class _Pass:
         return True
 
     # -- after the messages ------------------------------------------------------------------------------
+
+    def record(self, started: datetime, command: str) -> None:
+        """What the pass did, for the console (when the mailbox was last read); never fails the pass."""
+        r = self.result
+        counts = {k: v for k, v in asdict(r).items() if k != "review_items"}
+        try:
+            self.ledger.record_pass(self.config.round.name, started, command, r.eventful,
+                                    {**counts, "to_check": len(r.review_items)})
+        except sqlite3.Error:
+            log.warning("the pass could not be recorded", exc_info=True)
 
     def conclude(self) -> None:
         while self.in_hand:  # also after a stop: the messages in hand are finished and recorded

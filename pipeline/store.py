@@ -151,6 +151,27 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE applications ADD COLUMN field_evidence TEXT NOT NULL DEFAULT '{}';
     """,
+    # 9: the console's accounts (a password hash, never a password) and what each pass did, so that the
+    # console can say when the mailbox was last read and show a pass that ended since the page was drawn.
+    """
+    CREATE TABLE users (
+        name        TEXT PRIMARY KEY,
+        role        TEXT NOT NULL,              -- clerk | viewer
+        password    TEXT NOT NULL,              -- scrypt$n$r$p$salt$hash (web/accounts.py)
+        created_at  TEXT NOT NULL,
+        changed_at  TEXT NOT NULL
+    );
+    CREATE TABLE passes (
+        id          INTEGER PRIMARY KEY,
+        round       TEXT NOT NULL,
+        started_at  TEXT NOT NULL,
+        ended_at    TEXT NOT NULL,
+        command     TEXT NOT NULL,
+        eventful    INTEGER NOT NULL,           -- it fetched, retried, deferred or sent something
+        report      TEXT NOT NULL               -- JSON: the pass's counts (flow.PassReport)
+    );
+    CREATE INDEX passes_round ON passes (round, id);
+    """,
 )
 
 
@@ -699,6 +720,50 @@ class Ledger:
         with self.transaction() as db:
             return db.execute("UPDATE receipts SET state='queued' WHERE state='held' AND message IN"
                               " (SELECT id FROM messages WHERE round=?)", (round_name,)).rowcount
+
+
+    # -- what the passes did ------------------------------------------------------------------------
+
+    def record_pass(self, round_name: str, started: datetime, command: str, eventful: bool, report: dict) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO passes (round, started_at, ended_at, command, eventful, report) VALUES (?,?,?,?,?,?)",
+                       (round_name, _utc(started), _now(), command, int(eventful), _json(report)))
+
+    def passes(self, round_name: str, limit: int = 1, eventful: bool = False) -> list[sqlite3.Row]:
+        """The latest passes first; eventful: only those that fetched, retried or sent something."""
+        where = " AND eventful" if eventful else ""
+        return self.db.execute(f"SELECT * FROM passes WHERE round=?{where} ORDER BY id DESC LIMIT ?",
+                               (round_name, limit)).fetchall()
+
+    def state_mark(self, round_name: str) -> tuple:
+        """What changes when anything a console page shows changes: a pass ended, a build, a correction."""
+        row = self.db.execute(
+            "SELECT (SELECT max(id) FROM passes WHERE round=?), (SELECT at FROM builds WHERE round=?),"
+            " (SELECT max(id) FROM corrections WHERE round=?)", (round_name, round_name, round_name)).fetchone()
+        return tuple(row)
+
+    # -- the console's accounts --------------------------------------------------------------------
+
+    def user(self, name: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM users WHERE name=?", (name,)).fetchone()
+
+    def users(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM users ORDER BY name").fetchall()
+
+    def put_user(self, name: str, role: str, password_hash: str) -> bool:
+        """Adds the account, or changes its role and password; True when it is new."""
+        with self.transaction() as db:
+            new = db.execute("SELECT 1 FROM users WHERE name=?", (name,)).fetchone() is None
+            now = _now()
+            db.execute("INSERT INTO users (name, role, password, created_at, changed_at) VALUES (?,?,?,?,?)"
+                       " ON CONFLICT (name) DO UPDATE SET role=excluded.role, password=excluded.password,"
+                       " changed_at=excluded.changed_at", (name, role, password_hash, now, now))
+            return new
+
+    def set_password(self, name: str, password_hash: str) -> bool:
+        with self.transaction() as db:
+            return db.execute("UPDATE users SET password=?, changed_at=? WHERE name=?",
+                              (password_hash, _now(), name)).rowcount == 1
 
 
 def _only(column: str, rows: Collection[int] | None) -> tuple[str, tuple[str, ...]]:
