@@ -11,6 +11,9 @@ TEST_DEBIAN_PACKAGES := dovecot-imapd openssl
 TEST_DEBIAN_PACKAGES += libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk fonts-liberation2
 # 7z opens .7z (and, where its build has the codec, .rar) attachments, within the same limits as ZIP.
 TEST_DEBIAN_PACKAGES += p7zip-full
+# The console's browser tests drive Debian's Chromium (Playwright is pointed at /usr/bin/chromium: nothing is
+# downloaded at test time).
+TEST_DEBIAN_PACKAGES += chromium
 
 # rapidocr-onnxruntime asks for opencv-python, whose cv2 needs libGL (absent on a server): the headless
 # build of the same OpenCV takes its place after every install.
@@ -53,10 +56,12 @@ samples: $(STAMP)
 templates: $(STAMP)
 	$(BIN)/python scripts/make_templates.py
 
-# The README's pictures of the printouts, from the demo's round (needs LibreOffice and poppler-utils).
+# The README's pictures of the printouts and the console, from the demo's round (needs LibreOffice, poppler-utils
+# and chromium).
 pictures: demo
 	$(BIN)/intake review >/dev/null
 	$(BIN)/python scripts/make_pictures.py
+	$(BIN)/python scripts/make_console_pictures.py
 
 clean:
 	rm -rf $(VENV) output mail

@@ -5,6 +5,7 @@ import getpass
 import json
 import logging
 import os
+import secrets
 import shutil
 import sys
 from datetime import datetime
@@ -34,8 +35,11 @@ from .round.apply import reassess
 from .round.target import BadTarget, Entry, Kind, Target
 from .schedule import serve
 from .store import Ledger
+from .web import accounts
+from .web.serve import serve as serve_console
 
 log = logging.getLogger("intake")
+DEMO_USER = "demo"
 
 
 def say(text: str = "", err: bool = False) -> None:
@@ -280,6 +284,16 @@ def demo(ctx: click.Context) -> None:
     say(f"全省汇总表：{out / '附件2_申报汇总表_全省.xlsx'}")
     say(f"回执邮件：{cfg.outbox.display()}")
     say("查看全部结果：intake export --format json")
+    say("")
+    with Ledger(cfg.ledger_path) as ledger:
+        password = None if ledger.user(DEMO_USER) else secrets.token_urlsafe(12)
+        if password:
+            accounts.add(ledger, DEMO_USER, accounts.Role.CLERK.value, password)
+    say(f"网页控制台：运行 .venv/bin/intake web，在浏览器中打开 http://{cfg.web.host}:{cfg.web.port}{cfg.web.prefix}/")
+    if password:
+        say(f"  演示账号 {DEMO_USER}，密码 {password}（只显示这一次；改密码：intake user passwd {DEMO_USER}）")
+    else:
+        say(f"  演示账号 {DEMO_USER} 已于此前开设（忘记密码：intake user passwd {DEMO_USER}）")
 
 
 @main.command()
@@ -532,3 +546,98 @@ def review_paper(ctx: click.Context, targets: tuple[str, ...], copies: int | Non
     except review_mod.ReviewError as exc:
         _fail(ctx, str(exc))
     _record(ctx, cfg, changes, by or _clerk(), "cli")
+
+
+# ---------------------------------------------------------------- the console
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default: web.host, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: web.port, 8080).")
+@click.pass_context
+def web(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """The clerks' console in a browser: the round, its applications with the page each value was read
+    from, corrections and decisions, messages, downloads. Accounts: `intake user add`.
+
+    Example: intake web --port 8080
+    """
+    cfg = _load(ctx)
+    _setup_logging(ctx.obj["verbose"], default=logging.INFO)
+    with Ledger(cfg.ledger_path) as ledger:
+        if not ledger.users():
+            say("尚无控制台账号，请先开设：intake user add 用户名 --role clerk", err=True)
+    host, port = host or cfg.web.host, port or cfg.web.port
+    say(f"网页控制台：http://{host}:{port}{cfg.web.prefix}/（Ctrl-C 停止）")
+    try:
+        serve_console(cfg, host, port)
+    except ValueError as exc:
+        _fail(ctx, str(exc))
+
+
+@main.group()
+def user() -> None:
+    """The console's accounts: clerk (corrects and decides) or viewer (reads only).
+
+    Example: intake user add 孙沛沛 --role clerk
+    """
+
+
+def _new_password(prompt: str) -> str:
+    """From the terminal, asked twice and not shown; or the first line of standard input (scripts)."""
+    if sys.stdin.isatty():
+        return click.prompt(prompt, hide_input=True, confirmation_prompt="再输入一次")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice([r.value for r in accounts.Role]), default=accounts.Role.CLERK.value,
+              show_default=True)
+@click.pass_context
+def user_add(ctx: click.Context, name: str, role: str) -> None:
+    """Add an account (or give an existing one a new role and password).
+
+    Example: intake user add 孙沛沛 --role clerk
+    """
+    cfg = _load(ctx)
+    try:
+        password = _new_password(f"{name} 的密码")
+        with Ledger(cfg.ledger_path) as ledger:
+            new = accounts.add(ledger, name, role, password)
+    except accounts.AccountError as exc:
+        _fail(ctx, str(exc))
+    say(f"已{'开设' if new else '更新'}账号 {name}（{accounts.Role(role).label}）")
+
+
+@user.command("passwd")
+@click.argument("name")
+@click.pass_context
+def user_passwd(ctx: click.Context, name: str) -> None:
+    """Set an account's password; its open sessions end.
+
+    Example: intake user passwd 孙沛沛
+    """
+    cfg = _load(ctx)
+    try:
+        with Ledger(cfg.ledger_path) as ledger:
+            if ledger.user(name) is None:
+                raise accounts.AccountError(f"没有名为“{name}”的账号")
+            accounts.change_password(ledger, name, _new_password(f"{name} 的新密码"))
+    except accounts.AccountError as exc:
+        _fail(ctx, str(exc))
+    say(f"已修改 {name} 的密码")
+
+
+@user.command("list")
+@click.pass_context
+def user_list(ctx: click.Context) -> None:
+    """The accounts and their roles.
+
+    Example: intake user list
+    """
+    cfg = _load(ctx)
+    with Ledger(cfg.ledger_path) as ledger:
+        rows = ledger.users()
+    for row in rows:
+        say(f"{row['name']}\t{accounts.Role(row['role']).label}\t开设于 {row['created_at'][:10]}")
+    if not rows:
+        say("尚无账号")

@@ -41,7 +41,7 @@ DEFAULT_NEEDS_REVIEW: tuple[Flag, ...] = (
 # otherwise load silently and block nothing), so it is an error that suggests the close valid one.
 KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "(top level)": ("round", "office", "mailbox", "outbox", "output_dir", "templates_dir", "schedule", "receipts",
-                    "attachments", "ocr", "processing", "recommenders", "quotas", "lists", "statuses", "outputs"),
+                    "attachments", "ocr", "processing", "recommenders", "quotas", "lists", "statuses", "outputs", "web"),
     "round": ("name", "deadline", "subject_suffix", "min_trainees"),
     "office": ("name", "email", "address", "postcode", "phone", "contacts", "paper_copies"),
     "mailbox": ("url", "mark", "mark_flag", "move_to", "sent_folder", "idle", "timeout", "retries", "auth_host"),
@@ -58,6 +58,7 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "lists": ("reconfirm", "audit"),
     "statuses": ("rejected", "needs_review"),
     "outputs": ("pdf", "pdf_timeout"),
+    "web": ("host", "port", "prefix", "https"),
 }
 
 
@@ -215,6 +216,16 @@ MAX_RETRY_WAIT = timedelta(hours=2)
 
 
 @dataclass(frozen=True)
+class WebOptions:
+    """The clerks' console (the web: section): where it listens, and the path a reverse proxy gives it."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    prefix: str = ""                   # "/intake" behind a proxy serving https://intranet/intake/
+    https: bool = False                # the proxy speaks HTTPS: session cookies are marked Secure
+
+
+@dataclass(frozen=True)
 class Config:
     source: Path
     round: Round
@@ -242,6 +253,7 @@ class Config:
     pdf: bool = True                                   # outputs.pdf: PDF copies when LibreOffice is installed
     pdf_timeout: timedelta = timedelta(minutes=3)      # outputs.pdf_timeout
     processing: Processing = Processing()
+    web: WebOptions = WebOptions()
 
     @property
     def ledger_path(self) -> Path:
@@ -326,6 +338,7 @@ def from_mapping(data: Any, base: Path, environ: Mapping[str, str] = os.environ,
         pdf=r.boolean(outputs.get("pdf", True), "outputs.pdf"),
         pdf_timeout=r.duration(outputs.get("pdf_timeout", "3m"), "outputs.pdf_timeout"),
         processing=r.processing(r.section(data.get("processing", {}), "processing")),
+        web=r.web(r.section(data.get("web", {}), "web")),
     )
 
 
@@ -469,6 +482,17 @@ class _Reader:
         if attempts < 1:
             raise self.fail("processing.max_attempts", "a whole number of at least 1")
         return Processing(attempts, self.duration(value.get("retry_every", "5m"), "processing.retry_every"))
+
+    def web(self, value: dict) -> WebOptions:
+        d = WebOptions()
+        port = self.integer(value.get("port", d.port), "web.port")
+        if not 1 <= port <= 65535:
+            raise self.fail("web.port", f"a port between 1 and 65535, got {port}")
+        prefix = self.text(value.get("prefix", d.prefix), "web.prefix", allow_empty=True).rstrip("/")
+        if prefix and (not prefix.startswith("/") or any(c in prefix for c in "?#\\ ")):
+            raise self.fail("web.prefix", f"a path beginning with / (such as /intake), got {_shown(prefix)}")
+        return WebOptions(host=self.text(value.get("host", d.host), "web.host"), port=port, prefix=prefix,
+                          https=self.boolean(value.get("https", d.https), "web.https"))
 
     def attachment_limits(self, value: dict) -> AttachmentLimits:
         d = AttachmentLimits()

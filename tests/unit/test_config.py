@@ -71,6 +71,10 @@ def test_intake_config_names_the_file(tmp_path):
     (lambda d: d["ocr"].update(page_timeout=0), "ocr.page_timeout"),
     (lambda d: d["mailbox"].update(mark_flag="已处理"), "mailbox.mark_flag"),   # not an IMAP atom
     (lambda d: d["mailbox"].update(mark_flag="$Intake Done"), "mailbox.mark_flag"),
+    (lambda d: d["web"].update(port=70000), "web.port"),
+    (lambda d: d["web"].update(prefix="intake"), "web.prefix"),
+    (lambda d: d["web"].update(prefix="/in take"), "web.prefix"),
+    (lambda d: d["web"].update(https="yes please"), "web.https"),
 ])
 def test_a_wrong_file_names_the_key(mutate, key):
     data = base()
@@ -79,6 +83,15 @@ def test_a_wrong_file_names_the_key(mutate, key):
         from_mapping(data, ROOT, environ={})
     assert err.value.key == key
     assert key in str(err.value)
+
+
+def test_the_console_section_is_optional_and_read_when_given():
+    data = base()
+    data.pop("web")
+    assert from_mapping(data, ROOT, environ={}).web.port == 8080
+    data["web"] = {"host": "0.0.0.0", "port": 9000, "prefix": "/intake/", "https": True}
+    web = from_mapping(data, ROOT, environ={}).web
+    assert (web.host, web.port, web.prefix, web.https) == ("0.0.0.0", 9000, "/intake", True)
 
 
 def test_broken_yaml_and_missing_file(tmp_path):
