@@ -12,8 +12,8 @@ TEST_DEBIAN_PACKAGES += libreoffice-writer-nogui libreoffice-calc-nogui fonts-no
 # 7z opens .7z (and, where its build has the codec, .rar) attachments, within the same limits as ZIP.
 TEST_DEBIAN_PACKAGES += p7zip-full
 # The console's browser tests drive Debian's Chromium (Playwright is pointed at /usr/bin/chromium: nothing is
-# downloaded at test time).
-TEST_DEBIAN_PACKAGES += chromium
+# downloaded at test time); Playwright's own driver, a Node.js build in its wheel, needs libatomic.
+TEST_DEBIAN_PACKAGES += chromium libatomic1
 
 # rapidocr-onnxruntime asks for opencv-python, whose cv2 needs libGL (absent on a server): the headless
 # build of the same OpenCV takes its place after every install.
