@@ -7,6 +7,7 @@ import email
 import io
 import json
 import mimetypes
+from collections import Counter
 from collections.abc import Mapping
 from datetime import date, datetime
 from email import policy
@@ -478,7 +479,9 @@ def evidence_crop(number: int, key: str):
 def messages():
     cfg = _config()
     result = _assessment()
-    mails = facts.mails(g.ledger, cfg.round.name, filed=facts.applications(g.ledger, cfg.round.name))
+    # Applications per email from the assessment already at hand, not by reading every filed row again.
+    mails = facts.mails(g.ledger, cfg.round.name, filed=())
+    counts = Counter(v.message for v in result.verdicts)
     waiting = {m.id for m in facts.waiting(g.ledger, cfg.round.name)}
     want = request.args.get("show", "")
     rows = []
@@ -491,7 +494,7 @@ def messages():
             continue
         if want == "review" and m.outcome != "review":
             continue
-        rows.append({"m": m, "outcome": outcome, "failed": failed, "waiting": m.id in waiting,
+        rows.append({"m": m, "outcome": outcome, "failed": failed, "waiting": m.id in waiting, "apps": counts[m.id],
                      "receipt": RECEIPT_LABELS.get(m.receipt_state, "") if m.receipt_state else "无回执"})
     return render_template("messages.html", rows=rows, show=want, target=Target.message, moment=moment_text,
                            total=len(mails))
