@@ -535,7 +535,7 @@ def message(number: int):
                            outcome=OUTCOME_LABELS.get(m.outcome, m.outcome), target=Target,
                            receipt=RECEIPT_LABELS.get(m.receipt_state, "") if m.receipt_state else "无回执",
                            history=_history(Target.message(m.id)), moment=moment_text,
-                           can_retry=bool(m.raw_path) and not _jobs().busy)
+                           can_retry=bool(m.raw_path))
 
 
 @console.route("/messages/<int:number>/retry", methods=["POST"])
