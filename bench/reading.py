@@ -1,18 +1,24 @@
-"""How fast intake reads, as ratios against a floor. Prints figures; not a test.
+"""How fast intake reads, and in how much memory, as ratios against a floor, next to how well it reads.
+Prints figures; not a test.
 
-    .venv/bin/python bench/reading.py [--n 3]
+    .venv/bin/python bench/reading.py [--n 3] [--no-accuracy]
 
 1. Seconds per page, text PDFs (tests/data/samples/*.pdf with a text layer): intake's reader
    (pdfplumber tables and lines → boxes) against bare pdfplumber (`extract_text()` per page).
 2. Seconds per page, scanned pages (the image-only samples and tests/data/scans): intake's Engine
-   (render at ocr.dpi, lift seals, straighten, OCR, restore ticks, find cells, boxes) against bare
+   (render at ocr.dpi, lift seals, straighten, OCR, restore ticks, find cells, boxes) against
    bare rapidocr (its defaults, which shrink a page to 2000 px a side) on the same rendered page.
    One thread each.
-3. A whole pass (`run_pass`) over the sample mailbox (pipeline/samples/*.eml) delivered N times with
-   fresh Message-IDs into a temporary Maildir, the environment pointed at it as tests/conftest.py
-   does, OCR workers as configured; against the floor for the same pages: bare pdfplumber over every
-   text page and bare rapidocr over every scanned page of the N submissions, one after the other.
-   Peak memory from resource.getrusage: the pass's own process, and its largest child (an OCR worker).
+3. A whole pass (`run_pass`) over a mixed mailbox delivered N times with fresh Message-IDs into a
+   temporary Maildir, the environment pointed at it as tests/conftest.py does, OCR workers as
+   configured. The mailbox: the sample mails (pipeline/samples/*.eml) and one mail per PDF or photo of
+   the real forms family (tests/data/real: text PDFs, scans, photos, several documents in one PDF).
+   The floor for the same pages: bare pdfplumber over every text page and bare rapidocr over every
+   scanned page and photo, one after the other in one process (target: pass ÷ floor ≤ 0.8 with two
+   workers). Peak memory: the pass's own process, and each OCR worker's (as the worker measured it,
+   resource.getrusage; target ≤ 500 MB).
+4. The accuracy the same code reaches (bench/accuracy.py): its summary lines, so that speed and memory
+   are never read without it.
 
 Each measurement runs in a fresh child process, so one's memory or loaded models do not touch another.
 """
@@ -36,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SAMPLES = ROOT / "tests" / "data" / "samples"
 SCANS = ROOT / "tests" / "data" / "scans"
-MAILBOX = ROOT / "pipeline" / "samples"
+REAL = ROOT / "tests" / "data" / "real"
 DPI = 200   # ocr.dpi's default (pipeline/config.py OcrOptions)
 
 
@@ -61,11 +67,25 @@ def scanned_pages() -> list[tuple[bytes, str, int]]:
     return out
 
 
-def mail_pdfs(raw: bytes) -> list[bytes]:
+def mail_files(raw: bytes) -> list[bytes]:
+    """The PDFs and photos a mail carries."""
     msg = email.message_from_bytes(raw, policy=policy.default)
     payloads = (part.get_payload(decode=True) for part in msg.walk())
     # A multipart container decodes to None: only leaf parts carry bytes.
-    return [data for data in payloads if isinstance(data, bytes) and data[:5] == b"%PDF-"]
+    return [data for data in payloads if isinstance(data, bytes) and (data[:5] == b"%PDF-" or data[:3] == b"\xff\xd8\xff")]
+
+
+def mixed_mails() -> list[tuple[str, bytes]]:
+    """The sample mails, and one mail per PDF or photo of the real forms family, sent as a recommender
+    of the notice would send it (the first mail of tests/data/real/mails.json is the model)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from accuracy import mail_bytes
+
+    from pipeline.demo import samples
+    model = json.loads((REAL / "mails.json").read_text(encoding="utf-8"))[0]
+    real = [(f"real-{p.name}.eml", mail_bytes(dict(model, id=f"bench-{p.stem}", attachments=[p.name])))
+            for p in sorted(REAL.iterdir()) if p.suffix in (".pdf", ".jpg")]
+    return samples() + real
 
 
 # ---- floors ----
@@ -119,7 +139,7 @@ def intake_ocr(pages: list[tuple[bytes, str, int]]) -> tuple[float, int]:
 
 def intake_pass(n: int) -> dict:
     from pipeline import config as config_mod
-    from pipeline.demo import delivery_time, samples
+    from pipeline.demo import delivery_time
     from pipeline.flow import run_pass
     from pipeline.mail.maildir import deliver, ensure_maildir
 
@@ -133,7 +153,7 @@ def intake_pass(n: int) -> dict:
         ensure_maildir(cfg.mailbox.maildir)
         count = 0
         for k in range(n):
-            for name, raw in samples():
+            for name, raw in mixed_mails():
                 # A fresh Message-ID makes each copy a message of its own, not a duplicate.
                 copy = re.sub(rb"(?im)^(Message-ID:\s*<)", rb"\g<1>bench%d." % k, raw, count=1)
                 deliver(cfg.mailbox.maildir, copy, key=f"bench-{k}-{name}", received_at=delivery_time(raw))
@@ -141,19 +161,22 @@ def intake_pass(n: int) -> dict:
         start = time.perf_counter()
         report = run_pass(cfg)
         seconds = time.perf_counter() - start
-    return {"seconds": seconds, "messages": count, "fetched": report.fetched,
+    return {"seconds": seconds, "messages": count, "fetched": report.fetched, "ocr_pages": report.ocr_pages,
             "peak_self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "peak_child_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+            "peak_workers_mb": report.ocr_peak_mb}
 
 
 def pass_floor(n: int) -> dict:
-    """The floor for the pass's pages: its text pages by bare pdfplumber, its scanned pages by bare rapidocr."""
-    from pipeline.demo import samples
+    """The floor for the pass's pages: its text pages by bare pdfplumber, its scanned pages and photos by
+    bare rapidocr."""
     from pipeline.read.raster import pdf_page_count
-    text, scanned = [], []
-    for _, raw in samples():
-        for data in mail_pdfs(raw):
-            if _has_text(data):
+    text: list[bytes] = []
+    scanned: list[tuple[bytes, str, int]] = []
+    for _, raw in mixed_mails():
+        for data in mail_files(raw):
+            if data[:5] != b"%PDF-":
+                scanned.append((data, "photo", 0))
+            elif _has_text(data):
                 text.append(data)
             else:
                 scanned += [(data, "pdf", i) for i in range(pdf_page_count(data))]
@@ -179,9 +202,21 @@ def child(phase: str, n: int) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+# The lines of bench/accuracy.py's report that sum it up: every medium of both families.
+ACCURACY_LINES = ("text PDF", "DOCX", "OCR, ", "scan (OCR)", "photo (OCR)", "multi-document PDF",
+                  "from text", "from scans", "key fields from text")
+
+
+def accuracy() -> list[str]:
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "accuracy.py")], check=True,
+                         capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if line.startswith(ACCURACY_LINES) or line.startswith(("read as", "Real forms"))]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=3, help="times the sample mailbox is delivered")
+    parser.add_argument("--no-accuracy", action="store_true", help="leave out bench/accuracy.py's figures")
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
@@ -194,9 +229,15 @@ def main() -> int:
         print(f"  {what:15s} {r['pages']:3d} pages: intake {per:.3f} s/page, floor {floor:.3f} s/page, "
               f"ratio {per / floor:.2f}")
     p, f = child("pass", args.n), child("pass_floor", args.n)
-    print(f"  whole pass      {p['messages']} messages ({f['text_pages']} text + {f['scanned_pages']} scanned pages): "
-          f"{p['seconds']:.1f} s, floor {f['seconds']:.1f} s, ratio {p['seconds'] / f['seconds']:.2f}")
-    print(f"  peak memory     pass process {p['peak_self_mb']:.0f} MB, largest OCR worker {p['peak_child_mb']:.0f} MB")
+    print(f"  whole pass      {p['messages']} messages ({f['text_pages']} text + {f['scanned_pages']} scanned pages "
+          f"and photos; {p['ocr_pages']} pages OCR'd): {p['seconds']:.1f} s, floor {f['seconds']:.1f} s, "
+          f"ratio {p['seconds'] / f['seconds']:.2f} (target ≤ 0.8)")
+    workers = ", ".join(f"{mb} MB" for mb in p["peak_workers_mb"]) or "none started"
+    print(f"  peak memory     pass process {p['peak_self_mb']:.0f} MB; OCR workers {workers} (target ≤ 500 MB each)")
+    if not args.no_accuracy:
+        print("accuracy (bench/accuracy.py)")
+        for line in accuracy():
+            print("  " + line)
     return 0
 
 

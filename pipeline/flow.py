@@ -235,6 +235,7 @@ class PassReport:
     receipts_waiting: int = 0  # receipts queued for a later attempt (the mail server is down)
     ocr_pages: int = 0
     ocr_workers: int = 0      # OCR processes that read at least one page
+    ocr_peak_mb: list[int] = field(default_factory=list)   # each of those workers' peak resident memory
     review_items: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -347,6 +348,7 @@ class _Pass:
             self.readers.shutdown(wait=True, cancel_futures=True)
             self.ctx.ocr.close()
             self.result.ocr_pages, self.result.ocr_workers = self.ctx.ocr.pages_read, len(self.ctx.ocr.by_worker)
+            self.result.ocr_peak_mb = self.ctx.ocr.peak_mb()
             if self._mailbox is not None:
                 self._mailbox.close()
             self.outbox.close()

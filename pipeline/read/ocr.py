@@ -332,10 +332,13 @@ def _start_worker(threads: int, memory: int = 0) -> None:
         _load_error = f"{type(exc).__name__}: {exc}"
 
 
-def _read_job(job: PageJob) -> tuple[int, Page]:
+def _read_job(job: PageJob) -> tuple[int, int, Page]:
+    """The worker's process id and its peak resident memory so far (KB) travel with each page: the pool
+    reports both, so the memory a worker needs is measured where it is spent."""
     if _engine is None:
         raise OcrUnavailable(_load_error or "engine not loaded")
-    return os.getpid(), _engine.read(raster_of(job), job.number)
+    page = _engine.read(raster_of(job), job.number)
+    return os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, page
 
 
 def _out_of_memory(exc: BaseException) -> bool:
@@ -361,6 +364,7 @@ class OcrPool:
         self._unavailable = ""
         self.pages_read = 0
         self.by_worker: Counter[int] = Counter()   # pages read per worker process id: the load spread
+        self.peak_kb: dict[int, int] = {}          # peak resident memory per worker process id
         self._lock = threading.Lock()
 
     @property
@@ -398,7 +402,7 @@ class OcrPool:
     def _result(self, job: PageJob, future: Future, executor: ProcessPoolExecutor) -> Page | Failed | None:
         """The page, or why it could not be read; None: read it again (the pool was restarted under it)."""
         try:
-            pid, page = future.result(timeout=self.page_timeout)
+            pid, peak_kb, page = future.result(timeout=self.page_timeout)
         except CancelledError:
             return None   # cancelled by a restart of the pool: read again
         except Unreadable as exc:
@@ -428,6 +432,7 @@ class OcrPool:
         with self._lock:
             self.pages_read += 1
             self.by_worker[pid] += 1
+            self.peak_kb[pid] = max(peak_kb, self.peak_kb.get(pid, 0))
         return page
 
     def _start(self) -> ProcessPoolExecutor:
@@ -456,8 +461,12 @@ class OcrPool:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
-            log.info("OCR workers stopped after %d page(s), per worker %s", self.pages_read,
-                     sorted(self.by_worker.values(), reverse=True))
+            log.info("OCR workers stopped after %d page(s), per worker %s, peak memory per worker %s MB",
+                     self.pages_read, sorted(self.by_worker.values(), reverse=True), self.peak_mb())
+
+    def peak_mb(self) -> list[int]:
+        """Each worker's peak resident memory in MB, largest first (workers that read a page)."""
+        return sorted((kb // 1024 for kb in self.peak_kb.values()), reverse=True)
 
     def __enter__(self) -> OcrPool:
         return self
