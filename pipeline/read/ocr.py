@@ -109,9 +109,14 @@ class Engine:
 
         one = {f"{part}_{key}": threads if key == "intra_op_num_threads" else 1
                for part in ("det", "cls", "rec") for key in ("intra_op_num_threads", "inter_op_num_threads")}
-        # Detection finds the lines on the page shrunk to 2000 px a side (a fifth faster than the whole
-        # 200 dpi page, and as many lines found); recognition reads each line from the full-resolution
-        # page, so small print keeps the chosen resolution where it matters.
+        # rapidocr shrinks the page to 2000 px a side before anything, so detection and recognition both
+        # see that page (a fifth faster than the whole 200 dpi page, as many lines found). Detection is
+        # most of a worker's memory (~460 MB for an A4 page) and a third of its time. Each cheaper way
+        # tried read the fixtures or the real forms worse (bench/accuracy.py): detecting at 1280 or
+        # 1600 px lost lines and tick boxes; detecting in bands of 800 rows moved the line boxes (the
+        # detector weighs the whole image) and misread a fixture's 场地面积; reading the lines from the
+        # unshrunk page raised more false flags; recognising two lines per batch instead of six (a fifth
+        # faster, less padding) misread one more credit code.
         self._ocr = RapidOCR(max_side_len=2000, **one)
 
     def read(self, raster: Raster, number: int) -> Page:
