@@ -7,6 +7,25 @@
   var url = body.getAttribute("data-state-url");
   var mark = body.getAttribute("data-mark");
   if (!url) { return; }
+  // What the clerk was just told (已记录…) outlives the reload that shows the rebuilt round.
+  var KEPT = "intake-flash";
+  var kept = sessionStorage.getItem(KEPT);
+  sessionStorage.removeItem(KEPT);
+  var main = document.querySelector("main");
+  if (kept && main && !document.querySelector(".flash")) {
+    JSON.parse(kept).forEach(function (f) {
+      var p = document.createElement("p");
+      p.className = f.css;
+      p.textContent = f.text;
+      main.insertBefore(p, main.firstChild);
+    });
+  }
+  function keepFlashes() {
+    var shown = Array.prototype.map.call(document.querySelectorAll("main > .flash"), function (el) {
+      return { css: el.className, text: el.textContent };
+    });
+    if (shown.length) { sessionStorage.setItem(KEPT, JSON.stringify(shown.reverse())); }
+  }
   var dirty = false;
   document.addEventListener("input", function () { dirty = true; });
   var reload = document.getElementById("reload");
@@ -17,6 +36,7 @@
       .then(function (state) {
         if (!state || state.mark === mark) { return; }
         if (dirty) { document.getElementById("fresh").hidden = false; return; }
+        keepFlashes();
         location.reload();
       })
       .catch(function () { /* the server restarting: ask again later */ });
