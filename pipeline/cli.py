@@ -627,6 +627,21 @@ def user_passwd(ctx: click.Context, name: str) -> None:
     say(f"已修改 {name} 的密码")
 
 
+@user.command("remove")
+@click.argument("name")
+@click.pass_context
+def user_remove(ctx: click.Context, name: str) -> None:
+    """Remove an account; its open sessions end at their next request. Its corrections stay, with its name.
+
+    Example: intake user remove 孙沛沛
+    """
+    cfg = _load(ctx)
+    with Ledger(cfg.ledger_path) as ledger:
+        if not ledger.remove_user(name):
+            _fail(ctx, f"没有名为“{name}”的账号")
+    say(f"已删除账号 {name}")
+
+
 @user.command("list")
 @click.pass_context
 def user_list(ctx: click.Context) -> None:

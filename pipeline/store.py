@@ -760,6 +760,10 @@ class Ledger:
                        " changed_at=excluded.changed_at", (name, role, password_hash, now, now))
             return new
 
+    def remove_user(self, name: str) -> bool:
+        with self.transaction() as db:
+            return db.execute("DELETE FROM users WHERE name=?", (name,)).rowcount == 1
+
     def set_password(self, name: str, password_hash: str) -> bool:
         with self.transaction() as db:
             return db.execute("UPDATE users SET password=?, changed_at=? WHERE name=?",

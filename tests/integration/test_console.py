@@ -135,6 +135,17 @@ def test_a_password_changed_ends_the_sessions_made_before(round_cfg, app):
     assert client.get("/").status_code == 302
 
 
+def test_a_removed_account_is_logged_out_at_its_next_request(round_cfg, app):
+    client = app.test_client()
+    with Ledger(round_cfg.ledger_path) as ledger:
+        accounts.add(ledger, "临时", "viewer", "temporary-password")
+    assert login(client, "临时", "temporary-password").status_code == 302
+    assert client.get("/").status_code == 200
+    with Ledger(round_cfg.ledger_path) as ledger:
+        assert ledger.remove_user("临时")
+    assert client.get("/").status_code == 302
+
+
 def test_a_post_without_its_csrf_token_changes_nothing(clerk, round_cfg):
     n = application_id(round_cfg, DONGYING)
     before = corrections(round_cfg)

@@ -35,6 +35,9 @@ def test_accounts_are_added_listed_and_given_new_passwords_from_standard_input(t
         assert ledger.user("孙沛沛")["password"] != before
     missing = intake(environ, "user", "passwd", "nobody", stdin="another-long-password\n")
     assert missing.returncode == 2 and "没有名为" in missing.stderr
+    assert intake(environ, "user", "remove", "孙沛沛").returncode == 0
+    assert "尚无账号" in intake(environ, "user", "list").stdout
+    assert intake(environ, "user", "remove", "孙沛沛").returncode == 2
 
 
 def _free_port() -> int:
