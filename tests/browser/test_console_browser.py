@@ -30,6 +30,8 @@ from waitress import create_server
 from pipeline.web.app import create_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.ocr]   # the round's scanned sample is read
+# A loaded two-core machine (OCR workers beside the browser) can take more than Playwright's 5 s.
+expect.set_options(timeout=20_000)
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
