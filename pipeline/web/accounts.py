@@ -105,11 +105,13 @@ def authenticate(ledger: Ledger, name: str, password: str) -> User | None:
     return User(row["name"], Role(row["role"])) if ok and row is not None else None
 
 
-def current(ledger: Ledger, name: str) -> User | None:
-    """The account a session names, as the ledger has it now: a removed account or a changed role counts
-    at the next request, not at the next login."""
+def from_session(ledger: Ledger, name: str, mark: str) -> User | None:
+    """The account a session names, as the ledger has it now: a removed account, a changed password
+    (the session's fingerprint no longer matches) or a changed role counts at the next request."""
     row = ledger.user(name)
-    return User(row["name"], Role(row["role"])) if row is not None else None
+    if row is None or mark != fingerprint(row["password"]):
+        return None
+    return User(row["name"], Role(row["role"]))
 
 
 class Throttle:

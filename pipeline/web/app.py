@@ -55,12 +55,10 @@ def create_app(config: Config, secret: bytes, jobs: Jobs | None = None) -> Flask
     def _who():
         g.ledger = Ledger(config.ledger_path)
         g.user = None
-        name, mark = session.get("user"), session.get("pw")
+        name = session.get("user")
         if name:
-            row = g.ledger.user(name)
-            if row is not None and mark == accounts.fingerprint(row["password"]):
-                g.user = accounts.User(row["name"], accounts.Role(row["role"]))
-            else:
+            g.user = accounts.from_session(g.ledger, name, session.get("pw", ""))
+            if g.user is None:
                 session.clear()
         if g.user is None and request.endpoint not in OPEN:
             if request.method == "GET" and not request.path.endswith((".json", ".png")):

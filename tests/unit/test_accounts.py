@@ -18,7 +18,9 @@ def test_a_password_is_kept_as_a_salted_scrypt_hash(tmp_path):
         # The same password again: another salt, another hash.
         assert not accounts.add(ledger, "孙沛沛", "viewer", "correct horse battery")
         assert ledger.user("孙沛沛")["password"] != stored
-        assert accounts.current(ledger, "孙沛沛").role is accounts.Role.VIEWER
+        mark = accounts.fingerprint(ledger.user("孙沛沛")["password"])
+        assert accounts.from_session(ledger, "孙沛沛", mark).role is accounts.Role.VIEWER
+        assert accounts.from_session(ledger, "孙沛沛", accounts.fingerprint(stored)) is None   # the old password's session
 
 
 def test_a_stored_hash_that_is_not_ours_never_matches():
