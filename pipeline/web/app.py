@@ -39,6 +39,9 @@ def create_app(config: Config, secret: bytes, jobs: Jobs | None = None) -> Flask
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=config.web.https,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+        # Only a request that changes the session sets its cookie: otherwise a page image still drawing
+        # when the clerk saves a correction answers after it and puts back the cookie without its 已记录….
+        SESSION_REFRESH_EACH_REQUEST=False,
         WTF_CSRF_TIME_LIMIT=None,           # the token lives as long as the session: a form left open stays good
         MAX_CONTENT_LENGTH=1024 * 1024,     # forms only: nothing is uploaded here
         TEMPLATES_AUTO_RELOAD=False,

@@ -270,6 +270,22 @@ def test_a_correction_is_recorded_with_its_clerk_and_reaches_the_province_table(
     assert "3456" in cells
 
 
+def test_a_request_still_answering_after_a_correction_keeps_the_clerks_message(clerk, round_cfg):
+    # The browser asks for a page's images and state.json with the cookie it had before the correction:
+    # answers that do not change the session must not set that old cookie again.
+    n = application_id(round_cfg, DONGYING)
+    page = clerk.get(f"/applications/{n}")
+    slow = [f"/applications/{n}/evidence/credit_code.png", f"/applications/{n}/documents/0/pages/1.png", "/state.json"]
+    for url in slow:
+        assert "Set-Cookie" not in clerk.get(url).headers, url
+    r = clerk.post(f"/applications/{n}/correct", data={"csrf_token": token(page), "f:avg_trainees": "3457",
+                                                       "note": "已核"})
+    assert r.status_code == 302 and "Set-Cookie" in r.headers           # the message rides the session
+    for url in slow:
+        assert "Set-Cookie" not in clerk.get(url).headers, url
+    assert "更正为“3457”" in clerk.get(f"/applications/{n}").get_data(as_text=True)
+
+
 def test_an_unreadable_correction_is_said_and_nothing_recorded(clerk, round_cfg):
     n = application_id(round_cfg, DONGYING)
     before = corrections(round_cfg)
