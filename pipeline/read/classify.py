@@ -1,7 +1,7 @@
 """Which document this is — 推荐函, 申请表, 汇总表, 审验表 or 佐证材料 — from its text, not its file name."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ..model import DocKind, Page
 from .forms import KindRules
@@ -22,14 +22,23 @@ def titled(page: Page, rules: KindRules) -> DocKind | None:
     return min(hits)[2] if hits else None
 
 
-def split(pages: Sequence[Page], rules: KindRules) -> list[tuple[Page, ...]]:
+def split(pages: Sequence[Page], rules: KindRules,
+          labels: Mapping[DocKind, Sequence[str]] | None = None) -> list[tuple[Page, ...]]:
     """The documents one file holds, each a run of pages: a sender who scans the 推荐函 and the 申请表
     into one PDF. A page whose title announces a kind other than its run's starts a new document; a
-    page without a title (a form's second page, an appendix) belongs to the run before it."""
+    page without a title (a form's second page, an appendix) belongs to the run before it, except
+    after a form (a kind in `labels`) when it carries none of the form's labels: 佐证材料 scanned behind
+    the 申请表 without a heading (a training record, a certificate) is no page of the form, and read
+    with it would lend the form its text. Such a page starts a document of its own."""
+    labels = labels or {}
     runs: list[list[Page]] = []
     kind: DocKind | None = None
     for page in pages:
         announced = titled(page, rules)
+        if runs and announced is None and kind is not None and kind in labels and not _continues(page, labels[kind]):
+            runs.append([page])
+            kind = DocKind.EVIDENCE     # untitled pages after it stay with it; a title starts anew
+            continue
         if runs and (announced is None or announced is kind):
             runs[-1].append(page)
             continue
@@ -40,6 +49,13 @@ def split(pages: Sequence[Page], rules: KindRules) -> list[tuple[Page, ...]]:
         runs.append([page])
         kind = announced
     return [tuple(r) for r in runs]
+
+
+def _continues(page: Page, labels: Sequence[str]) -> bool:
+    """Whether an untitled page may be a form's later page: it prints one of the form's labels, or
+    nothing at all (a blank back of a duplex scan has nothing to lend)."""
+    text = norm(page_text(page))
+    return not text or any(label in text for label in labels)
 
 
 def classify(pages: Sequence[Page], rules: KindRules) -> DocKind:

@@ -201,7 +201,7 @@ def _finish(scan: _Scan, forms: Forms, options: OcrOptions) -> tuple[Document, .
 def _documents(base: Document, pages: tuple[Page, ...], method: str, forms: Forms, options: OcrOptions,
                what: str = "") -> tuple[Document, ...]:
     """The file's documents: itself, or each run of pages split() finds, named by its pages."""
-    runs = split(pages, forms.kinds)
+    runs = split(pages, forms.kinds, forms.page_labels())
     if len(runs) == 1:
         return (_finish_text(base, pages, method, forms, options, what),)
     return tuple(replace(_finish_text(base, run, method, forms, options, what),

@@ -122,6 +122,12 @@ class Forms:
     summary: TableSpec | None = None
     letter: LetterSpec | None = None
 
+    def page_labels(self) -> dict[DocKind, tuple[str, ...]]:
+        """The labels a form's pages print, by kind (申请表, 审验表): what tells its later pages from
+        what was scanned after it (classify.split)."""
+        specs = [s for s in (self.form, self.audit) if s is not None]
+        return {s.kind: tuple(dict.fromkeys(w for f in s.fields for w in f.labels)) + s.other_labels for s in specs}
+
     @classmethod
     def load(cls, templates_dir: Path) -> Forms:
         d = Path(templates_dir) / "forms"

@@ -76,9 +76,11 @@ def test_a_form_longer_than_max_pages_says_which_pages_were_not_read(pool, forms
     buf = io.BytesIO()
     writer.write(buf)
     before = pool.pages_read
-    (doc,) = read_attachments([attachment("申请表.pdf", buf.getvalue())], forms, pool,
-                              replace(OcrOptions(), max_pages=2))
-    assert doc.kind is DocKind.FORM and len(doc.pages) == 2 and pool.pages_read - before == 2
+    doc, evidence = read_attachments([attachment("申请表.pdf", buf.getvalue())], forms, pool,
+                                     replace(OcrOptions(), max_pages=2))
+    assert doc.kind is DocKind.FORM and len(doc.pages) == 1 and pool.pages_read - before == 2
+    # The 佐证材料 page read is no page of the form (classify.split): a document of its own.
+    assert (evidence.kind, evidence.part) == (DocKind.EVIDENCE, "第2页")
     assert doc.fields["unit_name"] == "东营石油技术培训中心"
     assert doc.problem.flag is Flag.LOW_CONFIDENCE
     assert "第3–4页未识别" in doc.problem.detail and "2页" in doc.problem.detail

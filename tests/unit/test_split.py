@@ -21,7 +21,28 @@ def test_a_page_whose_heading_names_another_kind_starts_another_document():
     pages = (page(1, "关于推荐济南职业技术培训学院的函", "推荐函", "现推荐以下单位"),
              page(2, "山东省专业技术人员继续教育基地申请表", "申报单位名称"),
              page(3, "主要培训领域", "近三年年均培训人数"))          # the form's second page: no heading
-    assert [[p.number for p in run] for run in split(pages, FORMS.kinds)] == [[1], [2, 3]]
+    assert [[p.number for p in run] for run in split(pages, FORMS.kinds, FORMS.page_labels())] == [[1], [2, 3]]
+
+
+def numbers(pages: tuple[Page, ...]) -> list[list[int]]:
+    return [[p.number for p in run] for run in split(pages, FORMS.kinds, FORMS.page_labels())]
+
+
+def test_an_untitled_page_without_the_forms_labels_after_a_form_is_a_document_of_its_own():
+    # 佐证材料 scanned behind the 申请表 without a heading: read with the form, its figures would be the form's.
+    form = page(2, "山东省专业技术人员继续教育基地申请表", "申报单位名称", "统一社会信用代码")
+    record = page(3, "近三年培训情况统计", "2016年 第1期 专业技术人员知识更新培训 参训150人")
+    photo = page(4, "2017年 第2期 培训现场")
+    letter = page(5, "推荐函", "现推荐以下单位")
+    assert numbers((page(1, "推荐函", "现推荐"), form, record, photo, letter)) == [[1], [2], [3, 4], [5]]
+
+
+def test_an_untitled_page_printing_the_forms_labels_or_nothing_stays_with_the_form():
+    form = page(1, "山东省专业技术人员继续教育基地申请表", "申报单位名称")
+    rest = page(2, "年度继续教育经费投入（万元）", "420")
+    assert numbers((form, rest, page(3))) == [[1, 2, 3]]
+    # A letter's second page prints no labels at all: it stays the letter's.
+    assert numbers((page(1, "推荐函", "现推荐以下单位"), page(2, "特此推荐。", "联系人：单晓光"))) == [[1, 2]]
 
 
 def test_a_kind_named_deep_in_a_page_does_not_split_it():
