@@ -5,18 +5,23 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..model import DocKind, Document, Finding
+from . import uscc
 from .forms import Forms
 
 
 def unsure(doc: Document, forms: Forms, threshold: float) -> dict[str, str]:
     """What a person must check, key → how the clerk names it: the form's required fields read below
-    the threshold; the names a 推荐函 or 汇总表 lists and the cells of its rows. Typed text is read at
-    1.0, so for it only a guessed 申报类别 can fall below."""
+    the threshold, except a credit code whose check characters agree (uscc.checks_out); the names a
+    推荐函 or 汇总表 lists and the cells of its rows. Typed text is read at 1.0, so for it only a guessed
+    申报类别 can fall below."""
     out: dict[str, str] = {}
     if doc.kind in (DocKind.FORM, DocKind.AUDIT_FORM):
         spec = forms.audit if doc.kind is DocKind.AUDIT_FORM and forms.audit else forms.form
         for f in spec.fields:
-            if f.required and doc.fields.get(f.key) is not None and doc.field_confidence.get(f.key, 0.0) < threshold:
+            value = doc.fields.get(f.key)
+            if f.type == "credit_code" and isinstance(value, str) and uscc.checks_out(value):
+                continue    # its check characters vouch for each character, the doubtful one too
+            if f.required and value is not None and doc.field_confidence.get(f.key, 0.0) < threshold:
                 out[f.key] = f.label
     elif doc.kind in (DocKind.LETTER, DocKind.SUMMARY):
         table = forms.summary if doc.kind is DocKind.SUMMARY else (forms.letter.table if forms.letter else None)

@@ -91,3 +91,19 @@ def test_without_a_letter_a_guessed_track_stays_flagged(config, forms):
     app = assembled(config, lost_tick_form(forms, "reconfirm"), None)
     assert app.fields["track"] == "reconfirm" and app.field_confidence["track"] < 0.85
     assert any(f.flag is Flag.LOW_CONFIDENCE and "申报类别" in f.detail for f in app.findings)
+
+
+def test_a_scanned_credit_code_whose_check_characters_agree_is_no_doubt(forms):
+    # The form of the real family's 推荐函+申请表+佐证材料 scan: its check letter J, small at the cell's
+    # edge, read at 0.43, the other seventeen sure. Both check characters agree: nothing to check.
+    fields = {"unit_name": "临沂市沂蒙专业技术人员培训学院", "credit_code": "12371300495021734J", "contact": "魏丽华",
+              "contact_phone": "0539-8112905", "track": "general", "avg_trainees": 2700}
+    doc = Document("材料.pdf", DocKind.FORM, "ocr", fields=fields,
+                   field_confidence=dict.fromkeys(fields, 0.99) | {"credit_code": 0.43})
+    assert unsure(doc, forms, 0.85) == {}
+    # One place misread (the check letter read as K) fails the check: still a doubt.
+    misread = replace(doc, fields=fields | {"credit_code": "12371300495021734K"})
+    assert unsure(misread, forms, 0.85) == {"credit_code": "统一社会信用代码"}
+    # GB 32100's check character alone is not enough: this one's organisation code fails its own.
+    lucky = replace(doc, fields=fields | {"credit_code": "913701001234567808"})
+    assert unsure(lucky, forms, 0.85) == {"credit_code": "统一社会信用代码"}

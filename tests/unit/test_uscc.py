@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
-from pipeline.read.uscc import ALPHABET, confirm, is_valid, org_code_valid
+from pipeline.read.uscc import ALPHABET, checks_out, confirm, is_valid, org_code_valid
 
 DONGYING = "91370500165418739P"     # tests/data/samples/MANIFEST.md: valid, organisation code 16541873-9
 
@@ -78,3 +78,11 @@ def test_a_dropped_check_character_is_computed_when_the_organisation_code_confir
     assert got.describe() == "第18位补为“J”"
     # A character dropped elsewhere shifts the organisation code, which then fails its own check.
     assert not confirm("1237130049502173J").valid
+
+
+def test_a_code_checks_out_only_when_both_check_characters_agree():
+    assert checks_out("12371300495021734J")
+    assert not checks_out("12371300495021734K")       # the check letter misread
+    assert not checks_out("12371300495021743J")       # two places swapped
+    assert not checks_out("913701001234567808")       # GB 32100 passes, the organisation code does not
+    assert not checks_out("12371300495021734")        # one place short
