@@ -27,6 +27,7 @@ from . import Unreadable
 from .grid import Rect, cell_of, find_cells
 from .layout import Cell
 from .raster import Raster, drop_red, load_photo, render_pdf_page, skew_angle, straighten, turn
+from .rectify import rectified
 from .text import has_cjk
 
 log = logging.getLogger("intake.read")
@@ -255,9 +256,10 @@ def restore_ticks(grey: np.ndarray, line: Line) -> Line:
         if covering:
             i = covering[0]
             # The box read as the character 口: only a visibly ticked one is corrected; an empty one
-            # stays 口, which the form definition counts as an empty box in 申报类别.
-            if words[i][0] in ("口", UNTICKED) and mark == TICKED:
-                words[i] = (TICKED, *words[i][1:])
+            # stays 口, which the form definition counts as an empty box in 申报类别. Either way its
+            # outline decided, as for a box the recogniser skipped: its score for 口 says nothing of it.
+            if words[i][0] in ("口", UNTICKED):
+                words[i] = (TICKED if mark == TICKED else words[i][0], words[i][1], words[i][2], 1.0)
             continue
         marks.append((centre, mark))
     if not marks and words == list(line.words):
@@ -345,9 +347,9 @@ def _mid(line: Line) -> float:
 
 
 def raster_of(job: PageJob) -> Raster:
-    if job.kind == "pdf":
-        return render_pdf_page(job.data, job.index, job.dpi)
-    return load_photo(job.data, job.dpi, job.index)
+    pdf = job.kind == "pdf"
+    raster = render_pdf_page(job.data, job.index, job.dpi) if pdf else load_photo(job.data, job.dpi, job.index)
+    return rectified(raster, job.dpi)     # a phone photo of the sheet on a desk, also inside a PDF or DOCX
 
 
 def _succeeded(future: Future) -> bool:

@@ -93,3 +93,24 @@ def test_a_worker_past_its_memory_limit_fails_the_page_not_the_pass():
     with OcrPool(1, memory=1024 ** 3) as pool:       # the engine alone needs more than 1 GB of address space
         (result,) = pool.read([PageJob(data, "pdf", 0, 200)])
     assert isinstance(result, Failed) and "内存超过上限" in result.reason and not result.transient
+
+
+def test_a_box_read_as_the_character_kou_is_what_its_outline_shows_whatever_the_score():
+    # A phone photo's ticked box read as 口 at 0.42: the outline decides, as for a box the recogniser
+    # skipped, and the 申报类别 line is no guess for it. An empty box read as 口 stays 口.
+    import cv2
+    import numpy as np
+
+    from pipeline.read.ocr import restore_ticks
+
+    grey = np.full((60, 200), 255, np.uint8)
+    for x0, ticked in ((20, True), (120, False)):
+        cv2.rectangle(grey, (x0, 15), (x0 + 26, 41), 0, 2)
+        if ticked:
+            cv2.line(grey, (x0 + 5, 28), (x0 + 11, 36), 0, 3)
+            cv2.line(grey, (x0 + 11, 36), (x0 + 22, 19), 0, 3)
+    words = (("口", 18.0, 48.0, 0.42), ("基", 50.0, 116.0, 0.99), ("口", 118.0, 148.0, 0.45), ("地", 150.0, 190.0, 0.99))
+    line = restore_ticks(grey, Line("口基口地", (15, 12, 195, 44), 0.7, words))
+    assert line.text == f"{TICKED}基口地"
+    assert [w[3] for w in line.words] == [1.0, 0.99, 1.0, 0.99]
+    assert to_boxes([line], [], 0.5)[0].confidence >= GUESS
