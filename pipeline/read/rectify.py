@@ -20,6 +20,9 @@ _MAX_SHARE = 0.95
 _MIN_ANGLE, _MAX_ANGLE = 55.0, 125.0
 # The paper must stand out from its surroundings by this much (grey levels), or the edge is a guess.
 _MIN_CONTRAST = 25.0
+# A sheet lying on a desk leaves desk along the photo's edges: at least this share of the border. A
+# scan's edges are paper, even where a dark picture on it reaches one edge and would pass for a desk.
+_MIN_DESK_BORDER = 0.5
 
 
 def rectified(raster: Raster, dpi: int) -> Raster:
@@ -49,6 +52,9 @@ def paper_corners(pixels: np.ndarray) -> np.ndarray | None:
     _, mask = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     # Print and rules are dark islands on the paper: closed, the sheet is one bright region.
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    border = np.concatenate([mask[0], mask[-1], mask[:, 0], mask[:, -1]])
+    if float((border == 0).mean()) < _MIN_DESK_BORDER:
+        return None
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return None

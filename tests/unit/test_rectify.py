@@ -80,3 +80,14 @@ def test_a_photo_without_a_clear_sheet_is_left_as_it_is():
     assert rectified(dim, 200) is dim
     close = load_photo((SCANS / "form-photo-exif-rotated.jpg").read_bytes(), 200)
     assert rectified(close, 200) is close
+
+
+def test_a_scanned_page_with_a_dark_picture_to_its_edge_is_not_cut_to_its_light_part():
+    # 佐证材料 scanned with a photograph running off the page's foot: the light part above is no sheet on
+    # a desk (the page's other edges are paper), and flattening it would drop the picture's page.
+    page = np.full((2339, 1654, 3), 245, np.uint8)
+    page[1400:, :] = 60
+    for y in range(200, 1300, 60):
+        cv2.line(page, (150, y), (1500, y), (20, 20, 20), 3)
+    scan = Raster(page, 200.0)
+    assert paper_corners(page) is None and rectified(scan, 200) is scan
