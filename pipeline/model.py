@@ -158,10 +158,30 @@ class Box:
     confidence: float = 1.0
 
 
+# A plane projective map as 9 numbers, row by row: (x, y) → ((a·x + b·y + c) / w, (d·x + e·y + f) / w),
+# w = g·x + h·y + i.
+Frame = tuple[float, ...]
+
+
 @dataclass(frozen=True)
 class Page:
     number: int
     boxes: tuple[Box, ...]
+    # Where the boxes' points lie on the page as its file holds it, when OCR read the page another way
+    # (a photo's sheet flattened, a sideways scan turned, a skew undone); None: the same place.
+    frame: Frame | None = None
+
+    def on_file(self, rect: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        """A box as read, on the page as its file holds it: the smallest upright box around it there."""
+        if self.frame is None:
+            return rect
+        a, b, c, d, e, f, g, h, i = self.frame
+        xs, ys = [], []
+        for x, y in ((rect[0], rect[1]), (rect[2], rect[1]), (rect[2], rect[3]), (rect[0], rect[3])):
+            w = g * x + h * y + i
+            xs.append((a * x + b * y + c) / w)
+            ys.append((d * x + e * y + f) / w)
+        return (round(min(xs), 1), round(min(ys), 1), round(max(xs), 1), round(max(ys), 1))
 
     @property
     def text(self) -> str:
@@ -238,9 +258,11 @@ class Listed:
 class Evidence:
     """Where a field's value was read, so that a person can see it on the page.
 
-    bbox and label_bbox are (x0, top, x1, bottom) in points from the page's top left: a PDF's own
-    coordinates, OCR's pixels scaled to the page. A DOCX or XLSX has no pages to point at; its boxes
-    are places in the document's grid of cells, kept for order, not for drawing."""
+    bbox and label_bbox are (x0, top, x1, bottom) in points from the top left of the page as its file
+    holds it: a PDF's own coordinates; for OCR, the box read mapped back onto that page (a photo counts
+    as an A4-wide page), so that it is drawn where the value is on the original. A DOCX or XLSX has no
+    pages to point at; its boxes are places in the document's grid of cells, kept for order, not for
+    drawing."""
 
     page: int                                   # 1-based, within the document; 0: not read off a page
     bbox: tuple[float, float, float, float] | None     # the value's boxes together

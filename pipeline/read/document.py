@@ -10,7 +10,7 @@ from .. import cage
 from ..cage import CageError, Limits
 from ..config import AttachmentLimits, OcrOptions
 from ..faults import Transient
-from ..model import Attachment, DocKind, Document, Finding, Flag, Page
+from ..model import Attachment, DocKind, Document, Evidence, Finding, Flag, Page
 from . import Unreadable, ooxml
 from .classify import classify, split
 from .content import read_content
@@ -227,11 +227,21 @@ def _page_list(indices: Sequence[int]) -> str:
     return "、".join(f"第{r[0] + 1}页" if len(r) == 1 else f"第{r[0] + 1}–{r[-1] + 1}页" for r in runs)
 
 
+def _on_file(e: Evidence, pages: Sequence[Page]) -> Evidence:
+    """Evidence placed on the page as the file holds it, where OCR read the page turned or flattened."""
+    page = next((p for p in pages if p.number == e.page), None)
+    if page is None or page.frame is None:
+        return e
+    return replace(e, bbox=page.on_file(e.bbox) if e.bbox else None,
+                   label_bbox=page.on_file(e.label_bbox) if e.label_bbox else None)
+
+
 def _finish_text(base: Document, pages: tuple[Page, ...], method: str, forms: Forms,
                  options: OcrOptions = _DEFAULT_OCR, what: str = "") -> Document:
     content = read_content(pages, forms)
     kind = content.kind
-    evidence = {k: replace(e, document=base.filename, method=method) for k, e in content.evidence.items()}
+    evidence = {k: _on_file(replace(e, document=base.filename, method=method), pages)
+                for k, e in content.evidence.items()}
     doc = replace(base, kind=kind, method=method, pages=pages, fields=content.fields,
                   field_confidence=content.confidence, field_evidence=evidence, listed=content.listed,
                   missing=content.missing)

@@ -22,11 +22,11 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from ..model import Box, Page
+from ..model import Box, Frame, Page
 from . import Unreadable
 from .grid import Rect, cell_of, find_cells
 from .layout import Cell
-from .raster import Raster, drop_red, load_photo, render_pdf_page, skew_angle, straighten, turn
+from .raster import Raster, drop_red, load_photo, render_pdf_page, scaling, skew_angle, straighten, straightening, turn, turning
 from .rectify import rectified
 from .text import has_cjk
 
@@ -82,21 +82,26 @@ class Reading:
     lines: tuple[Line, ...]
     cells: tuple[Rect, ...]
     scale: float                 # points per pixel
+    frame: Frame | None = None   # see Page.frame
 
     def page(self, number: int) -> Page:
-        return Page(number, tuple(to_boxes(self.lines, list(self.cells), self.scale)))
+        return Page(number, tuple(to_boxes(self.lines, list(self.cells), self.scale)), self.frame)
 
     def to_json(self) -> dict:
-        return {"scale": self.scale, "cells": [list(c) for c in self.cells],
-                "lines": [[line.text, *(round(v, 1) for v in line.rect), round(line.score, 4),
-                           [[w, round(x0, 1), round(x1, 1), round(sc, 4)] for w, x0, x1, sc in line.words]]
-                          for line in self.lines]}
+        out = {"scale": self.scale, "cells": [list(c) for c in self.cells],
+               "lines": [[line.text, *(round(v, 1) for v in line.rect), round(line.score, 4),
+                          [[w, round(x0, 1), round(x1, 1), round(sc, 4)] for w, x0, x1, sc in line.words]]
+                         for line in self.lines]}
+        if self.frame:
+            out["frame"] = list(self.frame)
+        return out
 
     @classmethod
     def from_json(cls, data: dict) -> Reading:
         lines = tuple(Line(text, (x0, top, x1, bottom), score, tuple(tuple(w) for w in words))
                       for text, x0, top, x1, bottom, score, words in data["lines"])
-        return cls(lines, tuple(tuple(c) for c in data["cells"]), data["scale"])
+        frame = tuple(data["frame"]) if data.get("frame") else None
+        return cls(lines, tuple(tuple(c) for c in data["cells"]), data["scale"], frame)
 
 
 class OcrUnavailable(Exception):
@@ -127,14 +132,18 @@ class Engine:
 
     def reading(self, raster: Raster) -> Reading:
         """What the page shows once prepared: its lines (ticks restored) and its table cells."""
-        grey = _straight(drop_red(raster.pixels))
+        grey, moved = _straight(drop_red(raster.pixels))
         lines, flipped = self._lines(grey)
         turns = self.quarter_turns(grey, lines, flipped)
         if turns:  # rare: read again the right way up rather than probe every page twice
-            grey = _straight(turn(grey, turns))
+            turned = turning(grey.shape, turns)
+            grey, again = _straight(turn(grey, turns))
+            moved = again @ turned @ moved
             lines = self.lines(grey)
         lines = [restore_ticks(grey, line) for line in lines]
-        return Reading(tuple(lines), tuple(find_cells(grey)), raster.points_per_pixel(grey.shape[1]))
+        scale = raster.points_per_pixel(grey.shape[1])
+        frame = raster.to_source() @ np.linalg.inv(moved) @ scaling(1 / scale)
+        return Reading(tuple(lines), tuple(find_cells(grey)), scale, as_frame(frame))
 
     def lines(self, grey: np.ndarray) -> list[Line]:
         return self._lines(grey)[0]
@@ -214,8 +223,19 @@ class Engine:
         return _cjk_confidence(flipped) > 1.5 * _cjk_confidence(upright)
 
 
-def _straight(grey: np.ndarray) -> np.ndarray:
-    return straighten(grey, skew_angle(grey))
+def _straight(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The page with its small skew undone, and where that moved its pixels (3×3)."""
+    angle = skew_angle(grey)
+    return straighten(grey, angle), straightening(grey.shape, angle)
+
+
+def as_frame(m: np.ndarray) -> Frame | None:
+    """A Page.frame; None when the page was read as its file holds it (a text PDF, an upright clean
+    scan): a sub-point difference is rounding, not a move."""
+    m = m / m[2, 2]
+    if np.allclose(m, np.eye(3), atol=1e-3):
+        return None
+    return tuple(round(float(v), 8) for v in m.flat)
 
 
 def _cjk_confidence(results) -> float:

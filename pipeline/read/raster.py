@@ -22,16 +22,28 @@ A4_HEIGHT_IN = 11.69
 MAX_PIXELS = 18_000_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Raster:
     """One page as RGB pixels, and the resolution it was rendered at (None for a photo: no paper size)."""
 
     pixels: np.ndarray
     dpi: float | None
+    # Where these pixels lie on the page as its file holds it (3×3, pixels → that page's points), for a
+    # raster made from another (a photo's sheet flattened); None: this raster is that page.
+    source: np.ndarray | None = None
 
     def points_per_pixel(self, width: int) -> float:
         """Box coordinates are PDF points; a photo counts as an A4-wide page, whichever way it was turned."""
         return 72 / self.dpi if self.dpi else A4_WIDTH_PT / width
+
+    def to_source(self) -> np.ndarray:
+        if self.source is not None:
+            return self.source
+        return scaling(self.points_per_pixel(self.pixels.shape[1]))
+
+
+def scaling(factor: float) -> np.ndarray:
+    return np.diag([factor, factor, 1.0])
 
 
 def pdf_page_count(data: bytes) -> int:
@@ -116,6 +128,16 @@ def turn(grey: np.ndarray, quarter_turns: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(grey, quarter_turns % 4))
 
 
+def turning(shape: tuple[int, ...], quarter_turns: int) -> np.ndarray:
+    """Where turn() moves a point: 3×3, pixels of the image of this shape → pixels of the turned one."""
+    h, w = shape[:2]
+    m = np.eye(3)
+    for _ in range(quarter_turns % 4):
+        m = np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, float(w)], [0.0, 0.0, 1.0]]) @ m   # (x, y) → (y, w - x)
+        h, w = w, h
+    return m
+
+
 def skew_angle(grey: np.ndarray, limit: float = 5.0) -> float:
     """The small rotation (degrees, counter-clockwise positive) that makes text lines and table rules
     horizontal: the one whose row profile of ink is sharpest."""
@@ -140,5 +162,12 @@ def straighten(grey: np.ndarray, angle: float) -> np.ndarray:
     if abs(angle) < 0.05:
         return grey
     h, w = grey.shape
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    return cv2.warpAffine(grey, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
+    return cv2.warpAffine(grey, straightening(grey.shape, angle)[:2], (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
+
+
+def straightening(shape: tuple[int, ...], angle: float) -> np.ndarray:
+    """Where straighten() moves a point: 3×3, pixels → pixels."""
+    if abs(angle) < 0.05:
+        return np.eye(3)
+    h, w = shape[:2]
+    return np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0), [0.0, 0.0, 1.0]])

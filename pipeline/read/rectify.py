@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .raster import A4_WIDTH_PT, Raster
+from .raster import A4_WIDTH_PT, Raster, scaling
 
 # The paper is found on a copy this many pixels on its longer side: its edges are long straight runs,
 # and a small copy keeps the search fast and deaf to print and noise.
@@ -34,11 +34,13 @@ def rectified(raster: Raster, dpi: int) -> Raster:
     corners = paper_corners(raster.pixels)
     if corners is None:
         return raster
-    flat = flatten(raster.pixels, corners)
+    flat, moved = flatten(raster.pixels, corners)
     enlarge = A4_WIDTH_PT / 72 * dpi / min(flat.shape[:2])      # the shorter side: a sheet may lie sideways
     if enlarge > 1:
         flat = cv2.resize(flat, None, fx=enlarge, fy=enlarge, interpolation=cv2.INTER_CUBIC)
-    return Raster(np.ascontiguousarray(flat), None)
+        moved = scaling(enlarge) @ moved
+    # What is read off the sheet is shown on the photo as sent: the warp undone.
+    return Raster(np.ascontiguousarray(flat), None, raster.to_source() @ np.linalg.inv(moved))
 
 
 def paper_corners(pixels: np.ndarray) -> np.ndarray | None:
@@ -69,8 +71,9 @@ def paper_corners(pixels: np.ndarray) -> np.ndarray | None:
     return _ordered(quad / scale)
 
 
-def flatten(pixels: np.ndarray, corners: np.ndarray) -> np.ndarray:
-    """The quadrilateral warped to an upright rectangle as long as its longer opposite sides."""
+def flatten(pixels: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The quadrilateral warped to an upright rectangle as long as its longer opposite sides, and the
+    warp (3×3, pixels of the photo → pixels of the rectangle)."""
     tl, tr, br, bl = corners
     width = round(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl)))
     height = round(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr)))
@@ -78,7 +81,7 @@ def flatten(pixels: np.ndarray, corners: np.ndarray) -> np.ndarray:
     m = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
     border = 255 if pixels.ndim == 2 else (255, 255, 255)
     out = cv2.warpPerspective(pixels, m, (width, height), flags=cv2.INTER_CUBIC, borderValue=border)
-    return np.ascontiguousarray(out)
+    return np.ascontiguousarray(out), m
 
 
 def _ordered(quad: np.ndarray) -> np.ndarray:

@@ -12,7 +12,17 @@ from PIL import Image
 from pipeline.read import Unreadable
 from pipeline.read.grid import find_cells
 from pipeline.read.pdf import read_pdf, usable
-from pipeline.read.raster import drop_red, load_photo, render_dpi, render_pdf_page, skew_angle, straighten
+from pipeline.read.raster import (
+    drop_red,
+    load_photo,
+    render_dpi,
+    render_pdf_page,
+    skew_angle,
+    straighten,
+    straightening,
+    turn,
+    turning,
+)
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SCANS, SAMPLES = DATA / "scans", DATA / "samples"
@@ -127,3 +137,32 @@ def test_a_huge_page_is_rendered_within_the_pixel_cap():
     assert raster.dpi < 200 and raster.points_per_pixel(w) * w == pytest.approx(14173, rel=0.01)
     # An A4 page stays at the resolution asked for.
     assert render_dpi(595, 842, 200) == 200 and render_dpi(14173, 14173, 200) < 30
+
+
+def _dot(img: np.ndarray) -> tuple[float, float]:
+    ys, xs = np.nonzero(img < 128)
+    return float(xs.mean()), float(ys.mean())
+
+
+def _moved(m: np.ndarray, x: float, y: float) -> tuple[float, float]:
+    px, py, w = m @ np.array([x, y, 1.0])
+    return px / w, py / w
+
+
+@pytest.mark.parametrize("quarter_turns", [1, 2, 3])
+def test_a_quarter_turn_moves_a_point_where_the_page_goes(quarter_turns):
+    # What OCR reads off a page it turned is placed back on the page as filed by this map.
+    page = np.full((300, 200), 255, np.uint8)
+    cv2.circle(page, (40, 70), 6, 0, -1)
+    got = _dot(turn(page, quarter_turns))
+    want = _moved(turning(page.shape, quarter_turns), *_dot(page))
+    assert got == pytest.approx(want, abs=1.0)
+
+
+def test_straightening_moves_a_point_where_the_page_goes():
+    page = np.full((400, 300), 255, np.uint8)
+    cv2.circle(page, (30, 350), 6, 0, -1)
+    got = _dot(straighten(page, 3.0))
+    want = _moved(straightening(page.shape, 3.0), *_dot(page))
+    assert got == pytest.approx(want, abs=1.0) and abs(got[0] - 30) > 5     # it did move
+    assert (straightening(page.shape, 0.01) == np.eye(3)).all()

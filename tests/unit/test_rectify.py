@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pipeline.read.ocr import PageJob, raster_of
-from pipeline.read.raster import Raster, load_photo, render_pdf_page
+from pipeline.read.raster import A4_WIDTH_PT, Raster, load_photo, render_pdf_page
 from pipeline.read.rectify import paper_corners, rectified
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -35,6 +35,17 @@ def test_a_sheet_in_perspective_is_found_by_its_corners():
     corners = [(160, 90), (990, 160), (900, 1310), (70, 1250)]
     found = paper_corners(desk_photo(corners))
     assert found is not None and np.abs(found - np.array(corners)).max() <= 8
+
+
+def test_the_flattened_sheet_knows_where_it_lies_on_the_photo_as_sent():
+    # The console draws a value's box on the photo the sender sent: the sheet's corners go back to the
+    # photo's, in the photo's points (an A4-wide page, 1100 px across).
+    corners = [(160, 90), (990, 160), (900, 1310), (70, 1250)]
+    flat = rectified(Raster(desk_photo(corners), None), 200)
+    h, w = flat.pixels.shape[:2]
+    back = flat.to_source() @ np.array([[0, w, w, 0], [0, 0, h, h], [1, 1, 1, 1]], dtype=float)
+    back = (back[:2] / back[2]).T / (A4_WIDTH_PT / 1100)
+    assert np.abs(back - np.array(corners)).max() <= 10
 
 
 def test_a_sheet_in_perspective_comes_out_flat_with_its_rules_level_and_upright():
