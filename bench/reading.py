@@ -17,7 +17,11 @@ Prints figures; not a test.
    scanned page and photo, one after the other in one process (target: pass ÷ floor ≤ 0.8 with two
    workers). Peak memory: the pass's own process, and each OCR worker's (as the worker measured it,
    resource.getrusage; target ≤ 500 MB).
-4. The accuracy the same code reaches (bench/accuracy.py): its summary lines, so that speed and memory
+4. How much two OCR processes gain over one on this machine: the same scanned pages read by one
+   Engine alone, then by two at once. Two virtual cores that share one physical core (or its vector
+   units) read no faster together than one alone, and then no pass with two workers can beat the
+   single-process floor however little else it does.
+5. The accuracy the same code reaches (bench/accuracy.py): its summary lines, so that speed and memory
    are never read without it.
 
 Each measurement runs in a fresh child process, so one's memory or loaded models do not touch another.
@@ -185,6 +189,17 @@ def pass_floor(n: int) -> dict:
     return {"seconds": n * (t_text + t_ocr), "text_pages": n * n_text, "scanned_pages": n * n_ocr}
 
 
+def ocr_rate(n: int) -> dict:
+    from pipeline.read.ocr import Engine, PageJob, raster_of
+    engine = Engine(threads=1)
+    rasters = [raster_of(PageJob(data, kind, i, DPI)) for data, kind, i in scanned_pages()[:4]]
+    engine.reading(rasters[0])
+    start = time.perf_counter()
+    for raster in rasters:
+        engine.reading(raster)
+    return {"seconds": time.perf_counter() - start, "pages": len(rasters)}
+
+
 PHASES = {
     "text": lambda n: dict(zip(("intake", "pages"), intake_text(text_pdfs())),
                            floor=floor_text(text_pdfs())[0]),
@@ -192,14 +207,34 @@ PHASES = {
                           floor=floor_ocr(scanned_pages())[0]),
     "pass": intake_pass,
     "pass_floor": pass_floor,
+    "ocr_rate": ocr_rate,
 }
 
 
 def child(phase: str, n: int) -> dict:
+    return children(phase, n, 1)[0]
+
+
+def children(phase: str, n: int, count: int) -> list[dict]:
+    """`count` children running the phase at once."""
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, __file__, "--phase", phase, "--n", str(n)], env=env,
-                         check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    running = [subprocess.Popen([sys.executable, __file__, "--phase", phase, "--n", str(n)], env=env,
+                                stdout=subprocess.PIPE, text=True) for _ in range(count)]
+    outs = [p.communicate()[0] for p in running]
+    if any(p.returncode for p in running):
+        raise SystemExit(f"phase {phase} failed")
+    return [json.loads(out.strip().splitlines()[-1]) for out in outs]
+
+
+def scaling() -> float:
+    """Pages per second of two OCR processes at once over one alone."""
+    alone = child("ocr_rate", 1)
+    both = children("ocr_rate", 1, 2)
+    one_rate = alone["pages"] / alone["seconds"]
+    two_rate = sum(r["pages"] / r["seconds"] for r in both)
+    print(f"  two OCR processes at once read {two_rate:.2f} pages/s, one alone {one_rate:.2f} pages/s: "
+          f"×{two_rate / one_rate:.2f} (×2 would be two real cores)")
+    return two_rate / one_rate
 
 
 # The lines of bench/accuracy.py's report that sum it up: every medium of both families.
@@ -232,6 +267,8 @@ def main() -> int:
     print(f"  whole pass      {p['messages']} messages ({f['text_pages']} text + {f['scanned_pages']} scanned pages "
           f"and photos; {p['ocr_pages']} pages OCR'd): {p['seconds']:.1f} s, floor {f['seconds']:.1f} s, "
           f"ratio {p['seconds'] / f['seconds']:.2f} (target ≤ 0.8)")
+    gain = scaling()
+    print(f"  so the best a pass with two workers can reach here is about {1 / gain:.2f} of the floor's OCR time")
     workers = ", ".join(f"{mb} MB" for mb in p["peak_workers_mb"]) or "none started"
     print(f"  peak memory     pass process {p['peak_self_mb']:.0f} MB; OCR workers {workers} (target ≤ 500 MB each)")
     if not args.no_accuracy:

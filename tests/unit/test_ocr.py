@@ -114,3 +114,13 @@ def test_a_box_read_as_the_character_kou_is_what_its_outline_shows_whatever_the_
     assert line.text == f"{TICKED}基口地"
     assert [w[3] for w in line.words] == [1.0, 0.99, 1.0, 0.99]
     assert to_boxes([line], [], 0.5)[0].confidence >= GUESS
+
+
+def test_the_float32_detection_finds_the_boxes_rapidocr_finds(engine):
+    # Engine._detect is rapidocr's auto_text_det without its float64 copies of the page.
+    path = SAMPLES / "form-dongying-petroleum-center-scanned.pdf"
+    img = raster_of(PageJob(path.read_bytes(), "pdf", 0, 200)).pixels
+    ours = engine._detect(img)
+    theirs, _ = engine._ocr.auto_text_det(img)
+    assert ours is not None and len(ours) == len(theirs) > 40
+    assert max(float(abs(a - b).max()) for a, b in zip(ours, theirs)) <= 1.0
