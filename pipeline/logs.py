@@ -23,6 +23,14 @@ class OfficeTime(logging.Formatter):
         return datetime.fromtimestamp(record.created, SHANGHAI).isoformat(sep=" ", timespec="seconds")
 
 
+class BusyPoll(logging.Filter):
+    """A poll due while the pass before it still runs is skipped by design (one pass at a time): on a
+    deadline day with a long pass that is every poll, and apscheduler would warn each time."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances" not in record.getMessage()
+
+
 def setup(level: int, verbose: bool = False) -> None:
     """`level` for everything; `verbose` adds intake's own line per stage per message (DEBUG), not the
     libraries' (pdfminer alone would write thousands)."""
@@ -34,3 +42,6 @@ def setup(level: int, verbose: bool = False) -> None:
     logging.getLogger("intake").setLevel(logging.DEBUG if verbose else logging.NOTSET)
     # The scheduler says twice a minute that it ran a job; what the job did is intake's to say.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    scheduler = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, BusyPoll) for f in scheduler.filters):
+        scheduler.addFilter(BusyPoll())
