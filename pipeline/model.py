@@ -175,13 +175,28 @@ class Page:
         """A box as read, on the page as its file holds it: the smallest upright box around it there."""
         if self.frame is None:
             return rect
-        a, b, c, d, e, f, g, h, i = self.frame
-        xs, ys = [], []
-        for x, y in ((rect[0], rect[1]), (rect[2], rect[1]), (rect[2], rect[3]), (rect[0], rect[3])):
-            w = g * x + h * y + i
-            xs.append((a * x + b * y + c) / w)
-            ys.append((d * x + e * y + f) / w)
+        corners = [self._mapped(x, y) for x, y in ((rect[0], rect[1]), (rect[2], rect[1]),
+                                                   (rect[2], rect[3]), (rect[0], rect[3]))]
+        xs, ys = [x for x, _ in corners], [y for _, y in corners]
         return (round(min(xs), 1), round(min(ys), 1), round(max(xs), 1), round(max(ys), 1))
+
+    def upright(self) -> int:
+        """Quarter turns anticlockwise that stand what was read upright again on the page as its file
+        holds it: 0, or 1 and 3 for a page scanned sideways, 2 for one upside down."""
+        if self.frame is None:
+            return 0
+        # Which way the reading's lines run on the file's page.
+        (x0, y0), (x1, y1) = self._mapped(0.0, 0.0), self._mapped(100.0, 0.0)
+        dx, dy = x1 - x0, y1 - y0
+        if abs(dx) >= abs(dy):
+            return 0 if dx > 0 else 2
+        return 1 if dy > 0 else 3
+
+    def _mapped(self, x: float, y: float) -> tuple[float, float]:
+        assert self.frame is not None
+        a, b, c, d, e, f, g, h, i = self.frame
+        w = g * x + h * y + i
+        return (a * x + b * y + c) / w, (d * x + e * y + f) / w
 
     @property
     def text(self) -> str:
@@ -272,6 +287,7 @@ class Evidence:
     document: str = ""                          # its filename (an archive member: "材料.zip/申请表.pdf")
     method: str = ""                            # text | docx | ocr, as the document was read
     source: str = ""                            # when another source settled the value: 推荐函, 申报汇总表, 邮件标题…
+    upright: int = 0                            # Page.upright of its page: a crop turned so to be read
 
 
 @dataclass(frozen=True)

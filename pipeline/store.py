@@ -244,7 +244,7 @@ def evidence_json(app: Application) -> str:
                         "bbox": list(e.bbox) if e.bbox else None,
                         "label_bbox": list(e.label_bbox) if e.label_bbox else None,
                         "raw": e.raw, "method": e.method or None, "confidence": e.confidence,
-                        "source": e.source or None}
+                        "source": e.source or None, **({"upright": e.upright} if e.upright else {})}
                   for key, e in app.field_evidence.items()})
 
 

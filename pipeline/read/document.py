@@ -233,7 +233,7 @@ def _on_file(e: Evidence, pages: Sequence[Page]) -> Evidence:
     if page is None or page.frame is None:
         return e
     return replace(e, bbox=page.on_file(e.bbox) if e.bbox else None,
-                   label_bbox=page.on_file(e.label_bbox) if e.label_bbox else None)
+                   label_bbox=page.on_file(e.label_bbox) if e.label_bbox else None, upright=page.upright())
 
 
 def _finish_text(base: Document, pages: tuple[Page, ...], method: str, forms: Forms,

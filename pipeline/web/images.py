@@ -75,15 +75,18 @@ def draw_page(data: bytes, index: int) -> Drawn:
     return Drawn(_png(img), pages)
 
 
-def draw_crop(data: bytes, index: int, box: Sequence[float], label: Sequence[float] | None) -> Drawn:
-    """The part of the page around the value (red) and its label (blue), boxes in points from the top left."""
+def draw_crop(data: bytes, index: int, box: Sequence[float], label: Sequence[float] | None, upright: int = 0) -> Drawn:
+    """The part of the page around the value (red) and its label (blue), boxes in points from the top left,
+    turned `upright` quarter turns anticlockwise so that a sideways page's row reads level."""
     img, width_pt, pages = _open(data, index, CROP_DPI)
     scale = img.width / width_pt
     boxes = [b for b in (box, label) if b]
-    x0 = max(0.0, min(b[0] for b in boxes) - MARGIN_PT[0])
-    top = max(0.0, min(b[1] for b in boxes) - MARGIN_PT[1])
-    x1 = min(img.width / scale, max(b[2] for b in boxes) + MARGIN_PT[0])
-    bottom = min(img.height / scale, max(b[3] for b in boxes) + MARGIN_PT[1])
+    # The margins run along the row and across it, whichever way the row lies on the page.
+    along, across = MARGIN_PT if upright % 2 == 0 else MARGIN_PT[::-1]
+    x0 = max(0.0, min(b[0] for b in boxes) - along)
+    top = max(0.0, min(b[1] for b in boxes) - across)
+    x1 = min(img.width / scale, max(b[2] for b in boxes) + along)
+    bottom = min(img.height / scale, max(b[3] for b in boxes) + across)
     if x1 <= x0 or bottom <= top:
         raise NoPages("the box lies outside the page")
     crop = img.crop((round(x0 * scale), round(top * scale), round(x1 * scale), round(bottom * scale)))
@@ -92,6 +95,8 @@ def draw_crop(data: bytes, index: int, box: Sequence[float], label: Sequence[flo
         if b:
             pen.rectangle(((b[0] - x0) * scale - 3, (b[1] - top) * scale - 3, (b[2] - x0) * scale + 3,
                            (b[3] - top) * scale + 3), outline=colour, width=3)
+    if upright % 4:
+        crop = crop.rotate(90 * (upright % 4), expand=True)     # PIL turns anticlockwise
     return Drawn(_png(crop), pages)
 
 
@@ -119,11 +124,12 @@ class Pictures:
         sha = hashlib.sha256(data).hexdigest()
         return self._cached(f"page {sha} {index} {DPI}", lambda: cage.run(draw_page, data, index, limits=LIMITS))
 
-    def crop(self, data: bytes, index: int, box: Sequence[float], label: Sequence[float] | None) -> bytes:
+    def crop(self, data: bytes, index: int, box: Sequence[float], label: Sequence[float] | None,
+             upright: int = 0) -> bytes:
         sha = hashlib.sha256(data).hexdigest()
-        key = f"crop {sha} {index} {CROP_DPI} {list(box)} {list(label or [])}"
+        key = f"crop {sha} {index} {CROP_DPI} {list(box)} {list(label or [])}" + (f" {upright}" if upright else "")
         return self._cached(key, lambda: cage.run(draw_crop, data, index, list(box), list(label) if label else None,
-                                                  limits=LIMITS))
+                                                  upright, limits=LIMITS))
 
     def pages(self, data: bytes) -> int:
         """How many pages the file has (0: none to draw); known once its first page is drawn."""

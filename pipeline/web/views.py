@@ -468,7 +468,7 @@ def evidence_crop(number: int, key: str):
     if data is None:
         abort(404)
     try:
-        return _png(_pictures().crop(data, int(e["page"]) - 1, e["bbox"], e.get("label_bbox")))
+        return _png(_pictures().crop(data, int(e["page"]) - 1, e["bbox"], e.get("label_bbox"), int(e.get("upright") or 0)))
     except (NoPages, cage.CageError) as exc:
         return _unavailable(f"无法截取（{exc}）")
 

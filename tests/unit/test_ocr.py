@@ -22,6 +22,7 @@ from pipeline.read.fields import extract, parse_track
 from pipeline.read.forms import Forms
 from pipeline.read.ocr import GUESS, TICKED, Engine, Line, PageJob, Reading, raster_of, to_boxes
 from pipeline.read.raster import A4_WIDTH_PT
+from pipeline.web.images import draw_crop
 
 pytestmark = pytest.mark.ocr
 
@@ -152,23 +153,24 @@ def original(path: Path) -> tuple[Image.Image, float]:
     return img, img.width / A4_WIDTH_PT
 
 
-def read_in(engine: Engine, img: Image.Image, scale: float, box) -> str:
-    """What the boxed region says, whichever way up it stands."""
+def read_in(engine: Engine, img: Image.Image, scale: float, box, turns=range(4)) -> str:
+    """What the boxed region says turned by each of `turns` quarter turns anticlockwise (by default
+    whichever way up it stands)."""
     x0, top, x1, bottom = box
     region = img.crop((round((x0 - MARGIN_PT) * scale), round((top - MARGIN_PT) * scale),
                        round((x1 + MARGIN_PT) * scale), round((bottom + MARGIN_PT) * scale))).convert("L")
     grey = np.asarray(region)
     return " ".join("".join(line.text for line in engine.lines(np.ascontiguousarray(np.rot90(grey, k))))
-                    for k in range(4)).replace(" ", "")
+                    for k in turns).replace(" ", "")
 
 
-@pytest.mark.parametrize("name, kind, moved", [
-    ("scans/form-sideways.pdf", "pdf", True),                 # turned a quarter by OCR
-    ("scans/form-upside-down-skewed.pdf", "pdf", True),       # turned half, a skew undone
-    ("scans/form-photo-exif-rotated.jpg", "photo", False),    # EXIF turns it, as a viewer does
-    ("real/c5-name-code-one-row-photo.jpg", "photo", True),   # a sheet on a desk, flattened
+@pytest.mark.parametrize("name, kind, moved, upright", [
+    ("scans/form-sideways.pdf", "pdf", True, 1),                 # turned a quarter by OCR
+    ("scans/form-upside-down-skewed.pdf", "pdf", True, 2),       # turned half, a skew undone
+    ("scans/form-photo-exif-rotated.jpg", "photo", False, 0),    # EXIF turns it, as a viewer does
+    ("real/c5-name-code-one-row-photo.jpg", "photo", True, 1),   # a sheet lying sideways on a desk, flattened
 ])
-def test_the_box_on_the_original_holds_the_value(engine, forms, name, kind, moved):
+def test_the_box_on_the_original_holds_the_value(engine, forms, name, kind, moved, upright):
     path = DATA / name
     page = engine.reading(raster_of(PageJob(path.read_bytes(), kind, 0, 200))).page(1)
     assert (page.frame is not None) == moved
@@ -177,8 +179,14 @@ def test_the_box_on_the_original_holds_the_value(engine, forms, name, kind, move
     assert len(code) == 18
     evidence = found.evidence["credit_code"]
     img, scale = original(path)
-    there = read_in(engine, img, scale, page.on_file(evidence.bbox))
+    # Turned as the page says, the boxed region reads level: the console shows the crop so.
+    assert page.upright() == upright
+    there = read_in(engine, img, scale, page.on_file(evidence.bbox), [upright])
     assert fuzz.partial_ratio(code, there) >= 85, there
+    drawn = draw_crop(path.read_bytes(), 0, page.on_file(evidence.bbox), page.on_file(evidence.label_bbox), upright)
+    crop = Image.open(io.BytesIO(drawn.png))
+    level = "".join(line.text for line in engine.lines(np.asarray(crop.convert("L")))).replace(" ", "")
+    assert crop.width > crop.height and fuzz.partial_ratio(code, level) >= 85, level
     if moved:
         # Drawn where OCR read it, in the turned or flattened page, the box misses the value.
         assert fuzz.partial_ratio(code, read_in(engine, img, scale, evidence.bbox)) < 60
