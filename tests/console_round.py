@@ -20,6 +20,7 @@ HOSTILE = "<script>alert(1)</script>{{7*7}}=HYPERLINK(\"http://evil.example\",\"
 BROKEN = "broken@faulty.example.cn"        # the sender whose message meets a program error
 JINAN = "济南市人力资源和社会保障局"
 ENERGY = "山东能源集团技师学院培训中心"
+EDU = "山东理工职业学院继续教育学院"
 DONGYING = "东营石油技术培训中心"
 
 

@@ -93,19 +93,26 @@ def kill_group(proc: subprocess.Popen) -> None:
 
 def doc_to_docx(data: bytes, soffice: str, timeout: float) -> bytes:
     """An old Word .doc converted by LibreOffice into .docx bytes."""
+    return convert(data, "doc", "docx:MS Word 2007 XML", soffice, timeout)
+
+
+def convert(data: bytes, suffix: str, target: str, soffice: str, timeout: float) -> bytes:
+    """A Word or Excel file (`suffix`: doc, docx, xls, xlsx) converted by LibreOffice to `target`
+    (a --convert-to argument: "pdf", "docx:MS Word 2007 XML")."""
+    extension = target.split(":", 1)[0]
     with tempfile.TemporaryDirectory(prefix="intake-soffice-") as tmp:
         folder = Path(tmp)
-        src = folder / "in.doc"
+        src = folder / f"in.{suffix}"
         src.write_bytes(data)
         # A private profile: another soffice running as the same user (a clerk's, a second pass) would
         # otherwise take the job over, or make this one exit without converting.
         profile = (folder / "profile").as_uri()
         done = run([soffice, f"-env:UserInstallation={profile}", "--headless", "--norestore", "--nologo",
-                    "--convert-to", "docx:MS Word 2007 XML", "--outdir", str(folder / "out"), str(src)], timeout,
+                    "--convert-to", target, "--outdir", str(folder / "out"), str(src)], timeout,
                    env=minimal_env(home=str(folder)))
-        out = folder / "out" / "in.docx"
+        out = folder / "out" / f"in.{extension}"
         if not out.is_file() or out.stat().st_size == 0:
             tail = (done.stderr or done.stdout).decode("utf-8", "replace").strip()[-200:]
-            raise ToolFailed(f"soffice wrote no .docx (exit {done.returncode}): {tail}")
-        log.info("converted a .doc of %d bytes to .docx with %s", len(data), soffice)
+            raise ToolFailed(f"soffice wrote no .{extension} (exit {done.returncode}): {tail}")
+        log.info("converted a .%s of %d bytes to .%s with %s", suffix, len(data), extension, soffice)
         return out.read_bytes()

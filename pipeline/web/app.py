@@ -14,6 +14,7 @@ from flask import Flask, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from ..config import Config
+from ..mail.tools import Tools
 from ..store import Ledger
 from . import accounts
 from .images import Pictures
@@ -49,7 +50,8 @@ def create_app(config: Config, secret: bytes, jobs: Jobs | None = None) -> Flask
     app.jinja_env.autoescape = True         # every template, whatever its name ends with
     CSRFProtect(app)
     app.extensions["intake"] = {
-        "config": config, "jobs": jobs or Jobs(config), "pictures": Pictures(config.output_dir),
+        "config": config, "jobs": jobs or Jobs(config),
+        "pictures": Pictures(config.output_dir, Tools.installed(config.attachments.converters).soffice),
         "snapshots": Snapshots(config), "throttle_name": accounts.Throttle(limit=5),
         "throttle_address": accounts.Throttle(limit=30),
     }

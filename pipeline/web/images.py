@@ -17,7 +17,9 @@ from PIL import Image, ImageDraw, ImageOps
 
 from .. import cage
 from ..filing import write_atomic
+from ..mail import tools
 from ..read.raster import A4_WIDTH_PT
+from ..read.sniff import sniff
 
 DPI = 110                  # a whole page: A4 is 910 px wide, readable on an office screen
 CROP_DPI = 200             # a field's crop: small print stays legible
@@ -100,12 +102,38 @@ def draw_crop(data: bytes, index: int, box: Sequence[float], label: Sequence[flo
     return Drawn(_png(crop), pages)
 
 
-class Pictures:
-    """Drawn pages and crops, kept on disk by the file's hash: the second look costs a file read."""
+OFFICE = ("docx", "xlsx", "doc", "xls")
+CONVERT_SECONDS = 120.0     # a cold LibreOffice on a busy server: the first page of a Word file waits for it
 
-    def __init__(self, output_dir: Path):
+
+class Pictures:
+    """Drawn pages and crops, kept on disk by the file's hash: the second look costs a file read. A Word
+    or Excel file is drawn from its PDF, which LibreOffice makes once (when installed and allowed)."""
+
+    def __init__(self, output_dir: Path, soffice: str | None = None):
         self.output_dir = output_dir
         self.folder = output_dir / ".web" / "pages"
+        self.soffice = soffice
+
+    def _printable(self, data: bytes, convert: bool = True) -> bytes | None:
+        """The bytes to draw: a PDF or a picture as they are; a Word or Excel file's PDF, made now unless
+        `convert` is False (None then: not made yet)."""
+        kind = sniff(data)
+        if kind not in OFFICE or not self.soffice:
+            return data
+        path = self.folder / f"{hashlib.sha256(data).hexdigest()[:32]}.pdf"
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            pass
+        if not convert:
+            return None
+        try:
+            pdf = tools.convert(data, kind, "pdf", self.soffice, CONVERT_SECONDS)
+        except tools.ToolFailed as exc:
+            raise NoPages(f"LibreOffice: {exc}") from None
+        write_atomic(path, pdf)
+        return pdf
 
     def _path(self, key: str) -> Path:
         return self.folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.png"
@@ -122,7 +150,8 @@ class Pictures:
 
     def page(self, data: bytes, index: int) -> bytes:
         sha = hashlib.sha256(data).hexdigest()
-        return self._cached(f"page {sha} {index} {DPI}", lambda: cage.run(draw_page, data, index, limits=LIMITS))
+        return self._cached(f"page {sha} {index} {DPI}",
+                            lambda: cage.run(draw_page, self._printable(data), index, limits=LIMITS))
 
     def crop(self, data: bytes, index: int, box: Sequence[float], label: Sequence[float] | None,
              upright: int = 0) -> bytes:
@@ -132,15 +161,20 @@ class Pictures:
                                                   upright, limits=LIMITS))
 
     def pages(self, data: bytes) -> int:
-        """How many pages the file has (0: none to draw); known once its first page is drawn."""
+        """How many pages the file has (0: none to draw); known once its first page is drawn. A Word or
+        Excel file not yet converted counts one page: drawing it converts the file (seconds), which
+        the page listing its documents does not wait for."""
         sha = hashlib.sha256(data).hexdigest()
         path = self.folder / f"{sha[:32]}.pages"
         try:
             return int(path.read_text())
         except (FileNotFoundError, ValueError):
             pass
+        printable = self._printable(data, convert=False)
+        if printable is None:
+            return 1
         try:
-            first = cage.run(draw_page, data, 0, limits=LIMITS)
+            first = cage.run(draw_page, printable, 0, limits=LIMITS)
         except (NoPages, cage.CageError, pdfium.PdfiumError):
             count = 0
         else:

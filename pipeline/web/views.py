@@ -284,7 +284,7 @@ def _field_rows(v: Verdict, filed: facts.Filed) -> list[dict]:
             "value": "" if value is None else value, "confidence": confidence,
             "low": isinstance(confidence, int | float) and confidence < _config().ocr.min_confidence,
             "corrected": v.corrected.get(key), "evidence": evidence,
-            "crop": bool(evidence.get("bbox") and evidence.get("page") and evidence.get("document")),
+            "crop": _drawable(evidence),
         })
     return rows
 
@@ -457,11 +457,18 @@ def _attachment(data: bytes | Path, name: str) -> Response:
     return response
 
 
+def _drawable(e: Mapping) -> bool:
+    """A box on a page of a PDF or a picture. A Word or Excel file's boxes are places in its grid of
+    cells (and a photo inside one is not a page of it): its page images are LibreOffice's layout."""
+    return bool(e.get("bbox") and e.get("page") and e.get("document")
+                and Path(str(e["document"])).suffix.lower() not in (".docx", ".xlsx", ".doc", ".xls"))
+
+
 @console.route("/applications/<int:number>/evidence/<key>.png")
 def evidence_crop(number: int, key: str):
     filed = _filed(_verdict(number))
     e = filed.field_evidence.get(key) or {}
-    if not (e.get("bbox") and e.get("page") and e.get("document")):
+    if not _drawable(e):
         abort(404)
     doc = next((d for d in filed.documents if d.get("path") == e["document"]), None)
     data = _document_bytes(doc) if doc else None

@@ -11,6 +11,7 @@ from console_round import (
     CLERK,
     CLERK_PASSWORD,
     DONGYING,
+    EDU,
     ENERGY,
     JINAN,
     VIEWER,
@@ -219,6 +220,27 @@ def test_the_evidence_crop_and_the_page_images_are_pngs_drawn_from_the_filed_ori
     assert Image.open(io.BytesIO(page.data)).width > 800
     assert clerk.get(f"/applications/{n}/documents/0/pages/1.png").data == page.data      # kept, drawn once
     assert clerk.get(f"/applications/{n}/evidence/no_such_field.png").status_code == 404
+
+
+def test_a_word_form_is_shown_as_pages_libreoffice_draws_and_boxes_no_crop(clerk, round_cfg):
+    # 02-edu-department sends its 申请表 as a DOCX: the clerk sees its pages without Word; its fields'
+    # boxes are places in the document's grid, not on a page, so no crop is offered for them.
+    from urllib.parse import unquote
+
+    from PIL import Image
+    n = application_id(round_cfg, EDU)
+    names = [unquote(clerk.get(f"/applications/{n}/documents/{i}/original").headers.get("Content-Disposition", ""))
+             for i in range(3)]
+    word = next(i for i, name in enumerate(names) if name.endswith(".docx"))
+    page = clerk.get(f"/applications/{n}/documents/{word}/pages/1.png")
+    assert page.status_code == 200 and page.mimetype == "image/png", page.get_data(as_text=True)
+    img = Image.open(io.BytesIO(page.data)).convert("L")
+    assert img.width > 800 and img.height > img.width                  # an A4 page, upright
+    assert sum(1 for x in range(0, img.width, 4) for y in range(0, img.height, 4) if img.getpixel((x, y)) < 100) > 2000
+    detail = clerk.get(f"/applications/{n}").get_data(as_text=True)
+    assert f"documents/{word}/pages/1.png" in detail
+    assert "evidence/credit_code.png" not in detail
+    assert clerk.get(f"/applications/{n}/evidence/credit_code.png").status_code == 404
 
 
 def test_originals_and_tables_download_as_attachments_never_as_pages(clerk, round_cfg):
