@@ -103,7 +103,7 @@ def draw_crop(data: bytes, index: int, box: Sequence[float], label: Sequence[flo
 
 
 OFFICE = ("docx", "xlsx", "doc", "xls")
-CONVERT_SECONDS = 120.0     # a cold LibreOffice on a busy server: the first page of a Word file waits for it
+CONVERT_SECONDS = 60.0      # a cold LibreOffice on a busy server: the first page of a Word file waits for it
 
 
 class Pictures:
@@ -122,15 +122,19 @@ class Pictures:
         if kind not in OFFICE or not self.soffice:
             return data
         path = self.folder / f"{hashlib.sha256(data).hexdigest()[:32]}.pdf"
+        failed = path.with_suffix(".failed")
         try:
             return path.read_bytes()
         except FileNotFoundError:
             pass
+        if failed.exists():     # tried once: a file that hangs or breaks LibreOffice is not tried per view
+            raise NoPages(failed.read_text(encoding="utf-8"))
         if not convert:
             return None
         try:
             pdf = tools.convert(data, kind, "pdf", self.soffice, CONVERT_SECONDS)
         except tools.ToolFailed as exc:
+            write_atomic(failed, f"LibreOffice: {exc}".encode())
             raise NoPages(f"LibreOffice: {exc}") from None
         write_atomic(path, pdf)
         return pdf
@@ -170,10 +174,10 @@ class Pictures:
             return int(path.read_text())
         except (FileNotFoundError, ValueError):
             pass
-        printable = self._printable(data, convert=False)
-        if printable is None:
-            return 1
         try:
+            printable = self._printable(data, convert=False)
+            if printable is None:
+                return 1
             first = cage.run(draw_page, printable, 0, limits=LIMITS)
         except (NoPages, cage.CageError, pdfium.PdfiumError):
             count = 0

@@ -1,0 +1,29 @@
+"""The console's page images of Word files: LibreOffice once per file, a failure remembered."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline.web.images import NoPages, Pictures
+
+WORD = Path(__file__).resolve().parents[1] / "data" / "samples" / "form-sdut-continuing-edu.docx"
+
+
+def test_a_word_file_libreoffice_cannot_convert_is_not_tried_again_at_every_view(tmp_path):
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.fail("LibreOffice is not installed: `make test` installs it (scripts/system-packages.sh)")
+    data = WORD.read_bytes()
+    broken = Pictures(tmp_path, "/bin/false")        # a converter that fails, as a hung or crashed one does
+    with pytest.raises(NoPages, match="LibreOffice"):
+        broken.page(data, 0)
+    assert broken.pages(data) == 0
+    # Remembered: even a working LibreOffice is not run for that file again (a file that hangs it would
+    # otherwise hold a console thread for a minute at each view).
+    again = Pictures(tmp_path, soffice)
+    with pytest.raises(NoPages, match="LibreOffice"):
+        again.page(data, 0)
+    fresh = Pictures(tmp_path / "other", soffice)
+    assert fresh.pages(data) == 1 and fresh.page(data, 0)[:4] == b"\x89PNG" and fresh.pages(data) == 1
