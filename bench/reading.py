@@ -11,8 +11,10 @@ Prints figures; not a test.
    One thread each.
 3. A whole pass (`run_pass`) over a mixed mailbox delivered N times with fresh Message-IDs into a
    temporary Maildir, the environment pointed at it as tests/conftest.py does, OCR workers as
-   configured. The mailbox: the sample mails (pipeline/samples/*.eml) and one mail per PDF or photo of
-   the real forms family (tests/data/real: text PDFs, scans, photos, several documents in one PDF).
+   configured (the copies after the first are answered by the readings the first kept, as a resend's
+   would be: the figures in the README are for N = 1). The mailbox: the sample mails
+   (pipeline/samples/*.eml) and one mail per PDF or photo of the real forms family (tests/data/real:
+   text PDFs, scans, photos, several documents in one PDF).
    The floor for the same pages: bare pdfplumber over every text page and bare rapidocr over every
    scanned page and photo, one after the other in one process (target: pass ÷ floor ≤ 0.8 with two
    workers). Peak memory: the pass's own process, and each OCR worker's (as the worker measured it,

@@ -39,7 +39,7 @@ from .mail.source import Incoming, Mailbox, Outbox
 from .model import Document, Finding, Flag, Message, Outcome, ReceiptState, RecommenderKind, Status, Submission
 from .outputs import report
 from .read.document import Forms, read_attachments
-from .read.ocr import OcrPool
+from .read.ocr import OcrPool, Readings
 from .receipt import Unaddressable, compose, compose_received, letter_for, mail_templates, receipt_id
 from .round import facts
 from .round.apply import reassess
@@ -68,7 +68,8 @@ class Context:
     @classmethod
     def load(cls, config: Config, confirmed: Mapping[str, str] | None = None) -> Context:
         return cls(config, Forms.load(config.templates_dir), Directory(config.recommenders, confirmed or {}),
-                   OcrPool(config.ocr.workers, page_timeout=config.ocr.page_timeout, memory=config.ocr.worker_memory))
+                   OcrPool(config.ocr.workers, page_timeout=config.ocr.page_timeout, memory=config.ocr.worker_memory,
+                           kept=Readings(config.output_dir / ".cache" / "ocr")))
 
 
 def parse(sub: Submission, ctx: Context) -> Submission:

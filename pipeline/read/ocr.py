@@ -8,21 +8,26 @@ layer's boxes, so that fields.py reads a scan exactly as it reads a Word-made PD
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import json
 import logging
 import multiprocessing
 import os
 import resource
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
 
 import cv2
 import numpy as np
 
+from ..filing import write_atomic
 from ..model import Box, Frame, Page
 from . import Unreadable
 from .grid import Rect, cell_of, find_cells
@@ -88,10 +93,14 @@ class Reading:
     def page(self, number: int) -> Page:
         return Page(number, tuple(to_boxes(self.lines, list(self.cells), self.scale)), self.frame)
 
-    def to_json(self) -> dict:
+    def to_json(self, exact: bool = False) -> dict:
+        """Rounded for a fixture a person reads; `exact` to read back the very same page (Readings)."""
+        def r(v: float, places: int) -> float:
+            return float(v) if exact else round(v, places)
+
         out = {"scale": self.scale, "cells": [list(c) for c in self.cells],
-               "lines": [[line.text, *(round(v, 1) for v in line.rect), round(line.score, 4),
-                          [[w, round(x0, 1), round(x1, 1), round(sc, 4)] for w, x0, x1, sc in line.words]]
+               "lines": [[line.text, *(r(v, 1) for v in line.rect), r(line.score, 4),
+                          [[w, r(x0, 1), r(x1, 1), r(sc, 4)] for w, x0, x1, sc in line.words]]
                          for line in self.lines]}
         if self.frame:
             out["frame"] = list(self.frame)
@@ -437,13 +446,75 @@ def _start_worker(threads: int, memory: int = 0) -> None:
         _load_error = f"{type(exc).__name__}: {exc}"
 
 
-def _read_job(job: PageJob) -> tuple[int, int, Page]:
+def _read_job(job: PageJob) -> tuple[int, int, Reading]:
     """The worker's process id and its peak resident memory so far (KB) travel with each page: the pool
     reports both, so the memory a worker needs is measured where it is spent."""
     if _engine is None:
         raise OcrUnavailable(_load_error or "engine not loaded")
-    page = _engine.read(raster_of(job), job.number)
-    return os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, page
+    reading = _engine.reading(raster_of(job))
+    return os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, reading
+
+
+@lru_cache(maxsize=1)
+def reading_version() -> str:
+    """What a kept reading was made by: the code that prepares and reads a page, and the engine's
+    versions. Any change to either and pages are read again."""
+    from importlib.metadata import version
+    digest = hashlib.sha256()
+    for name in ("ocr.py", "raster.py", "rectify.py", "grid.py", "text.py"):
+        digest.update((Path(__file__).parent / name).read_bytes())
+    for package in ("rapidocr_onnxruntime", "onnxruntime", "opencv-python-headless", "pypdfium2"):
+        try:
+            digest.update(f"{package} {version(package)}".encode())
+        except Exception:  # noqa: BLE001 - not installed under that name: the sources still decide
+            digest.update(package.encode())
+    return digest.hexdigest()[:16]
+
+
+def _sha256(data: bytes) -> str:
+    """A file's hash, remembered for its last few files: each page of a long scan asks for it."""
+    with _HASHED_LOCK:
+        for seen, digest in _HASHED:
+            if seen is data:
+                return digest
+    digest = hashlib.sha256(data).hexdigest()
+    with _HASHED_LOCK:
+        _HASHED.append((data, digest))
+    return digest
+
+
+_HASHED: deque[tuple[bytes, str]] = deque(maxlen=4)
+_HASHED_LOCK = threading.Lock()
+
+
+class Readings:
+    """Pages already read, kept under output_dir/.cache/ocr by what the page is (its file's bytes, the
+    page, the resolution) and what read it (reading_version): a message run again (intake retry, 重新处理)
+    or sent twice with the same files is not read by OCR twice. A kept reading that cannot be used is
+    read again; one that cannot be kept is only not kept."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def _path(self, job: PageJob) -> Path:
+        what = f"{_sha256(job.data)} {job.kind} {job.index} {job.dpi} {reading_version()}"
+        key = hashlib.sha256(what.encode()).hexdigest()
+        return self.folder / key[:2] / f"{key}.json"
+
+    def get(self, job: PageJob) -> Reading | None:
+        try:
+            return Reading.from_json(json.loads(self._path(job).read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("a kept OCR reading could not be used (%s): the page is read again", exc)
+            return None
+
+    def put(self, job: PageJob, reading: Reading) -> None:
+        try:
+            write_atomic(self._path(job), json.dumps(reading.to_json(exact=True), ensure_ascii=False).encode())
+        except OSError as exc:
+            log.warning("an OCR reading could not be kept (%s)", exc)
 
 
 def _out_of_memory(exc: BaseException) -> bool:
@@ -460,8 +531,10 @@ class OcrPool:
     workers, so one message's single scanned page does not leave the other worker idle."""
 
     def __init__(self, workers: int = 2, threads_per_worker: int = 1, page_timeout: float = PAGE_TIMEOUT,
-                 memory: int = 0):
+                 memory: int = 0, kept: Readings | None = None):
         self.workers = max(1, workers)
+        self.kept = kept
+        self.pages_kept = 0     # pages a kept reading answered
         self.memory = memory    # each worker's address space; 0: unlimited
         self.threads = max(1, threads_per_worker)
         self.page_timeout = page_timeout
@@ -479,7 +552,15 @@ class OcrPool:
     def read(self, jobs: Sequence[PageJob]) -> list[Page | Failed]:
         """All jobs at once across the workers; results in the order of the jobs."""
         results: dict[int, Page | Failed] = {}
-        pending = list(range(len(jobs)))
+        pending = []
+        for i, job in enumerate(jobs):
+            known = self.kept.get(job) if self.kept is not None else None
+            if known is None:
+                pending.append(i)
+            else:
+                results[i] = known.page(job.number)
+                with self._lock:
+                    self.pages_kept += 1
         while pending:
             if self._unavailable:
                 results.update((i, Failed(self._unavailable)) for i in pending)
@@ -499,15 +580,19 @@ class OcrPool:
                 result = self._result(jobs[i], future, executor)
                 if result is None:
                     retry.append(i)
+                elif isinstance(result, Reading):
+                    if self.kept is not None:
+                        self.kept.put(jobs[i], result)
+                    results[i] = result.page(jobs[i].number)
                 else:
                     results[i] = result
             pending = retry
         return [results[i] for i in range(len(jobs))]
 
-    def _result(self, job: PageJob, future: Future, executor: ProcessPoolExecutor) -> Page | Failed | None:
-        """The page, or why it could not be read; None: read it again (the pool was restarted under it)."""
+    def _result(self, job: PageJob, future: Future, executor: ProcessPoolExecutor) -> Reading | Failed | None:
+        """The page as read, or why it could not be read; None: read it again (the pool was restarted under it)."""
         try:
-            pid, peak_kb, page = future.result(timeout=self.page_timeout)
+            pid, peak_kb, reading = future.result(timeout=self.page_timeout)
         except CancelledError:
             return None   # cancelled by a restart of the pool: read again
         except Unreadable as exc:
@@ -538,7 +623,7 @@ class OcrPool:
             self.pages_read += 1
             self.by_worker[pid] += 1
             self.peak_kb[pid] = max(peak_kb, self.peak_kb.get(pid, 0))
-        return page
+        return reading
 
     def _start(self) -> ProcessPoolExecutor:
         with self._lock:

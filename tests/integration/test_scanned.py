@@ -116,8 +116,8 @@ def test_scans_of_different_emails_share_both_workers(config):
     from pipeline.flow import run_pass
     from pipeline.mail.maildir import deliver
 
-    scan = FORM_SCAN.read_bytes()
     for k in range(4):
+        scan = FORM_SCAN.read_bytes() + b"%% copy %d\n" % k      # four files: none is a page read before
         m = EmailMessage()
         m["From"], m["To"] = f"rsj{k}@dongying.example.cn", "ymrst@shandong.cn"
         m["Subject"], m["Message-ID"] = "东营市继续教育基地申报", f"<scan-{k}@dongying.example.cn>"
@@ -128,7 +128,41 @@ def test_scans_of_different_emails_share_both_workers(config):
     result = run_pass(config)
     assert (result.fetched, result.submissions, result.ocr_pages) == (4, 4, 4)
     assert result.ocr_workers == 2
-    assert result.ocr_workers == 2
+
+
+def test_a_message_run_again_is_not_read_by_ocr_again_unless_its_kept_reading_is_unusable(config):
+    from datetime import datetime
+    from email.message import EmailMessage
+
+    from pipeline.flow import run_pass
+    from pipeline.mail.maildir import deliver
+    from pipeline.outputs.export import export
+    from pipeline.store import Ledger
+
+    m = EmailMessage()
+    m["From"], m["To"] = "rsj@dongying.example.cn", "ymrst@shandong.cn"
+    m["Subject"], m["Message-ID"] = "东营市继续教育基地申报", "<kept@dongying.example.cn>"
+    m.set_content("请查收。")
+    m.add_attachment(FORM_SCAN.read_bytes(), maintype="application", subtype="pdf",
+                     filename="申请表-东营石油技术培训中心.pdf")
+    deliver(config.mailbox.path, m.as_bytes(), key="kept", received_at=datetime(2019, 9, 18, 7, 0, tzinfo=UTC))
+    assert run_pass(config).ocr_pages == 1
+
+    def applications():
+        with Ledger(config.ledger_path) as ledger:
+            return [(a["applicant"], a["fields"], a["field_evidence"]) for a in export(ledger, config.round.name)["applications"]]
+
+    first = applications()
+    assert first and first[0][1]["credit_code"] == "91370500165418739P"
+    rows = [r["id"] for r in Ledger(config.ledger_path).messages(config.round.name)]
+    again = run_pass(config, rerun=rows)
+    assert again.retried == 1 and again.ocr_pages == 0            # the kept reading answered
+    assert applications() == first
+    (kept,) = (config.output_dir / ".cache" / "ocr").rglob("*.json")
+    kept.write_text("{not json", encoding="utf-8")                # a torn or damaged file
+    assert run_pass(config, rerun=rows).ocr_pages == 1            # read again, and kept again
+    assert applications() == first
+    assert run_pass(config, rerun=rows).ocr_pages == 0
 
 
 def test_a_phone_photo_pasted_into_word_is_read_like_the_photo(forms, pool):
