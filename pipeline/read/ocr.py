@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import resource
 import threading
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -459,32 +459,16 @@ def _read_job(job: PageJob) -> tuple[int, int, Reading]:
 def reading_version() -> str:
     """What a kept reading was made by: the code that prepares and reads a page, and the engine's
     versions. Any change to either and pages are read again."""
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
     digest = hashlib.sha256()
     for name in ("ocr.py", "raster.py", "rectify.py", "grid.py", "text.py"):
         digest.update((Path(__file__).parent / name).read_bytes())
     for package in ("rapidocr_onnxruntime", "onnxruntime", "opencv-python-headless", "pypdfium2"):
         try:
             digest.update(f"{package} {version(package)}".encode())
-        except Exception:  # noqa: BLE001 - not installed under that name: the sources still decide
+        except PackageNotFoundError:    # not installed under that name: the sources still decide
             digest.update(package.encode())
     return digest.hexdigest()[:16]
-
-
-def _sha256(data: bytes) -> str:
-    """A file's hash, remembered for its last few files: each page of a long scan asks for it."""
-    with _HASHED_LOCK:
-        for seen, digest in _HASHED:
-            if seen is data:
-                return digest
-    digest = hashlib.sha256(data).hexdigest()
-    with _HASHED_LOCK:
-        _HASHED.append((data, digest))
-    return digest
-
-
-_HASHED: deque[tuple[bytes, str]] = deque(maxlen=4)
-_HASHED_LOCK = threading.Lock()
 
 
 class Readings:
@@ -496,23 +480,32 @@ class Readings:
     def __init__(self, folder: Path):
         self.folder = folder
 
-    def _path(self, job: PageJob) -> Path:
-        what = f"{_sha256(job.data)} {job.kind} {job.index} {job.dpi} {reading_version()}"
-        key = hashlib.sha256(what.encode()).hexdigest()
-        return self.folder / key[:2] / f"{key}.json"
+    def places(self, jobs: Sequence[PageJob]) -> list[Path]:
+        """Where each job's reading is kept; a file of many pages is hashed once."""
+        hashed: dict[int, str] = {}
+        out = []
+        for job in jobs:
+            if id(job.data) not in hashed:     # the jobs hold their files: an id is not reused meanwhile
+                hashed[id(job.data)] = hashlib.sha256(job.data).hexdigest()
+            sha = hashed[id(job.data)]
+            key = hashlib.sha256(f"{sha} {job.kind} {job.index} {job.dpi} {reading_version()}".encode()).hexdigest()
+            out.append(self.folder / key[:2] / f"{key}.json")
+        return out
 
-    def get(self, job: PageJob) -> Reading | None:
+    @staticmethod
+    def get(place: Path) -> Reading | None:
         try:
-            return Reading.from_json(json.loads(self._path(job).read_text(encoding="utf-8")))
+            return Reading.from_json(json.loads(place.read_text(encoding="utf-8")))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("a kept OCR reading could not be used (%s): the page is read again", exc)
             return None
 
-    def put(self, job: PageJob, reading: Reading) -> None:
+    @staticmethod
+    def put(place: Path, reading: Reading) -> None:
         try:
-            write_atomic(self._path(job), json.dumps(reading.to_json(exact=True), ensure_ascii=False).encode())
+            write_atomic(place, json.dumps(reading.to_json(exact=True), ensure_ascii=False).encode())
         except OSError as exc:
             log.warning("an OCR reading could not be kept (%s)", exc)
 
@@ -534,7 +527,6 @@ class OcrPool:
                  memory: int = 0, kept: Readings | None = None):
         self.workers = max(1, workers)
         self.kept = kept
-        self.pages_kept = 0     # pages a kept reading answered
         self.memory = memory    # each worker's address space; 0: unlimited
         self.threads = max(1, threads_per_worker)
         self.page_timeout = page_timeout
@@ -552,15 +544,14 @@ class OcrPool:
     def read(self, jobs: Sequence[PageJob]) -> list[Page | Failed]:
         """All jobs at once across the workers; results in the order of the jobs."""
         results: dict[int, Page | Failed] = {}
+        places = self.kept.places(jobs) if self.kept is not None else []
         pending = []
         for i, job in enumerate(jobs):
-            known = self.kept.get(job) if self.kept is not None else None
+            known = Readings.get(places[i]) if places else None
             if known is None:
                 pending.append(i)
             else:
                 results[i] = known.page(job.number)
-                with self._lock:
-                    self.pages_kept += 1
         while pending:
             if self._unavailable:
                 results.update((i, Failed(self._unavailable)) for i in pending)
@@ -581,8 +572,8 @@ class OcrPool:
                 if result is None:
                     retry.append(i)
                 elif isinstance(result, Reading):
-                    if self.kept is not None:
-                        self.kept.put(jobs[i], result)
+                    if places:
+                        Readings.put(places[i], result)
                     results[i] = result.page(jobs[i].number)
                 else:
                     results[i] = result
