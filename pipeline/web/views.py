@@ -45,7 +45,7 @@ from ..round.stats import SHORT_TRACK, TRACKS, summarise
 from ..round.target import HANDLED, BadTarget, Entry, Kind, Target
 from . import accounts
 from .chart import chart
-from .images import NoPages, Pictures
+from .images import OFFICE, NoPages, Pictures
 from .jobs import Jobs
 from .snapshot import Snapshots
 
@@ -461,7 +461,7 @@ def _drawable(e: Mapping) -> bool:
     """A box on a page of a PDF or a picture. A Word or Excel file's boxes are places in its grid of
     cells (and a photo inside one is not a page of it): its page images are LibreOffice's layout."""
     return bool(e.get("bbox") and e.get("page") and e.get("document")
-                and Path(str(e["document"])).suffix.lower() not in (".docx", ".xlsx", ".doc", ".xls"))
+                and Path(str(e["document"])).suffix.lower().lstrip(".") not in OFFICE)
 
 
 @console.route("/applications/<int:number>/evidence/<key>.png")
