@@ -238,6 +238,7 @@ class PassReport:
     ocr_workers: int = 0      # OCR processes that read at least one page
     ocr_peak_mb: list[int] = field(default_factory=list)   # each of those workers' peak resident memory
     review_items: list[str] = field(default_factory=list)
+    still_waiting: int = 0    # of the review items: messages held back before this pass and still waiting
 
     def line(self) -> str:
         return (f"pass: fetched={self.fetched} submissions={self.submissions} ignored={self.ignored} "
@@ -246,7 +247,10 @@ class PassReport:
 
     @property
     def eventful(self) -> bool:
-        return bool(self.fetched or self.retried or self.deferred or self.receipts_sent or self.review_items)
+        # A message that waits for its next attempt is news when it is held back (deferred) and when it is
+        # tried again (retried), not at every pass in between: the idle service logs nothing for it.
+        return bool(self.fetched or self.retried or self.deferred or self.receipts_sent
+                    or len(self.review_items) > self.still_waiting)
 
 
 @dataclass
@@ -800,3 +804,4 @@ def _summarise(result: PassReport, ledger: Ledger, round_name: str, rows: list[i
         retry = f"将于{when:%m月%d日 %H:%M}自动重试" if when else "将自动重试"
         subject = m.subject or "（尚未读取）"
         result.review_items.append(f"{Target.message(m.id)} 邮件《{subject}》暂未处理完（{m.error}），{retry}")
+        result.still_waiting += m.id not in rows

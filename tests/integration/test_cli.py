@@ -55,7 +55,7 @@ def test_the_idle_service_is_quiet_and_logs_in_beijing_time(environ, tmp_path):
     text = Path(environ["INTAKE_CONFIG"]).read_text(encoding="utf-8")       # the tests' rules: no PDF copies
     rules.write_text(text.replace('poll_every: "5m"', 'poll_every: "1s"').replace('retry_every: "1m"', 'retry_every: "1s"'),
                      encoding="utf-8")
-    intake(environ, "demo")
+    demo = intake(environ, "demo")
     env = {**os.environ, **environ, "INTAKE_CONFIG": str(rules), "TZ": "UTC"}
     proc = subprocess.Popen([sys.executable, "-m", "pipeline", "run"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
@@ -68,5 +68,5 @@ def test_the_idle_service_is_quiet_and_logs_in_beijing_time(environ, tmp_path):
     lines = err.splitlines()
     assert proc.returncode == 0, err
     # started, the first pass, the signal, stopped: nothing per idle pass or per retry run
-    assert len(lines) == 4, err
+    assert len(lines) == 4, err + "\n(what the demo said)\n" + demo.stdout
     assert all(line[19:25] == "+08:00" for line in lines), err

@@ -137,6 +137,23 @@ def test_an_injected_enospc_while_reading_is_retried(cfg, monkeypatch):
     assert_through(cfg, run_pass(cfg))
 
 
+def test_a_message_waiting_for_its_next_attempt_does_not_make_every_idle_pass_news(config, monkeypatch):
+    cfg = replace(config, pdf=False, processing=Processing(max_attempts=3, retry_every=timedelta(hours=1)))
+    deliver_samples(cfg, [SAMPLE])
+
+    def no_space(sub, ctx):
+        raise OSError(errno.ENOSPC, "No space left on device", "/tmp/intake-unpack")
+
+    monkeypatch.setattr(flow, "STAGES", tuple((n, no_space if n == "read" else s, o) for n, s, o in flow.STAGES))
+    held = run_pass(cfg)
+    assert held.deferred == 1 and held.eventful
+    idle = run_pass(cfg)    # within the hour: nothing fetched, nothing tried, the message still waits
+    assert (idle.fetched, idle.retried, idle.deferred) == (0, 0, 0)
+    (item,) = idle.review_items
+    assert "暂未处理完" in item and "自动重试" in item, "the list by hand still names it"
+    assert not idle.eventful, "the service's log stays quiet until the message is tried again"
+
+
 def test_retry_runs_a_set_aside_message_again_and_keeps_the_clerks_decisions(cfg, monkeypatch):
     from pipeline.round import review
     from pipeline.round.target import Target
