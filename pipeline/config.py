@@ -57,7 +57,7 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "quotas.*": ("total", "general", "rural"),
     "lists": ("reconfirm", "audit"),
     "statuses": ("rejected", "needs_review"),
-    "outputs": ("pdf", "pdf_timeout"),
+    "outputs": ("pdf", "pdf_timeout", "cache_size"),
     "web": ("host", "port", "prefix", "https"),
 }
 
@@ -252,6 +252,7 @@ class Config:
     attachments: AttachmentLimits = AttachmentLimits()
     pdf: bool = True                                   # outputs.pdf: PDF copies when LibreOffice is installed
     pdf_timeout: timedelta = timedelta(minutes=3)      # outputs.pdf_timeout
+    cache_size: int = 2 * 1024 ** 3                    # outputs.cache_size: kept OCR readings and drawn pages
     processing: Processing = Processing()
     web: WebOptions = WebOptions()
 
@@ -337,6 +338,7 @@ def from_mapping(data: Any, base: Path, environ: Mapping[str, str] = os.environ,
         attachments=r.attachment_limits(r.section(data.get("attachments", {}), "attachments")),
         pdf=r.boolean(outputs.get("pdf", True), "outputs.pdf"),
         pdf_timeout=r.duration(outputs.get("pdf_timeout", "3m"), "outputs.pdf_timeout"),
+        cache_size=r.size(outputs.get("cache_size", "2GB"), "outputs.cache_size"),
         processing=r.processing(r.section(data.get("processing", {}), "processing")),
         web=r.web(r.section(data.get("web", {}), "web")),
     )

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from . import caches
 from .assemble import assemble
 from .config import Config
 from .dates import SHANGHAI
@@ -69,7 +70,7 @@ class Context:
     def load(cls, config: Config, confirmed: Mapping[str, str] | None = None) -> Context:
         return cls(config, Forms.load(config.templates_dir), Directory(config.recommenders, confirmed or {}),
                    OcrPool(config.ocr.workers, page_timeout=config.ocr.page_timeout, memory=config.ocr.worker_memory,
-                           kept=Readings(config.output_dir / ".cache" / "ocr")))
+                           kept=Readings(config.output_dir / caches.OCR)))
 
 
 def parse(sub: Submission, ctx: Context) -> Submission:

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from . import caches
 from .config import Config
 from .dates import SHANGHAI
 from .flow import run_pass, send_receipts
@@ -83,6 +84,12 @@ class Service:
         except Exception:
             log.exception("receipt retry failed")
 
+    def tidy(self) -> None:
+        try:
+            caches.trim(self.config.output_dir, self.config.cache_size)
+        except Exception:  # a cache left too large costs disk, never a message
+            log.exception("kept files could not be trimmed")
+
     def watch(self) -> None:
         """IDLE on a connection of its own; polling stays the truth if IDLE fails or is not offered."""
         box = ImapMailbox(self.config.mailbox, self.config.mailbox_password, self.config.imap)
@@ -116,6 +123,8 @@ class Service:
                                coalesce=True, misfire_grace_time=int(every), next_run_time=datetime.now(SHANGHAI))
         self.scheduler.add_job(self.retry_receipts, "interval", seconds=retry, id="receipts", max_instances=1,
                                coalesce=True, misfire_grace_time=int(retry))
+        self.scheduler.add_job(self.tidy, "interval", hours=1, id="tidy", max_instances=1, coalesce=True,
+                               misfire_grace_time=3600, next_run_time=datetime.now(SHANGHAI))
         signal.signal(signal.SIGTERM, self.on_signal)
         signal.signal(signal.SIGINT, self.on_signal)
         if self.config.mailbox.scheme != "maildir" and self.config.imap.idle:

@@ -27,6 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .. import caches
 from ..filing import write_atomic
 from ..model import Box, Frame, Page
 from . import Unreadable
@@ -495,12 +496,14 @@ class Readings:
     @staticmethod
     def get(place: Path) -> Reading | None:
         try:
-            return Reading.from_json(json.loads(place.read_text(encoding="utf-8")))
+            reading = Reading.from_json(json.loads(place.read_text(encoding="utf-8")))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("a kept OCR reading could not be used (%s): the page is read again", exc)
             return None
+        caches.used(place)
+        return reading
 
     @staticmethod
     def put(place: Path, reading: Reading) -> None:

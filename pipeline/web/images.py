@@ -15,7 +15,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 from PIL import Image, ImageDraw, ImageOps
 
-from .. import cage
+from .. import caches, cage
 from ..filing import write_atomic
 from ..mail import tools
 from ..read.raster import A4_WIDTH_PT
@@ -112,7 +112,7 @@ class Pictures:
 
     def __init__(self, output_dir: Path, soffice: str | None = None):
         self.output_dir = output_dir
-        self.folder = output_dir / ".web" / "pages"
+        self.folder = output_dir / caches.PAGES
         self.soffice = soffice
 
     def _printable(self, data: bytes, convert: bool = True) -> bytes | None:
@@ -124,9 +124,12 @@ class Pictures:
         path = self.folder / f"{hashlib.sha256(data).hexdigest()[:32]}.pdf"
         failed = path.with_suffix(".failed")
         try:
-            return path.read_bytes()
+            pdf = path.read_bytes()
         except FileNotFoundError:
             pass
+        else:
+            caches.used(path)
+            return pdf
         if failed.exists():     # tried once: a file that hangs or breaks LibreOffice is not tried per view
             raise NoPages(failed.read_text(encoding="utf-8"))
         if not convert:
@@ -145,9 +148,12 @@ class Pictures:
     def _cached(self, key: str, make) -> bytes:
         path = self._path(key)
         try:
-            return path.read_bytes()
+            png = path.read_bytes()
         except FileNotFoundError:
             pass
+        else:
+            caches.used(path)
+            return png
         drawn = make()
         write_atomic(path, drawn.png)
         return drawn.png

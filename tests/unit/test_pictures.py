@@ -1,7 +1,10 @@
-"""The console's page images of Word files: LibreOffice once per file, a failure remembered."""
+"""The console's page images: drawn once and kept (the most recently shown kept longest); Word files
+through LibreOffice once per file, a failure remembered."""
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -27,3 +30,14 @@ def test_a_word_file_libreoffice_cannot_convert_is_not_tried_again_at_every_view
         again.page(data, 0)
     fresh = Pictures(tmp_path / "other", soffice)
     assert fresh.pages(data) == 1 and fresh.page(data, 0)[:4] == b"\x89PNG" and fresh.pages(data) == 1
+
+
+def test_a_page_shown_again_is_read_from_disk_and_counts_as_used(tmp_path):
+    pdf = WORD.with_suffix(".pdf").read_bytes()
+    pictures = Pictures(tmp_path)
+    first = pictures.page(pdf, 0)
+    (kept,) = pictures.folder.glob("*.png")
+    old = time.time() - 5000
+    os.utime(kept, (old, old))
+    assert pictures.page(pdf, 0) == first
+    assert kept.stat().st_mtime > old + 4000, "the least recently used go first when the cache is trimmed"
