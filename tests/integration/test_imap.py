@@ -137,12 +137,14 @@ def test_uidvalidity_change_loses_nothing_and_repeats_nothing(dovecot, smtp, tmp
     dovecot.append(b"From: x@binzhou.example.cn\r\nSubject: =?utf-8?B?5ruo5bee5biC57un57ut5pWZ6IKy5Z+65Zyw55Sz5oql?=\r\n"
                    b"Message-ID: <new@binzhou>\r\n\r\nbody\r\n", datetime(2019, 9, 21, 9, 0, tzinfo=UTC))
     result = run_pass(cfg)
-    assert result.fetched == 8 and result.submissions == 1
+    # Seen to fail once in many runs beside the browser tests: what the pass and the server said, for next time.
+    told = f"{result}\n{dovecot.log()[-3000:]}"
+    assert result.fetched == 8 and result.submissions == 1, told
     after = exported(cfg)
-    assert len(after["messages"]) == len(before["messages"]) + 1
-    assert after["applications"] == before["applications"]
+    assert len(after["messages"]) == len(before["messages"]) + 1, told
+    assert after["applications"] == before["applications"], told
     ids = smtp.inbox.message_ids()
-    assert len(ids) == len(set(ids)) == SUBMISSIONS + 1
+    assert len(ids) == len(set(ids)) == SUBMISSIONS + 1, f"{ids}\n{told}"
 
 
 def test_new_mail_during_idle_wakes_the_waiter(dovecot, smtp, tmp_path):
