@@ -130,7 +130,8 @@ def poll(ctx: click.Context, once: bool, no_wait: bool) -> None:
     if not once:
         ctx.invoke(run)
         return
-    _one_pass(ctx, cfg, wait=not no_wait)
+    while _one_pass(ctx, cfg, wait=not no_wait).more:
+        say("本次处理已达时限（processing.pass_budget），继续处理其余邮件…")
 
 
 def _waiting(holder) -> None:

@@ -47,7 +47,7 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "mailbox": ("url", "mark", "mark_flag", "move_to", "sent_folder", "idle", "timeout", "retries", "auth_host"),
     "outbox": ("url",),
     "schedule": ("poll_every",),
-    "processing": ("max_attempts", "retry_every"),
+    "processing": ("max_attempts", "retry_every", "pass_budget"),
     "receipts": ("max_per_sender_per_day", "max_per_hour", "retry_every"),
     "attachments": ("max_total_size", "max_entries", "max_ratio", "max_depth", "converters", "convert_timeout",
                     "max_parts", "parser_memory", "parser_timeout", "max_pdf_pages", "max_cells"),
@@ -207,6 +207,8 @@ class Processing:
 
     max_attempts: int = 5                      # then it goes to a person, with the error
     retry_every: timedelta = timedelta(minutes=5)   # the first wait; it doubles, up to MAX_RETRY_WAIT
+    # A pass takes in new mail for this long, then answers what it took; the next pass takes the rest.
+    pass_budget: timedelta = timedelta(minutes=10)
 
     def wait(self, failures: int) -> timedelta:
         return min(self.retry_every * 2 ** max(failures - 1, 0), MAX_RETRY_WAIT)
@@ -483,7 +485,8 @@ class _Reader:
         attempts = self.integer(value.get("max_attempts", d.max_attempts), "processing.max_attempts")
         if attempts < 1:
             raise self.fail("processing.max_attempts", "a whole number of at least 1")
-        return Processing(attempts, self.duration(value.get("retry_every", "5m"), "processing.retry_every"))
+        return Processing(attempts, self.duration(value.get("retry_every", "5m"), "processing.retry_every"),
+                          self.duration(value.get("pass_budget", "10m"), "processing.pass_budget"))
 
     def web(self, value: dict) -> WebOptions:
         d = WebOptions()

@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -240,6 +241,7 @@ class PassReport:
     ocr_peak_mb: list[int] = field(default_factory=list)   # each of those workers' peak resident memory
     review_items: list[str] = field(default_factory=list)
     still_waiting: int = 0    # of the review items: messages held back before this pass and still waiting
+    more: bool = False        # the pass's budget ran out with mail left: the next pass takes it, at once
 
     def line(self) -> str:
         return (f"pass: fetched={self.fetched} submissions={self.submissions} ignored={self.ignored} "
@@ -329,6 +331,9 @@ class _Pass:
         self.outbox = outbox or open_outbox(config)
         self.env = mail_templates(config.templates_dir)
         self.result = PassReport()
+        # On deadline day a backlog of scans takes long to read: after processing.pass_budget the pass
+        # takes no more new mail, answers what it took, and the next pass goes on with the rest.
+        self.until = time.monotonic() + config.processing.pass_budget.total_seconds()
         self.done: list[int] = []   # ledger rows recorded by this pass
         self.total = 0
         self._mailbox: Mailbox | None = mailbox
@@ -369,12 +374,21 @@ class _Pass:
     def stopping(self) -> bool:
         return self.stop is not None and self.stop.is_set()
 
+    def spent(self, taken: int) -> bool:
+        """The budget is spent and this pass took something already (every pass makes progress)."""
+        if taken and time.monotonic() >= self.until:
+            if not self.result.more:
+                log.info("pass budget of %s spent after %d message(s): the next pass takes the rest",
+                         self.config.processing.pass_budget, taken)
+            self.result.more = True
+        return self.result.more
+
     # -- taking messages in --------------------------------------------------------------------------
 
     def fetch_new(self) -> None:
         mailbox = self.mailbox
         for incoming in mailbox.fetch_new(_Seen(self.ledger, mailbox.name)):
-            if self.stopping():
+            if self.stopping() or self.spent(self.result.fetched):
                 break
             self.result.fetched += 1
             self.total = max(self.total, mailbox.found)
@@ -382,15 +396,15 @@ class _Pass:
 
     def retry_due(self) -> None:
         """Messages a passing fault held back, processed again from their kept raw bytes."""
-        self._from_kept(self.ledger.due_retries(self.config.round.name, _now()))
+        self._from_kept(self.ledger.due_retries(self.config.round.name, _now()), budget=True)
 
     def rerun(self, rows: Sequence[int]) -> None:
-        self._from_kept(rows)
+        self._from_kept(rows, budget=False)   # a clerk's or engineer's list: all of it, now
 
-    def _from_kept(self, rows: Sequence[int]) -> None:
+    def _from_kept(self, rows: Sequence[int], budget: bool) -> None:
         self.total += len(rows)
         for row in rows:
-            if self.stopping():
+            if self.stopping() or (budget and self.spent(self.result.fetched + self.result.retried)):
                 break
             m = self.ledger.kept(row)
             if m is None:

@@ -55,7 +55,7 @@ class Service:
                 with self._lock:
                     # Decided under the lock that new_mail() takes: mail announced from here on
                     # finds no pass running and starts one itself.
-                    if not self.wake.is_set():
+                    if not self.wake.is_set() and not result.more:
                         self._running = False
                         return
         finally:

@@ -31,6 +31,7 @@ def test_the_shipped_file_has_the_round_the_cities_and_the_lists():
     assert len(cfg.audit_list) == 8 and cfg.reconfirm_list
     assert cfg.poll_every == timedelta(minutes=5)
     assert cfg.cache_size == 2 * 1024 ** 3
+    assert cfg.processing.pass_budget == timedelta(minutes=10)
     # relative paths are relative to the file's folder, not the current directory
     assert cfg.output_dir == ROOT / "output"
     assert cfg.mailbox.path == ROOT / "mail" / "inbox"
@@ -77,6 +78,7 @@ def test_intake_config_names_the_file(tmp_path):
     (lambda d: d["web"].update(prefix="/in take"), "web.prefix"),
     (lambda d: d["web"].update(https="yes please"), "web.https"),
     (lambda d: d["outputs"].update(cache_size="很大"), "outputs.cache_size"),
+    (lambda d: d["processing"].update(pass_budget="0m"), "processing.pass_budget"),
 ])
 def test_a_wrong_file_names_the_key(mutate, key):
     data = base()

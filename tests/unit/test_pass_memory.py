@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import email
 import email.utils
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
+from conftest import deliver_samples
+
 from pipeline.demo import delivery_time, samples
 from pipeline.flow import run_pass
 from pipeline.mail.memory import MemoryMailbox, MemoryOutbox
 from pipeline.outputs.export import export
+from pipeline.schedule import Service
 from pipeline.store import Ledger
 
 SEPTEMBER = datetime(2019, 9, 12, 10, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -110,3 +114,37 @@ def test_a_letter_and_a_form_in_one_pdf_are_filed_each_where_it_belongs(config):
     (receipt,) = out.sent.values()
     text = email.message_from_bytes(receipt, policy=policy.default).get_body(("plain",)).get_content()
     assert "推荐材料.pdf，第1页" in text and "推荐材料.pdf，第2页" in text
+
+
+def _budget(config, seconds: float = 0):
+    return replace(config, processing=replace(config.processing, pass_budget=timedelta(seconds=seconds)))
+
+
+def test_a_pass_out_of_time_answers_what_it_took_and_the_next_takes_the_rest(config, tmp_path):
+    box, out = _mailbox(), MemoryOutbox()
+    hurried = _budget(config)                            # spent at once: one message a pass
+    first = run_pass(hurried, mailbox=box, outbox=out)
+    assert (first.fetched, first.more) == (1, True) and box.marked == ["1"]
+    assert first.receipts_sent == len(out.sent) == first.submissions, "answered before the rest is taken"
+    passes = [first]
+    while passes[-1].more:
+        passes.append(run_pass(hurried, mailbox=box, outbox=out))
+    assert [p.fetched for p in passes] == [1] * len(LIGHT)
+    assert box.marked == list(box.messages) and len(set(out.sent.values())) == len(out.sent)
+
+    whole = replace(config, output_dir=tmp_path / "whole")   # the same mail in one pass
+    at_once = run_pass(whole, mailbox=_mailbox(), outbox=MemoryOutbox())
+    assert not at_once.more and at_once.fetched == len(LIGHT)
+    assert _exported(hurried)["applications"] == _exported(whole)["applications"]
+    assert len(out.sent) == at_once.receipts_sent
+
+
+def test_the_service_goes_straight_on_with_mail_a_pass_left(config):
+    names = [name for name, _ in LIGHT[:3]]
+    deliver_samples(config, names)
+    service = Service(_budget(config))
+    service.passes()
+    with Ledger(config.ledger_path) as ledger:
+        states = [r["state"] for r in ledger.db.execute("SELECT state FROM messages")]
+    assert states == ["done"] * 3, "three passes, one after the other, without waiting for the schedule"
+    assert not list((config.mailbox.path / "new").iterdir()), "every message marked"
