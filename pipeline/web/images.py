@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,8 @@ from ..filing import write_atomic
 from ..mail import tools
 from ..read.raster import A4_WIDTH_PT
 from ..read.sniff import sniff
+
+log = logging.getLogger("intake.web")
 
 DPI = 110                  # a whole page: A4 is 910 px wide, readable on an office screen
 CROP_DPI = 200             # a field's crop: small print stays legible
@@ -108,39 +112,75 @@ CONVERT_SECONDS = 60.0      # a cold LibreOffice on a busy server: the first pag
 
 class Pictures:
     """Drawn pages and crops, kept on disk by the file's hash: the second look costs a file read. A Word
-    or Excel file is drawn from its PDF, which LibreOffice makes once (when installed and allowed)."""
+    or Excel file is drawn from its PDF, which LibreOffice makes once (when installed and allowed), in
+    the background from the moment the file is listed, one file at a time for the whole console."""
 
     def __init__(self, output_dir: Path, soffice: str | None = None):
         self.output_dir = output_dir
         self.folder = output_dir / caches.PAGES
         self.soffice = soffice
+        self._lock = threading.Lock()
+        self._converting: dict[Path, threading.Event] = {}
+        # LibreOffice takes a few hundred MB and a core: clerks opening several Word forms at once queue
+        # for one converter instead of starting one each.
+        self._converter = threading.Lock()
 
     def _printable(self, data: bytes, convert: bool = True) -> bytes | None:
-        """The bytes to draw: a PDF or a picture as they are; a Word or Excel file's PDF, made now unless
-        `convert` is False (None then: not made yet)."""
+        """The bytes to draw: a PDF or a picture as they are; a Word or Excel file's PDF, waited for
+        unless `convert` is False (None then: not made yet, but under way)."""
         kind = sniff(data)
         if kind not in OFFICE or not self.soffice:
             return data
         path = self.folder / f"{hashlib.sha256(data).hexdigest()[:32]}.pdf"
-        failed = path.with_suffix(".failed")
+        made = self._made(path)
+        if made is not None or not convert:
+            if made is None:
+                self._convert_soon(data, kind, path)
+            return made
+        # Its turn behind the other files queued, then its own conversion.
+        self._convert_soon(data, kind, path).wait(2 * CONVERT_SECONDS)
+        made = self._made(path)
+        if made is None:
+            raise NoPages("LibreOffice 仍在转换，请稍后刷新")
+        return made
+
+    @staticmethod
+    def _made(path: Path) -> bytes | None:
+        """The file's PDF if made; NoPages if LibreOffice failed on it once (a file that hangs or breaks
+        it is not tried again at every view)."""
         try:
             pdf = path.read_bytes()
         except FileNotFoundError:
-            pass
-        else:
-            caches.used(path)
-            return pdf
-        if failed.exists():     # tried once: a file that hangs or breaks LibreOffice is not tried per view
-            raise NoPages(failed.read_text(encoding="utf-8"))
-        if not convert:
+            failed = path.with_suffix(".failed")
+            if failed.exists():
+                raise NoPages(failed.read_text(encoding="utf-8")) from None
             return None
-        try:
-            pdf = tools.convert(data, kind, "pdf", self.soffice, CONVERT_SECONDS)
-        except tools.ToolFailed as exc:
-            write_atomic(failed, f"LibreOffice: {exc}".encode())
-            raise NoPages(f"LibreOffice: {exc}") from None
-        write_atomic(path, pdf)
+        caches.used(path)
         return pdf
+
+    def _convert_soon(self, data: bytes, kind: str, path: Path) -> threading.Event:
+        with self._lock:
+            done = self._converting.get(path)
+            if done is None:
+                done = self._converting[path] = threading.Event()
+                threading.Thread(target=self._convert, args=(data, kind, path, done), name="web-convert",
+                                 daemon=True).start()
+            return done
+
+    def _convert(self, data: bytes, kind: str, path: Path, done: threading.Event) -> None:
+        try:
+            with self._converter:
+                if not path.exists():
+                    try:
+                        write_atomic(path, tools.convert(data, kind, "pdf", self.soffice or "", CONVERT_SECONDS))
+                    except tools.ToolFailed as exc:
+                        write_atomic(path.with_suffix(".failed"), f"LibreOffice: {exc}".encode())
+        except OSError:   # the cache folder cannot be written: the page says it cannot be shown
+            log.exception("a Word or Excel file could not be converted for the console")
+        finally:
+            with self._lock:
+                del self._converting[path]
+            done.set()
 
     def _path(self, key: str) -> Path:
         return self.folder / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.png"
@@ -172,8 +212,8 @@ class Pictures:
 
     def pages(self, data: bytes) -> int:
         """How many pages the file has (0: none to draw); known once its first page is drawn. A Word or
-        Excel file not yet converted counts one page: drawing it converts the file (seconds), which
-        the page listing its documents does not wait for."""
+        Excel file not yet converted counts one page: its conversion (seconds) starts now, in the
+        background; the page listing its documents does not wait for it, its first page image does."""
         sha = hashlib.sha256(data).hexdigest()
         path = self.folder / f"{sha[:32]}.pages"
         try:
