@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,25 +37,23 @@ def used(path: Path) -> None:
         pass
 
 
+def size(output_dir: Path) -> int:
+    """Bytes the kept files take now (for `intake check`)."""
+    return sum(info.st_size for _, info in _kept(output_dir))
+
+
 def trim(output_dir: Path, limit: int, now: float | None = None) -> Trimmed:
     """Remove the least recently used kept files until all of them together take at most `limit` bytes
     (then down to LOW_WATER of it); a writer's temporary file is left alone unless it is stale."""
     now = time.time() if now is None else now
     files: list[tuple[float, int, Path]] = []
     stale: list[Path] = []
-    for folder in FOLDERS:
-        for root, _, names in os.walk(output_dir / folder):
-            for name in names:
-                path = Path(root) / name
-                try:
-                    info = path.lstat()
-                except OSError:
-                    continue
-                if name.startswith(".tmp-"):
-                    if now - info.st_mtime > STALE_SECONDS:
-                        stale.append(path)
-                    continue
-                files.append((info.st_mtime, info.st_size, path))
+    for path, info in _kept(output_dir):
+        if path.name.startswith(".tmp-"):
+            if now - info.st_mtime > STALE_SECONDS:
+                stale.append(path)
+        else:
+            files.append((info.st_mtime, info.st_size, path))
     total = sum(size for _, size, _ in files)
     removed = freed = 0
     for path in stale:
@@ -70,6 +69,17 @@ def trim(output_dir: Path, limit: int, now: float | None = None) -> Trimmed:
         log.info("kept files trimmed: %d removed, %d MB freed, %d MB kept (limit %d MB)", removed,
                  freed // 2 ** 20, total // 2 ** 20, limit // 2 ** 20)
     return Trimmed(removed, freed, total)
+
+
+def _kept(output_dir: Path) -> Iterator[tuple[Path, os.stat_result]]:
+    for folder in FOLDERS:
+        for root, _, names in os.walk(output_dir / folder):
+            for name in names:
+                path = Path(root) / name
+                try:
+                    yield path, path.lstat()
+                except OSError:   # removed meanwhile
+                    continue
 
 
 def _remove(path: Path) -> int:

@@ -14,8 +14,8 @@ from typing import NoReturn
 
 import click
 
+from . import caches, faults, logs
 from . import config as config_mod
-from . import faults, logs
 from .dates import SHANGHAI, BadDay, parse_day
 from .demo import install
 from .filing import inside, write_atomic
@@ -348,7 +348,8 @@ def _check_output(cfg: config_mod.Config) -> list[str]:
     free = shutil.disk_usage(out).free
     if free < LOW_SPACE:
         return [f"输出目录 / output {out}：磁盘剩余 {free // 1024 // 1024} MB，空间不足 / almost full"]
-    say(f"✓ 输出目录 / output {out}：可写，台账可写，剩余 {free // 1024 // 1024} MB / writable")
+    say(f"✓ 输出目录 / output {out}：可写，台账可写，剩余 {free // 1024 // 1024} MB / writable；"
+        f"提速缓存 {caches.size(out) // 1024 // 1024} MB，上限 {cfg.cache_size // 1024 // 1024} MB（outputs.cache_size）")
     return []
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -83,6 +84,7 @@ def test_check_proves_the_output_folder_writable_and_says_how_much_room_is_left(
     proc = intake(done_once, "check")
     assert proc.returncode == 0, proc.stderr
     assert "✓ 输出目录" in proc.stdout and "可写，台账可写" in proc.stdout and "MB" in proc.stdout
+    assert re.search(r"提速缓存 \d+ MB，上限 2048 MB", proc.stdout), proc.stdout
     leftovers = [p.name for p in Path(done_once["INTAKE_OUTPUT_DIR"]).iterdir() if p.name.startswith(".intake-check")]
     assert leftovers == []
 

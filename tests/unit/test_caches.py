@@ -31,6 +31,7 @@ def test_the_least_recently_used_go_first_down_below_the_limit(tmp_path):
     ledger = _file(tmp_path / "intake.sqlite3", 400 * KB, 9000, now)
     original = _file(tmp_path / "2019" / "济南市" / "申请表.pdf", 400 * KB, 9000, now)
 
+    assert caches.size(tmp_path) == 160 * KB, "what intake check reports: the kept files alone"
     done = caches.trim(tmp_path, limit=100 * KB, now=now)
 
     assert not oldest.exists() and not old_page.exists()
