@@ -1,13 +1,16 @@
-"""Running a parser of attacker bytes in a child process, under a memory and a wall-clock limit.
+"""Running a parser of attacker bytes in a child process, under a memory and a time limit.
 
 Each call gets a fresh child, forked from a server process started once with the readers loaded (a fork
 costs milliseconds, and nothing of one sender's file outlives its reading). The child's address space is
-capped (RLIMIT_AS): a bomb meets MemoryError there, or dies there, never in the pass. Past the time
-limit the child is killed. The main process has threads (the scheduler, IMAP IDLE): it never forks itself.
+capped (RLIMIT_AS): a bomb meets MemoryError there, or dies there, never in the pass. The time limit is
+the child's own CPU time (RLIMIT_CPU), so that a machine loaded on deadline day slows a good file down
+without making it a bad one; a child that waits instead of working is killed after `patience` times the
+limit on the wall clock. The main process has threads (the scheduler, IMAP IDLE): it never forks itself.
 """
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing
 import resource
 import signal
@@ -27,7 +30,8 @@ PRELOAD = ["pipeline.read.document"]
 @dataclass(frozen=True)
 class Limits:
     memory: int = 1536 * 1024 * 1024    # the child's address space, readers included (about 550 MB)
-    seconds: float = 60.0               # wall clock, for one call
+    seconds: float = 60.0               # CPU time, for one call
+    patience: float = 1.0               # the wall clock allowed, as a multiple of `seconds`
 
 
 class CageError(Exception):
@@ -59,16 +63,19 @@ def run(fn: Callable[..., T], *args: Any, limits: Limits = Limits()) -> T:
     a limit hit or a death raises CageError."""
     ctx = _forkserver()
     receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child, args=(send, fn, args, limits.memory), daemon=True)
+    child = ctx.Process(target=_child, args=(send, fn, args, limits.memory, limits.seconds), daemon=True)
     child.start()
     send.close()
+    over_time = CageError("time", f"超过{limits.seconds:.0f}秒的处理时限")
     try:
-        if not receive.poll(limits.seconds):
-            raise CageError("time", f"超过{limits.seconds:.0f}秒的处理时限")
+        if not receive.poll(limits.seconds * max(limits.patience, 1.0)):
+            raise over_time
         try:
             status, value = receive.recv()
         except (EOFError, OSError):
             child.join(5)
+            if child.exitcode in (-signal.SIGXCPU, -signal.SIGKILL):   # its CPU time, soft then hard limit
+                raise over_time from None
             raise CageError("died", f"解析进程意外退出（{_exit_text(child.exitcode)}）") from None
     finally:
         receive.close()
@@ -80,8 +87,11 @@ def run(fn: Callable[..., T], *args: Any, limits: Limits = Limits()) -> T:
     return value
 
 
-def _child(send: Connection, fn: Callable[..., Any], args: tuple, memory: int) -> None:
+def _child(send: Connection, fn: Callable[..., Any], args: tuple, memory: int, seconds: float) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    cpu = math.ceil(seconds)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))   # SIGXCPU at the limit, SIGKILL a second later
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))          # SIGXCPU dumps core by default: not here
     try:
         result = ("ok", fn(*args))
     except MemoryError:

@@ -183,7 +183,7 @@ class AttachmentLimits:
     convert_timeout: timedelta = timedelta(minutes=2)
     max_parts: int = 200                        # attachments one message may carry; the rest is not read
     parser_memory: int = 1536 * 1024 * 1024     # a caged reader's address space (pipeline/cage.py)
-    parser_timeout: timedelta = timedelta(seconds=60)   # one document's reading, wall clock
+    parser_timeout: timedelta = timedelta(seconds=60)   # one document's reading, CPU time (cage.Limits)
     max_pdf_pages: int = 40                     # text pages of one PDF read at most
     max_cells: int = 1_000_000                  # a sheet's area (its dimension, its merged cells) in cells
 

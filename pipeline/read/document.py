@@ -23,6 +23,8 @@ from .raster import pdf_page_count, photo_page_count
 from .sniff import sniff
 from .xlsx import read_xlsx
 
+# A reader waiting for the CPU on a loaded machine is given this many times its limit on the wall clock.
+READER_PATIENCE = 4.0
 _DEFAULT_OCR, _DEFAULT_LIMITS = OcrOptions(), AttachmentLimits()     # frozen: one instance serves every call
 
 log = logging.getLogger("intake.read")
@@ -94,7 +96,8 @@ def _first_look(att: Attachment, forms: Forms, options: OcrOptions, limits: Atta
         return replace(base, problem=att.problem)
     try:
         return cage.run(_look, att, forms, options, limits,
-                        limits=Limits(limits.parser_memory, limits.parser_timeout.total_seconds()))
+                        limits=Limits(limits.parser_memory, limits.parser_timeout.total_seconds(),
+                                      patience=READER_PATIENCE))
     except CageError as exc:
         log.warning("reading %s stopped: %s", att.filename, exc)
         return replace(base, problem=Finding(Flag.UNREADABLE_ATTACHMENT,

@@ -21,6 +21,16 @@ def sleep_and_say_pid(path: str) -> None:
     time.sleep(60)
 
 
+def spin() -> None:
+    while True:
+        pass
+
+
+def wait_then_answer(seconds: float) -> str:
+    time.sleep(seconds)
+    return "read"
+
+
 def fail() -> None:
     raise ValueError("a reader's own error")
 
@@ -58,3 +68,20 @@ def test_a_child_that_dies_is_said_so():
     with pytest.raises(CageError) as caught:
         run(os.abort, limits=SMALL)
     assert caught.value.kind == "died" and "SIGABRT" in caught.value.text
+
+
+def test_a_child_that_works_past_its_cpu_time_is_stopped_however_patient_the_clock():
+    started = time.monotonic()
+    with pytest.raises(CageError) as caught:
+        run(spin, limits=Limits(SMALL.memory, 1, patience=30))
+    assert caught.value.kind == "time" and "处理时限" in caught.value.text
+    assert time.monotonic() - started < 25, "stopped by its CPU time, not by the wall clock"
+
+
+def test_a_child_slowed_by_a_busy_machine_is_not_blamed_for_it():
+    # Waiting (for the CPU on a loaded machine, here for the clock) uses no CPU time: within its patience
+    # a slow child finishes; past it, it is stopped.
+    assert run(wait_then_answer, 1.5, limits=Limits(SMALL.memory, 1, patience=4)) == "read"
+    with pytest.raises(CageError) as caught:
+        run(wait_then_answer, 1.5, limits=Limits(SMALL.memory, 1))
+    assert caught.value.kind == "time"
