@@ -74,7 +74,7 @@ def run(fn: Callable[..., T], *args: Any, limits: Limits = Limits()) -> T:
             status, value = receive.recv()
         except (EOFError, OSError):
             child.join(5)
-            if child.exitcode in (-signal.SIGXCPU, -signal.SIGKILL):   # its CPU time, soft then hard limit
+            if child.exitcode == -signal.SIGXCPU:   # its CPU time (a SIGKILL is the OOM killer's, or the hard limit's)
                 raise over_time from None
             raise CageError("died", f"解析进程意外退出（{_exit_text(child.exitcode)}）") from None
     finally:
