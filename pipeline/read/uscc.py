@@ -9,7 +9,8 @@ A correction must be one a scanner can cause, or it invents a code: a single OCR
 some other one-character change pass the check character by chance (1 in 31), and "correcting"
 91370500165418739F gave 91370500L65418739F, which passes and is wrong. So a reading is corrected only
 
-- by characters OCR confuses in print (0/O/D, 1/I/L, 2/Z, 5/S, 8/B), the check character included:
+- by characters OCR confuses in print (0/O/D, 1/I/J/L, 2/Z, 5/S, 8/B; a J at a cell's right edge reads
+  as 1 in the real forms' scans), the check character included:
   those that cannot stand where they are (O, I, Z, S are not in the alphabet; a letter in the region
   code), and at most one more swap;
 - when the corrected code also passes the check character of its embedded organisation code
@@ -29,8 +30,11 @@ from functools import lru_cache
 from stdnum.cn import uscc
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+# GB 32100 appendix A, the registering authority in place 1: 1 机构编制 … 9 市场监管, A 中央军委改革和编制
+# 办公室, N 农业, Y 其他. A correction never puts anything else there.
+AUTHORITIES = "123456789ANY"
 _REGION = range(2, 8)
-_LOOKALIKE_GROUPS = ("0OD", "1IL", "2Z", "5S", "8B")
+_LOOKALIKE_GROUPS = ("0OD", "1IJL", "2Z", "5S", "8B")
 _LOOKALIKE = {ch: "".join(c for c in group if c != ch) for group in _LOOKALIKE_GROUPS for ch in group}
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -86,6 +90,8 @@ def checks_out(code: str) -> bool:
 
 
 def _allowed(pos: int, ch: str) -> bool:
+    if pos == 0:
+        return ch in AUTHORITIES
     return ch.isdigit() if pos in _REGION else ch in ALPHABET
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from stdnum.cn import uscc as stdnum_uscc
 
-from pipeline.read.uscc import ALPHABET, checks_out, confirm, is_valid, org_code_valid
+from pipeline.read.uscc import ALPHABET, _allowed, checks_out, confirm, is_valid, org_code_valid
 
 DONGYING = "91370500165418739P"     # tests/data/samples/MANIFEST.md: valid, organisation code 16541873-9
 
@@ -47,7 +47,7 @@ def _code_ending_in(check: str) -> str:
     raise AssertionError(check)
 
 
-@pytest.mark.parametrize("truth, misread", [("0", "D"), ("8", "B"), ("B", "8"), ("1", "L")])
+@pytest.mark.parametrize("truth, misread", [("0", "D"), ("8", "B"), ("B", "8"), ("1", "L"), ("J", "1")])
 def test_a_misread_check_character_is_corrected_when_unique(truth, misread):
     code = _code_ending_in(truth)
     checked = confirm(code[:17] + misread)
@@ -86,3 +86,10 @@ def test_a_code_checks_out_only_when_both_check_characters_agree():
     assert not checks_out("12371300495021743J")       # two places swapped
     assert not checks_out("913701001234567808")       # GB 32100 passes, the organisation code does not
     assert not checks_out("12371300495021734")        # one place short
+
+
+def test_a_correction_puts_only_a_registering_authority_in_place_one():
+    # J read as 1 at the end: J in place 1 would pass both checks too, but no authority is coded J.
+    checked = confirm("123713004950217341")
+    assert checked.code == "12371300495021734J" and checked.changes == ((18, "1", "J"),)
+    assert all(not _allowed(0, c) for c in "BCDEFGHJKLMPQRTUWX0")
