@@ -30,7 +30,7 @@ import numpy as np
 from .. import caches
 from ..filing import write_atomic
 from ..model import Box, Frame, Page
-from . import Unreadable
+from . import Unreadable, detect
 from .grid import Rect, cell_of, find_cells
 from .layout import Cell
 from .raster import Raster, drop_red, load_photo, render_pdf_page, scaling, skew_angle, straighten, straightening, turn, turning
@@ -45,6 +45,8 @@ TICKED, UNTICKED = "☑", "□"
 PAGE_TIMEOUT = 300.0
 # A character read with less confidence than this is a guess, whatever its line's average says.
 GUESS = 0.5
+# A line read with less confidence than this is read again from its rows detected at full size.
+DOUBT = 0.85
 # Below this share of a page's lines turned over by rapidocr's angle classifier, the page is upright.
 UPRIGHT = 0.25
 
@@ -128,15 +130,18 @@ class Engine:
 
         one = {f"{part}_{key}": threads if key == "intra_op_num_threads" else 1
                for part in ("det", "cls", "rec") for key in ("intra_op_num_threads", "inter_op_num_threads")}
-        # rapidocr shrinks the page to 2000 px a side before anything, so detection and recognition both
-        # see that page (a fifth faster than the whole 200 dpi page, as many lines found). Detection is
-        # most of a worker's memory (~460 MB for an A4 page) and a third of its time. Each cheaper way
-        # tried read the fixtures or the real forms worse (bench/accuracy.py): detecting at 1280 or
-        # 1600 px lost lines and tick boxes; detecting in bands of 800 rows moved the line boxes and
-        # misread a fixture's 场地面积 (the detector's 40 squeeze-and-excitation blocks pool over the
-        # whole page: even bands of 640 rows overlapping by 256 change 2 % of the text map); reading the
-        # lines from the unshrunk page raised more false flags; recognising two lines per batch instead
-        # of six (a fifth faster, less padding) misread one more credit code.
+        # rapidocr shrinks the page to 2000 px a side before anything, so recognition sees that page (a
+        # fifth faster than the whole 200 dpi page, as many lines found). Detection at that size was
+        # most of a worker's memory (~460 MB for an A4 page); the detector now sees the page at 1280 px
+        # and only the rows where it left ink uncovered, or read a line with a guess, at full size
+        # (detect.py): 230 MB, and the fixtures and real forms read as well or better. Each simpler way
+        # tried read them worse (bench/accuracy.py): the whole page at 1280 or 1600 px alone lost the
+        # tick-box rows; bands of 800 rows over the whole page moved the line boxes and misread a
+        # fixture's 场地面积 (the detector's 40 squeeze-and-excitation blocks pool over all they see:
+        # even bands of 640 rows overlapping by 256 change 2 % of the text map, which is why a row is
+        # detected again with at least LEAST_ROWS around it); reading the lines from the unshrunk page
+        # raised more false flags; recognising two lines per batch instead of six (a fifth faster, less
+        # padding) misread one more credit code.
         self._ocr = RapidOCR(max_side_len=2000, **one)
 
     def read(self, raster: Raster, number: int) -> Page:
@@ -189,30 +194,103 @@ class Engine:
         img, ratio_h, ratio_w = ocr.preprocess(img)
         record: dict = {"preprocess": {"ratio_h": ratio_h, "ratio_w": ratio_w}}
         img, record = ocr.maybe_add_letterbox(img, record)
-        boxes = self._detect(img)
-        give_back()     # the detector's half a gigabyte, before recognition asks for its own
-        if boxes is None:
+        boxes, spans = self._detect(img)
+        if not boxes:
             return [], 0.0
-        crops = ocr.get_crop_img_list(img, boxes)
-        crops, angles, _ = ocr.text_cls(crops)
-        read, _ = ocr.text_rec(crops, True)
-        read = ocr.cal_rec_boxes(crops, boxes, read)
+        angles, read = self._recognise(img, boxes)
+        boxes, angles, read = self._doubts_again(img, spans, boxes, angles, read)
         for one in read:
             if one[2]:
                 one[2] = ocr._get_origin_points(one[2], record, raw_h, raw_w).astype(np.int32).tolist()
-        result, _ = ocr.get_final_res(ocr._get_origin_points(boxes, record, raw_h, raw_w), angles, read, 0, 0, 0)
+        result, _ = ocr.get_final_res(ocr._get_origin_points(np.array(boxes), record, raw_h, raw_w),
+                                      angles, read, 0, 0, 0)
         turned = sum(1 for label, score in angles if label == "180" and score > ocr.text_cls.cls_thresh)
         return result or [], turned / max(len(angles), 1)
 
-    def _detect(self, img: np.ndarray) -> list | None:
-        """rapidocr's auto_text_det, with the page normalised in float32: its own normalisation goes
-        through float64 copies of the page (two of 67 MB for an A4 page) and takes a tenth of a page's
-        time; the values differ in the seventh decimal."""
+    def _doubts_again(self, img: np.ndarray, spans: Sequence[tuple[int, int]], boxes: list[np.ndarray],
+                      angles: list, read: list) -> tuple[list[np.ndarray], list, list]:
+        """The page's lines with those read with a guess read again from their rows detected at full
+        size, unless they were already (spans): a coarse box that cut a tick box off its line or
+        joined two lines shows as a character the recogniser is unsure of."""
+        height = img.shape[0]
+        doubtful = [box for box, one in zip(boxes, read) if _doubtful(one)
+                    and not any(detect.whole_in(box, top, bottom, height) for top, bottom in spans)]
+        if not doubtful:
+            return boxes, angles, read
+        again = [piece for top, bottom in detect.around(doubtful, height) for piece in detect.pieces(top, bottom)]
+        fine = self._fine(img, again)
+        if not fine:
+            return boxes, angles, read
+        gone = set(detect.superseded(boxes, fine, again, height))
+        more_angles, more = self._recognise(img, fine)
+        keep = [i for i in range(len(boxes)) if i not in gone]
+        boxes = [boxes[i] for i in keep] + fine
+        angles = [angles[i] for i in keep] + more_angles
+        read = [read[i] for i in keep] + more
+        order = detect.reading_order(boxes)
+        return [boxes[i] for i in order], [angles[i] for i in order], [read[i] for i in order]
+
+    def _recognise(self, img: np.ndarray, boxes: list[np.ndarray]) -> tuple[list, list]:
+        """Each box's angle (rapidocr's classifier) and reading (text, score, word boxes, words, scores)."""
+        ocr = self._ocr
+        crops = ocr.get_crop_img_list(img, boxes)
+        shown, angles, _ = ocr.text_cls(list(crops))
+        read, _ = ocr.text_rec(shown, True)
+        angles, read = list(angles), list(read)
+        # The classifier now and then turns over a long upright line (0.91 sure on a tick-box row of a
+        # photo), which then reads as nothing: a line it turned that reads doubtfully is read as it lies
+        # too, and the better reading kept.
+        again = [i for i, (label, score) in enumerate(angles)
+                 if label == "180" and score > ocr.text_cls.cls_thresh and _doubtful(read[i], empty=True)]
+        if again:
+            lying, _ = ocr.text_rec([crops[i] for i in again], True)
+            for i, one in zip(again, lying):
+                if one[1] > read[i][1]:
+                    read[i], angles[i], shown[i] = one, ["0", 1.0], crops[i]
+        return angles, list(ocr.cal_rec_boxes(shown, boxes, read))
+
+    def _detect(self, img: np.ndarray) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
+        """The page's line boxes in reading order, and the bands of rows detected at full size: the
+        whole page at COARSE_SIDE, then again the rows where ink was left outside every box (see
+        detect.py)."""
+        give_back()     # what the last recognition freed, before detection asks for its own
+        coarse = self._boxes(img, detect.COARSE_SIDE)
+        give_back()
+        spans = [piece for top, bottom in detect.uncovered_rows(img[:, :, 0], coarse)
+                 for piece in detect.pieces(top, bottom)]
+        fine = self._fine(img, spans)
+        gone = set(detect.superseded(coarse, fine, spans, img.shape[0]))
+        boxes = [box for i, box in enumerate(coarse) if i not in gone] + fine
+        return [boxes[i] for i in detect.reading_order(boxes)], spans
+
+    def _fine(self, img: np.ndarray, spans: Sequence[tuple[int, int]]) -> list[np.ndarray]:
+        """The boxes found in these bands of rows at the page's own size, each line once."""
+        fine = []
+        for top, bottom in spans:
+            give_back()
+            for box in self._boxes(img[top:bottom], None):
+                box = box + np.array([0, top], dtype=box.dtype)
+                if detect.whole_in(box, top, bottom, img.shape[0]):
+                    fine.append(box)
+        return detect.once(fine)
+
+    def _boxes(self, img: np.ndarray, side: int | None) -> list[np.ndarray]:
+        """The detector's boxes on img, in img's pixels: seen at most `side` px on its longer side, or
+        as it is (padded to the network's multiple of 32). rapidocr's own preparation goes through
+        float64 copies of the page (two of 67 MB for an A4 page) and, on a narrow band, would enlarge
+        it to 736 px; here the page is normalised in float32 (the values differ in the seventh
+        decimal)."""
         det = self._ocr.text_det
-        shape = img.shape[:2]
-        resized = det.get_preprocess(max(shape)).resize(img)
-        if resized is None:
-            return None
+        height, width = img.shape[:2]
+        if side and max(height, width) > side:
+            k = side / max(height, width)
+            resized = cv2.resize(img, (max(32, round(width * k / 32) * 32), max(32, round(height * k / 32) * 32)),
+                                 interpolation=cv2.INTER_AREA)
+            shape = (height, width)
+        else:
+            pad_h, pad_w = -height % 32, -width % 32
+            resized = cv2.copyMakeBorder(img, 0, pad_h, 0, pad_w, cv2.BORDER_CONSTANT, value=(255, 255, 255))
+            shape = resized.shape[:2]
         std = np.asarray(det.std, np.float32)
         x = resized.astype(np.float32)
         x *= 1 / (255 * std)
@@ -220,8 +298,8 @@ class Engine:
         preds = det.infer(np.ascontiguousarray(x.transpose(2, 0, 1)[np.newaxis]))[0]
         del x
         boxes, _ = det.postprocess_op(preds, shape)
-        boxes = det.filter_tag_det_res(boxes, shape)
-        return self._ocr.sorted_boxes(boxes) if len(boxes) else None
+        boxes = det.filter_tag_det_res(boxes, (height, width)) if len(boxes) else boxes
+        return list(boxes)
 
     def quarter_turns(self, grey: np.ndarray, lines: Sequence[Line], flipped: float = 1.0) -> int:
         """Counter-clockwise quarter turns that make the page upright: on a sideways page most lines are
@@ -254,6 +332,16 @@ class Engine:
         upright, _ = self._ocr.text_rec(crops)
         flipped, _ = self._ocr.text_rec([np.ascontiguousarray(c[::-1, ::-1]) for c in crops])
         return _cjk_confidence(flipped) > 1.5 * _cjk_confidence(upright)
+
+
+def _doubtful(reading: Sequence, empty: bool = False) -> bool:
+    """A line read with less confidence than ocr.min_confidence's default, or holding a guess; a line
+    read as nothing only when `empty` says so (most are specks, not lines)."""
+    text, score, *rest = reading
+    scores = rest[2] if len(rest) == 3 and rest[2] else ()
+    if not text.strip():
+        return empty
+    return score < DOUBT or any(s < GUESS for s in scores)
 
 
 def _libc_trim() -> Callable[[int], int] | None:
