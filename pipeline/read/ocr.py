@@ -150,9 +150,8 @@ class Engine:
     def reading(self, raster: Raster) -> Reading:
         """What the page shows once prepared: its lines (ticks restored) and its table cells."""
         grey, moved = _straight(drop_red(raster.pixels))
-        lines, flipped = self._lines(grey)
-        turns = self.quarter_turns(grey, lines, flipped)
-        if turns:  # rare: read again the right way up rather than probe every page twice
+        lines, turns = self._lines(grey, settle=True)
+        if turns:  # rare: read the right way up rather than probe every page twice
             turned = turning(grey.shape, turns)
             grey, again = _straight(turn(grey, turns))
             moved = again @ turned @ moved
@@ -164,11 +163,13 @@ class Engine:
         return Reading(tuple(lines), tuple(find_cells(grey)), scale, as_frame(frame))
 
     def lines(self, grey: np.ndarray) -> list[Line]:
-        return self._lines(grey)[0]
+        """The lines of an image read as it lies."""
+        return self._lines(grey, settle=False)[0]
 
-    def _lines(self, grey: np.ndarray) -> tuple[list[Line], float]:
-        """The page's lines, and the share of them the angle classifier turned over (see _read)."""
-        result, flipped = self._read(grey)
+    def _lines(self, grey: np.ndarray, settle: bool) -> tuple[list[Line], int]:
+        """The page's lines; or, settling which way up the page lies, none and the quarter turns that
+        make it upright when it does not (see _read)."""
+        result, turns = self._read(grey, settle)
         out = []
         for quad, text, score, *word_info in result:
             xs, ys = [p[0] for p in quad], [p[1] for p in quad]
@@ -181,13 +182,14 @@ class Engine:
                     text = _join(words, rect[3] - rect[1])
             if text.strip():
                 out.append(Line(text, rect, float(score), words))
-        return out, flipped
+        return out, turns
 
-    def _read(self, grey: np.ndarray) -> tuple[list, float]:
-        """rapidocr's __call__ with return_word_box, step by step, to keep what its angle classifier
-        found: the share of the lines it turned over (it reads each line upside down or not). On every
-        upright scan and photo of the fixtures and the real forms at most 2 lines in 27 were turned,
-        on the upside-down scan 56 of 57: quarter_turns need not read a page twice to know it upright."""
+    def _read(self, grey: np.ndarray, settle: bool) -> tuple[list, int]:
+        """rapidocr's __call__ with return_word_box, step by step. Settling, the page's way up is
+        decided between the angle classifier and recognition, from the line boxes and the share of the
+        lines the classifier turned over (it reads each line upside down or not): on every upright
+        scan and photo of the fixtures and the real forms at most 2 lines in 27 were turned, on the
+        upside-down scan 56 of 57. A page lying otherwise is not recognised before it is turned."""
         ocr = self._ocr
         img = ocr.load_img(grey)
         raw_h, raw_w = img.shape[:2]
@@ -196,16 +198,25 @@ class Engine:
         img, record = ocr.maybe_add_letterbox(img, record)
         boxes, spans = self._detect(img)
         if not boxes:
-            return [], 0.0
-        angles, read = self._recognise(img, boxes)
+            return [], 0
+        classified = self._classify(img, boxes)
+        if settle:
+            angles = classified[2]
+            flipped = sum(1 for label, score in angles if label == "180" and score > ocr.text_cls.cls_thresh)
+            quads = ocr._get_origin_points(np.array(boxes), record, raw_h, raw_w)
+            rects = [(float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()))
+                     for q in quads]
+            turns = self.quarter_turns(grey, rects, flipped / len(angles))
+            if turns:
+                return [], turns
+        angles, read = self._recognise(boxes, classified)
         boxes, angles, read = self._doubts_again(img, spans, boxes, angles, read)
         for one in read:
             if one[2]:
                 one[2] = ocr._get_origin_points(one[2], record, raw_h, raw_w).astype(np.int32).tolist()
         result, _ = ocr.get_final_res(ocr._get_origin_points(np.array(boxes), record, raw_h, raw_w),
                                       angles, read, 0, 0, 0)
-        turned = sum(1 for label, score in angles if label == "180" and score > ocr.text_cls.cls_thresh)
-        return result or [], turned / max(len(angles), 1)
+        return result or [], 0
 
     def _doubts_again(self, img: np.ndarray, spans: Sequence[tuple[int, int]], boxes: list[np.ndarray],
                       angles: list, read: list) -> tuple[list[np.ndarray], list, list]:
@@ -222,7 +233,7 @@ class Engine:
         if not fine:
             return boxes, angles, read
         gone = set(detect.superseded(boxes, fine, again, height))
-        more_angles, more = self._recognise(img, fine)
+        more_angles, more = self._recognise(fine, self._classify(img, fine))
         keep = [i for i in range(len(boxes)) if i not in gone]
         boxes = [boxes[i] for i in keep] + fine
         angles = [angles[i] for i in keep] + more_angles
@@ -230,13 +241,18 @@ class Engine:
         order = detect.reading_order(boxes)
         return [boxes[i] for i in order], [angles[i] for i in order], [read[i] for i in order]
 
-    def _recognise(self, img: np.ndarray, boxes: list[np.ndarray]) -> tuple[list, list]:
-        """Each box's angle (rapidocr's classifier) and reading (text, score, word boxes, words, scores)."""
+    def _classify(self, img: np.ndarray, boxes: list[np.ndarray]) -> tuple[list, list, list]:
+        """Each box's crop, the crop as the angle classifier turned it, and its angle."""
+        crops = self._ocr.get_crop_img_list(img, boxes)
+        shown, angles, _ = self._ocr.text_cls(list(crops))
+        return crops, list(shown), list(angles)
+
+    def _recognise(self, boxes: list[np.ndarray], classified: tuple[list, list, list]) -> tuple[list, list]:
+        """Each box's angle and reading (text, score, word boxes, words, scores)."""
         ocr = self._ocr
-        crops = ocr.get_crop_img_list(img, boxes)
-        shown, angles, _ = ocr.text_cls(list(crops))
+        crops, shown, angles = classified
         read, _ = ocr.text_rec(shown, True)
-        angles, read = list(angles), list(read)
+        read = list(read)
         # The classifier now and then turns over a long upright line (0.91 sure on a tick-box row of a
         # photo), which then reads as nothing: a line it turned that reads doubtfully is read as it lies
         # too, and the better reading kept.
@@ -301,12 +317,12 @@ class Engine:
         boxes = det.filter_tag_det_res(boxes, (height, width)) if len(boxes) else boxes
         return list(boxes)
 
-    def quarter_turns(self, grey: np.ndarray, lines: Sequence[Line], flipped: float = 1.0) -> int:
+    def quarter_turns(self, grey: np.ndarray, rects: Sequence[tuple[float, float, float, float]],
+                      flipped: float = 1.0) -> int:
         """Counter-clockwise quarter turns that make the page upright: on a sideways page most lines are
         tall; upside-down lines read with far less confidence than the same lines turned over. A page
         lying the right way whose lines the angle classifier left as they were (`flipped`, the share it
         turned over, below UPRIGHT) is upright without that second reading: a sixth of a page's time."""
-        rects = [line.rect for line in lines]
         long_ = [(x1 - x0, y1 - y0) for x0, y0, x1, y1 in rects if max(x1 - x0, y1 - y0) >= 2 * min(x1 - x0, y1 - y0)]
         turns = 0
         if long_ and sum(h > w for w, h in long_) > len(long_) / 2:
