@@ -130,18 +130,17 @@ class Engine:
 
         one = {f"{part}_{key}": threads if key == "intra_op_num_threads" else 1
                for part in ("det", "cls", "rec") for key in ("intra_op_num_threads", "inter_op_num_threads")}
-        # rapidocr shrinks the page to 2000 px a side before anything, so recognition sees that page (a
-        # fifth faster than the whole 200 dpi page, as many lines found). Detection at that size was
-        # most of a worker's memory (~460 MB for an A4 page); the detector now sees the page at 1280 px
-        # and only the rows where it left ink uncovered, or read a line with a guess, at full size
-        # (detect.py): 230 MB, and the fixtures and real forms read as well or better. Each simpler way
-        # tried read them worse (bench/accuracy.py): the whole page at 1280 or 1600 px alone lost the
-        # tick-box rows; bands of 800 rows over the whole page moved the line boxes and misread a
-        # fixture's 场地面积 (the detector's 40 squeeze-and-excitation blocks pool over all they see:
-        # even bands of 640 rows overlapping by 256 change 2 % of the text map, which is why a row is
-        # detected again with at least LEAST_ROWS around it); reading the lines from the unshrunk page
-        # raised more false flags; recognising two lines per batch instead of six (a fifth faster, less
-        # padding) misread one more credit code.
+        # rapidocr shrinks the page to 2000 px a side before anything, so recognition sees that page (a fifth
+        # faster than the whole 200 dpi page, as many lines found). Detection at that size was most of a
+        # worker's memory (~460 MB for an A4 page); the detector now sees the page at 1280 px and only the
+        # rows where it left ink uncovered, or read a line with a guess, at full size (detect.py): less than
+        # half the memory, and the fixtures and real forms read as well or better. Each simpler way tried read
+        # them worse (bench/accuracy.py): the whole page at 1280 or 1600 px alone lost the tick-box rows;
+        # bands of 800 rows over the whole page moved the line boxes and misread a fixture's 场地面积 (the
+        # detector's 40 squeeze-and-excitation blocks pool over all they see: even bands of 640 rows
+        # overlapping by 256 change 2 % of the text map, which is why a row is detected again with at least
+        # LEAST_ROWS around it); reading the lines from the unshrunk page raised more false flags; recognising
+        # two lines per batch instead of six (a fifth faster, less padding) misread one more credit code.
         self._ocr = RapidOCR(max_side_len=2000, **one)
 
     def read(self, raster: Raster, number: int) -> Page:
@@ -277,6 +276,7 @@ class Engine:
         fine = self._fine(img, spans)
         gone = set(detect.superseded(coarse, fine, spans, img.shape[0]))
         boxes = [box for i, box in enumerate(coarse) if i not in gone] + fine
+        give_back()     # the detector's memory, before recognition asks for its own
         return [boxes[i] for i in detect.reading_order(boxes)], spans
 
     def _fine(self, img: np.ndarray, spans: Sequence[tuple[int, int]]) -> list[np.ndarray]:
