@@ -557,7 +557,21 @@ def _read_job(job: PageJob) -> tuple[int, int, Reading]:
     if _engine is None:
         raise OcrUnavailable(_load_error or "engine not loaded")
     reading = _engine.reading(raster_of(job))
-    return os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, reading
+    return os.getpid(), own_peak_kb(), reading
+
+
+def own_peak_kb() -> int:
+    """This process's peak resident memory in KB. Not getrusage's ru_maxrss: Linux carries that over
+    exec from the process that started this one, so a worker spawned by a big parent would report the
+    parent's peak; VmHWM belongs to this process's own address space."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 @lru_cache(maxsize=1)

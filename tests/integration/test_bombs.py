@@ -121,12 +121,15 @@ def many_parts(n: int = 10_000) -> bytes:
             'Content-Type: multipart/mixed; boundary="B"\r\n\r\n' + parts + "--B--\r\n").encode()
 
 
+# The pass's own peak (VmHWM): ru_maxrss would carry over the peak of the test process that started it,
+# itself big after reading pages in-process in an earlier test file.
 PASS = textwrap.dedent("""
-    import json, resource
+    import json
     from pipeline import config
     from pipeline.flow import run_pass
+    from pipeline.read.ocr import own_peak_kb
     result = run_pass(config.load())
-    print(json.dumps({"submissions": result.submissions, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+    print(json.dumps({"submissions": result.submissions, "maxrss_kb": own_peak_kb()}))
 """)
 
 
