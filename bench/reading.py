@@ -18,7 +18,7 @@ Prints figures; not a test.
    The floor for the same pages: bare pdfplumber over every text page and bare rapidocr over every
    scanned page and photo, one after the other in one process (target: pass ÷ floor ≤ 0.8 with two
    workers). Peak memory: the pass's own process, and each OCR worker's (as the worker measured it,
-   resource.getrusage; target ≤ 500 MB).
+   its VmHWM; target ≤ 500 MB).
 4. How much two OCR processes gain over one on this machine: the same scanned pages read by one
    Engine alone, then by two at once. Two virtual cores that share one physical core (or its vector
    units) read no faster together than one alone, and then no pass with two workers can beat the
@@ -36,7 +36,6 @@ import io
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -148,6 +147,7 @@ def intake_pass(n: int) -> dict:
     from pipeline.demo import delivery_time
     from pipeline.flow import run_pass
     from pipeline.mail.maildir import deliver, ensure_maildir
+    from pipeline.read.ocr import own_peak_kb
 
     with tempfile.TemporaryDirectory(prefix="intake-bench-") as tmp:
         root = Path(tmp)
@@ -168,7 +168,7 @@ def intake_pass(n: int) -> dict:
         report = run_pass(cfg)
         seconds = time.perf_counter() - start
     return {"seconds": seconds, "messages": count, "fetched": report.fetched, "ocr_pages": report.ocr_pages,
-            "peak_self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_self_mb": own_peak_kb() / 1024,
             "peak_workers_mb": report.ocr_peak_mb}
 
 
