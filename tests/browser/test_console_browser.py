@@ -7,6 +7,7 @@ import io
 import re
 import shutil
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import Page, expect, sync_playwright
 from waitress import create_server
 
+from pipeline.store import Ledger
 from pipeline.web.app import create_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.ocr]   # the round's scanned sample is read
@@ -168,6 +170,37 @@ def test_decide_and_mark_the_paper_copies(browser, console, tmp_path):
     expect(page.locator(".actions")).to_contain_text("已于 2019-09-21 收到 3 份")
     expect(page.locator("table").last).to_contain_text("核定为“已受理”")
     shots("decided")
+    assert not errors
+
+
+def a_pass_ends(cfg) -> None:
+    """What `intake poll` leaves in the ledger when it ends a pass: news for every console page."""
+    with Ledger(cfg.ledger_path) as ledger:
+        ledger.record_pass(cfg.round.name, datetime.now(UTC), "poll", False, {})
+
+
+@pytest.mark.parametrize("clerk", ["away", "in a field", "typing"])
+def test_news_reloads_a_page_nobody_is_in_and_waits_for_a_clerk_in_a_field(browser, console, tmp_path, clerk):
+    base, cfg, _ = console
+    page, shots, errors = open_page(browser, console, tmp_path)
+    page.goto(f"{base}/applications/{application_id(cfg, DONGYING)}")
+    note = page.locator("#fields input[name=note]")
+    if clerk == "in a field":
+        note.click()
+    elif clerk == "typing":
+        note.fill("与原件核对")
+    page.evaluate("window.sameDocument = true")
+    if clerk == "away":
+        with page.expect_navigation(timeout=20_000):    # the page reloads by itself
+            a_pass_ends(cfg)
+        assert page.evaluate("window.sameDocument") is None
+        expect(page.locator("#fresh")).to_be_hidden()
+    else:
+        a_pass_ends(cfg)
+        expect(page.locator("#fresh")).to_be_visible()
+        shots("news-waits")
+        assert page.evaluate("window.sameDocument") is True
+        expect(note).to_have_value("与原件核对" if clerk == "typing" else "")
     assert not errors
 
 

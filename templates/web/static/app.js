@@ -1,6 +1,6 @@
 // A pass that ended (or a background job, a colleague's correction) shows without a reload by hand:
 // the page asks every few seconds whether anything it shows has changed, and reloads when nobody is
-// typing into it; otherwise it says so and waits for the clerk.
+// typing into it or has clicked into a field; otherwise it says so and waits for the clerk.
 (function () {
   "use strict";
   var body = document.body;
@@ -28,6 +28,12 @@
   }
   var dirty = false;
   document.addEventListener("input", function () { dirty = true; });
+  // A clerk who has clicked into a field is about to type: a reload then would take the first
+  // keystrokes away, so the page waits for them too and says there is news.
+  var FIELD = "input:not([type=submit]):not([type=button]):not([type=hidden]), textarea, select";
+  document.addEventListener("focusin", function (e) {
+    if (e.target && e.target.matches && e.target.matches(FIELD)) { dirty = true; }
+  });
   var reload = document.getElementById("reload");
   if (reload) { reload.addEventListener("click", function (e) { e.preventDefault(); location.reload(); }); }
   function check() {
