@@ -14,7 +14,9 @@ import logging
 import multiprocessing
 import os
 import resource
+import sys
 import threading
+import types
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
@@ -574,14 +576,32 @@ def own_peak_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def reading_sources() -> list[Path]:
+    """The source files of this module and of every module of the read package it uses, and they use
+    (detect.py, raster.py, …): found from the code itself, so a module added later counts too."""
+    package = __name__.rpartition(".")[0]
+    seen: dict[str, Path] = {}
+    todo = [sys.modules[__name__]]
+    while todo:
+        module = todo.pop()
+        if module.__name__ in seen or module.__file__ is None:
+            continue
+        seen[module.__name__] = Path(module.__file__)
+        for value in vars(module).values():
+            used = value if isinstance(value, types.ModuleType) else sys.modules.get(getattr(value, "__module__", "") or "")
+            if used is not None and (used.__name__ == package or used.__name__.startswith(package + ".")):
+                todo.append(used)
+    return sorted(seen.values())
+
+
 @lru_cache(maxsize=1)
 def reading_version() -> str:
     """What a kept reading was made by: the code that prepares and reads a page, and the engine's
     versions. Any change to either and pages are read again."""
     from importlib.metadata import PackageNotFoundError, version
     digest = hashlib.sha256()
-    for name in ("ocr.py", "raster.py", "rectify.py", "grid.py", "text.py"):
-        digest.update((Path(__file__).parent / name).read_bytes())
+    for path in reading_sources():
+        digest.update(path.read_bytes())
     for package in ("rapidocr_onnxruntime", "onnxruntime", "opencv-python-headless", "pypdfium2"):
         try:
             digest.update(f"{package} {version(package)}".encode())

@@ -20,7 +20,7 @@ from rapidfuzz import fuzz
 from pipeline.model import Page
 from pipeline.read.fields import extract, parse_track
 from pipeline.read.forms import Forms
-from pipeline.read.ocr import GUESS, TICKED, Engine, Line, PageJob, Reading, raster_of, to_boxes
+from pipeline.read.ocr import GUESS, TICKED, Engine, Line, PageJob, Reading, raster_of, reading_sources, to_boxes
 from pipeline.read.raster import A4_WIDTH_PT
 from pipeline.web.images import draw_crop
 
@@ -213,3 +213,10 @@ def test_the_box_on_the_original_holds_the_value(engine, forms, name, kind, move
     if moved:
         # Drawn where OCR read it, in the turned or flattened page, the box misses the value.
         assert fuzz.partial_ratio(code, read_in(engine, img, scale, evidence.bbox)) < 60
+
+
+def test_a_kept_reading_is_made_by_every_module_of_the_read_package_ocr_uses():
+    # detect.py decides which lines a page gives: a change there must read kept pages again.
+    names = {path.name for path in reading_sources()}
+    assert {"ocr.py", "detect.py", "raster.py", "rectify.py", "grid.py", "text.py"} <= names
+    assert all(path.parent.name == "read" for path in reading_sources())
