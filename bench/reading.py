@@ -106,13 +106,14 @@ def floor_text(pdfs: list[bytes]) -> tuple[float, int]:
     return time.perf_counter() - start, pages
 
 
-def floor_ocr(pages: list[tuple[bytes, str, int]]) -> tuple[float, int]:
+def floor_ocr(pages: list[tuple[bytes, str, int]], threads: int | None = None) -> tuple[float, int]:
+    """Bare rapidocr over the pages: at its defaults (it shrinks to 2000 px a side and runs each model on
+    all the machine's cores), or on `threads` threads."""
     from rapidocr_onnxruntime import RapidOCR
 
     from pipeline.read.ocr import PageJob, raster_of
-    # One thread, as each intake worker has; otherwise rapidocr's defaults (it shrinks to 2000 px a side).
-    one = {f"{part}_{key}": 1 for part in ("det", "cls", "rec") for key in ("intra_op_num_threads", "inter_op_num_threads")}
-    engine = RapidOCR(**one)
+    # Global counts: rapidocr 1.4 overwrites the per-model ones (det_intra_op_num_threads…) with these.
+    engine = RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1) if threads else RapidOCR()
     images = [raster_of(PageJob(data, kind, i, DPI)).pixels for data, kind, i in pages]
     engine(images[0])   # the first call pays for loading the sessions; a pass pays that per worker
     start = time.perf_counter()
@@ -206,7 +207,7 @@ PHASES = {
     "text": lambda n: dict(zip(("intake", "pages"), intake_text(text_pdfs())),
                            floor=floor_text(text_pdfs())[0]),
     "ocr": lambda n: dict(zip(("intake", "pages"), intake_ocr(scanned_pages())),
-                          floor=floor_ocr(scanned_pages())[0]),
+                          floor=floor_ocr(scanned_pages(), threads=1)[0]),
     "pass": intake_pass,
     "pass_floor": pass_floor,
     "ocr_rate": ocr_rate,

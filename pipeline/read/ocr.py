@@ -130,8 +130,6 @@ class Engine:
     def __init__(self, threads: int = 1):
         from rapidocr_onnxruntime import RapidOCR  # heavy (onnxruntime, OpenCV): only where OCR runs
 
-        one = {f"{part}_{key}": threads if key == "intra_op_num_threads" else 1
-               for part in ("det", "cls", "rec") for key in ("intra_op_num_threads", "inter_op_num_threads")}
         # rapidocr shrinks the page to 2000 px a side before anything, so recognition sees that page (a fifth
         # faster than the whole 200 dpi page, as many lines found). Detection at that size was most of a
         # worker's memory (~460 MB for an A4 page); the detector now sees the page at 1280 px and only the
@@ -143,7 +141,9 @@ class Engine:
         # overlapping by 256 change 2 % of the text map, which is why a row is detected again with at least
         # LEAST_ROWS around it); reading the lines from the unshrunk page raised more false flags; recognising
         # two lines per batch instead of six (a fifth faster, less padding) misread one more credit code.
-        self._ocr = RapidOCR(max_side_len=2000, **one)
+        # The threads are set for the whole engine: rapidocr 1.4 overwrites det_/cls_/rec_ thread counts
+        # with the global ones, so per-model counts left every session on all the machine's cores.
+        self._ocr = RapidOCR(max_side_len=2000, intra_op_num_threads=threads, inter_op_num_threads=1)
 
     def read(self, raster: Raster, number: int) -> Page:
         return self.reading(raster).page(number)

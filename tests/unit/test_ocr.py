@@ -220,3 +220,14 @@ def test_a_kept_reading_is_made_by_every_module_of_the_read_package_ocr_uses():
     names = {path.name for path in reading_sources()}
     assert {"ocr.py", "detect.py", "raster.py", "rectify.py", "grid.py", "text.py"} <= names
     assert all(path.parent.name == "read" for path in reading_sources())
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_each_model_runs_on_the_threads_asked(threads):
+    # rapidocr 1.4 puts its global thread counts over the per-model ones: asked per model, every session
+    # ran on all the machine's cores, and two workers fought over them.
+    engine = Engine(threads=threads)
+    ocr = engine._ocr
+    for holder in (ocr.text_det.infer, ocr.text_cls.infer, ocr.text_rec.session):
+        options = holder.session.get_session_options()
+        assert (options.intra_op_num_threads, options.inter_op_num_threads) == (threads, 1)
