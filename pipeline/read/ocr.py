@@ -32,7 +32,7 @@ import numpy as np
 from .. import caches
 from ..filing import write_atomic
 from ..model import Box, Frame, Page
-from . import Unreadable, detect
+from . import Unreadable, detect, models
 from .grid import Rect, cell_of, find_cells
 from .layout import Cell
 from .raster import Raster, drop_red, load_photo, render_pdf_page, scaling, skew_angle, straighten, straightening, turn, turning
@@ -144,6 +144,8 @@ class Engine:
         # The threads are set for the whole engine: rapidocr 1.4 overwrites det_/cls_/rec_ thread counts
         # with the global ones, so per-model counts left every session on all the machine's cores.
         self._ocr = RapidOCR(max_side_len=2000, intra_op_num_threads=threads, inter_op_num_threads=1)
+        for holder in (self._ocr.text_det.infer, self._ocr.text_cls.infer, self._ocr.text_rec.session):
+            holder.session = models.session_like(holder.session)
 
     def read(self, raster: Raster, number: int) -> Page:
         return self.reading(raster).page(number)
