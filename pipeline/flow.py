@@ -271,6 +271,8 @@ class _Item:
 # An attempt the process never came back from, twice: the message itself is the likely cause (it ate the
 # memory, it hung a library); it is set aside rather than tried a third time.
 CRASHES_TO_SET_ASIDE = 2
+# Messages read at once per OCR worker (see _Pass.width).
+IN_HAND_PER_WORKER = 4
 # A message that cannot be parsed whole is still answered from its header block, read within this much.
 HEAD_LIMIT = 256 * 1024
 _STEP_LABELS = {"fetch": "收取", "keep raw": "保存原始邮件", "parse": "解析", "route": "分拣", "read": "识别",
@@ -337,9 +339,11 @@ class _Pass:
         self.done: list[int] = []   # ledger rows recorded by this pass
         self.total = 0
         self._mailbox: Mailbox | None = mailbox
-        # Messages in hand at once: while one waits for its scanned page, the next one's pages keep the
-        # other OCR worker busy. Each is recorded, in the order it came, by this thread alone.
-        self.width = max(1, config.ocr.workers)
+        # Messages in hand at once: while one waits for its scanned page, the next ones' pages keep the
+        # other OCR workers busy. One per worker left a worker idle whenever the oldest message had an odd
+        # page left or the next was typed (a third of each worker's time on the bench's mixed mailbox);
+        # four per worker keep pages queued. Each is recorded, in the order it came, by this thread alone.
+        self.width = IN_HAND_PER_WORKER * max(1, config.ocr.workers)
         self.in_hand: deque[_Item] = deque()
         self.readers = ThreadPoolExecutor(self.width, thread_name_prefix="message")
 
