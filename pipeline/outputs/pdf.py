@@ -8,12 +8,17 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..filing import write_atomic
 from ..mail.tools import minimal_env
 
 log = logging.getLogger("intake.report")
+
+# Documents per LibreOffice run below which a second run at once does not pay for its start-up: measured
+# on a round's letters and tables (2 cores), 41 documents took 7.0 s in one run and 4.2 s in two.
+PER_RUN = 12
 
 
 def soffice() -> str | None:
@@ -23,7 +28,8 @@ def soffice() -> str | None:
 def to_pdf(documents: Sequence[Path], timeout: float = 180.0, fontconfig: Path | None = None) -> list[Path]:
     """Write <name>.pdf beside each document; returns the PDFs written.
 
-    One LibreOffice run converts them all (its start-up is most of the cost). It gets a private,
+    One LibreOffice run converts many (its start-up is most of the cost of a few); a round's worth is
+    split over one run per core, at once, each with PER_RUN documents at least. Each run gets a private,
     throw-away profile: a clerk's desktop LibreOffice holding the default profile's lock, or another
     conversion running at the same time, would otherwise make it exit without converting anything.
     fontconfig: a fonts.conf naming the fallbacks for 宋体/仿宋/黑体 (templates/fonts.conf).
@@ -34,6 +40,17 @@ def to_pdf(documents: Sequence[Path], timeout: float = 180.0, fontconfig: Path |
     if exe is None:
         log.info("soffice not installed: %d documents left without a PDF copy", len(documents))
         return []
+    runs = max(1, min(os.cpu_count() or 1, len(documents) // PER_RUN))
+    size = -(-len(documents) // runs)
+    parts = [documents[k:k + size] for k in range(0, len(documents), size)]
+    with ThreadPoolExecutor(len(parts), thread_name_prefix="soffice") as pool:
+        written = [pdf for done in pool.map(lambda part: _convert(exe, part, timeout, fontconfig), parts) for pdf in done]
+    log.info("soffice: %d of %d PDF copies written (%d run(s))", len(written), len(documents), len(parts))
+    return written
+
+
+def _convert(exe: str, documents: Sequence[Path], timeout: float, fontconfig: Path | None) -> list[Path]:
+    """One LibreOffice run over the documents."""
     with tempfile.TemporaryDirectory(prefix="intake-soffice-") as tmp:
         work = Path(tmp)
         inputs = work / "in"
@@ -65,7 +82,6 @@ def to_pdf(documents: Sequence[Path], timeout: float = 180.0, fontconfig: Path |
             else:
                 log.warning("soffice made no PDF of %s (exit %s): %s", doc, proc.returncode,
                             err.decode("utf-8", "replace").strip()[-300:])
-        log.info("soffice: %d of %d PDF copies written", len(written), len(documents))
         return written
 
 
