@@ -1,6 +1,6 @@
-"""What intake keeps only to be faster — OCR readings, the console's drawn pages — bounded on disk: the
-least recently used go first. Losing any of it costs time, never a fact: the filed originals and the
-ledger are elsewhere and never touched here."""
+"""What intake keeps only to be faster — OCR readings, the rewritten OCR models, the console's drawn
+pages — bounded on disk: the least recently used go first. Losing any of it costs time, never a fact:
+the filed originals and the ledger are elsewhere and never touched here."""
 from __future__ import annotations
 
 import logging
@@ -14,8 +14,9 @@ log = logging.getLogger("intake.caches")
 
 # Under output_dir: the readings the pass keeps, the pages and crops the console draws.
 OCR = Path(".cache") / "ocr"
+MODELS = Path(".cache") / "models"   # the OCR models rewritten to run faster (read/models.py)
 PAGES = Path(".web") / "pages"
-FOLDERS = (OCR, PAGES)
+FOLDERS = (OCR, MODELS, PAGES)
 # A write_atomic temporary file this old was left by a writer that died: not one being written now.
 STALE_SECONDS = 3600
 # Trimmed to this share of the limit, so that the next files written do not start a trim again at once.

@@ -71,7 +71,7 @@ class Context:
     def load(cls, config: Config, confirmed: Mapping[str, str] | None = None) -> Context:
         return cls(config, Forms.load(config.templates_dir), Directory(config.recommenders, confirmed or {}),
                    OcrPool(config.ocr.workers, page_timeout=config.ocr.page_timeout, memory=config.ocr.worker_memory,
-                           kept=Readings(config.output_dir / caches.OCR)))
+                           kept=Readings(config.output_dir / caches.OCR), models=config.output_dir / caches.MODELS))
 
 
 def parse(sub: Submission, ctx: Context) -> Submission:

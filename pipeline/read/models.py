@@ -12,14 +12,29 @@ takes about 40 % less time and the detector about 28 % less.
 """
 from __future__ import annotations
 
+import hashlib
+import importlib
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnx
-import onnxruntime
-from onnx import helper, numpy_helper
+
+from ..filing import write_atomic
+
+if TYPE_CHECKING:
+    import onnx
+    import onnxruntime
+
+log = logging.getLogger("intake.read")
+
+
+def _onnx() -> Any:
+    """The onnx package, imported where a model is rewritten only: importing it takes a second (its
+    ml_dtypes), which every process that merely imports the read package would pay."""
+    return importlib.import_module("onnx")
 
 
 @dataclass
@@ -31,10 +46,10 @@ class _Graph:
 
     def __post_init__(self) -> None:
         graph = self.model.graph
-        self.consts = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+        self.consts = {init.name: _onnx().numpy_helper.to_array(init) for init in graph.initializer}
         for node in graph.node:
             if node.op_type == "Constant" and node.attribute[0].name == "value":
-                self.consts[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+                self.consts[node.output[0]] = _onnx().numpy_helper.to_array(node.attribute[0].t)
         self.outputs = {out.name for out in graph.output}
         self.refresh()
 
@@ -65,7 +80,7 @@ class _Graph:
     def set_const(self, name: str, value: np.ndarray) -> str:
         """A new constant holding value; its name."""
         new = f"{name}.folded{len(self.consts)}"
-        self.model.graph.initializer.append(numpy_helper.from_array(value.astype(np.float32), new))
+        self.model.graph.initializer.append(_onnx().numpy_helper.from_array(value.astype(np.float32), new))
         self.consts[new] = value
         return new
 
@@ -87,7 +102,7 @@ def _set_conv(g: _Graph, conv: onnx.NodeProto, weight: np.ndarray, bias: np.ndar
 
 
 def _pads_nothing(conv: onnx.NodeProto) -> bool:
-    attrs = {a.name: helper.get_attribute_value(a) for a in conv.attribute}
+    attrs = {a.name: _onnx().helper.get_attribute_value(a) for a in conv.attribute}
     auto = attrs.get("auto_pad", b"NOTSET")
     return (auto in (b"NOTSET", b"VALID")) and not any(attrs.get("pads", []))
 
@@ -170,7 +185,7 @@ def _hard_swishes(g: _Graph) -> set[int]:
         # pair into the convolution before it as one HardSwish activation.
         clip.op_type = "HardSigmoid"
         clip.input[:] = [x]
-        clip.attribute.extend([helper.make_attribute("alpha", 1 / 6), helper.make_attribute("beta", 0.5)])
+        clip.attribute.extend([_onnx().helper.make_attribute("alpha", 1 / 6), _onnx().helper.make_attribute("beta", 0.5)])
         times.output[0] = div.output[0]
         gone |= {id(plus), id(div)}
     return gone
@@ -185,7 +200,7 @@ def _drop(g: _Graph, gone: set[int]) -> None:
 
 def faster(path: Path) -> bytes:
     """The model at path, rewritten (see the module's docstring), serialised for onnxruntime."""
-    g = _Graph(onnx.load(str(path)))
+    g = _Graph(_onnx().load(str(path)))
     for step in (_fold_after_convs, _hard_swishes, _fold_after_convs, _fold_before_convs):
         _drop(g, step(g))
     unused = {init.name for init in g.model.graph.initializer} - {n for node in g.model.graph.node for n in node.input}
@@ -195,7 +210,40 @@ def faster(path: Path) -> bytes:
     return g.model.SerializeToString()
 
 
-def session_like(session: onnxruntime.InferenceSession) -> onnxruntime.InferenceSession:
-    """A session of the faster graph of session's model, with its options and providers."""
-    return onnxruntime.InferenceSession(faster(Path(session._model_path)), session.get_session_options(),
-                                        providers=session.get_providers())
+def session_like(session: onnxruntime.InferenceSession, kept: Path | None = None) -> onnxruntime.InferenceSession:
+    """A session of the faster graph of session's model, with its options and providers. kept: a folder
+    where the rewritten graph is kept, so that a worker of the next pass loads it without the onnx
+    package; named by the model's and this module's bytes, so that either changing makes a new one."""
+    import onnxruntime
+
+    path = Path(session._model_path)
+    place = None
+    if kept is not None:
+        key = hashlib.sha256(path.read_bytes() + Path(__file__).read_bytes()).hexdigest()[:16]
+        place = kept / f"{path.stem}-{key}.onnx"
+
+    def opened(data: bytes) -> onnxruntime.InferenceSession:
+        return onnxruntime.InferenceSession(data, session.get_session_options(), providers=session.get_providers())
+
+    data = _kept(place)
+    if data is not None:
+        try:
+            return opened(data)
+        except Exception:  # noqa: BLE001 - a kept file damaged by hand: made again from the model
+            log.warning("the kept %s does not load: rewritten again", place)
+    data = faster(path)
+    if place is not None:
+        try:
+            write_atomic(place, data)
+        except OSError as exc:   # a full or read-only disk: the next worker rewrites it again
+            log.warning("could not keep the rewritten %s: %s", path.name, exc)
+    return opened(data)
+
+
+def _kept(place: Path | None) -> bytes | None:
+    if place is None:
+        return None
+    try:
+        return place.read_bytes()
+    except OSError:
+        return None

@@ -127,7 +127,7 @@ class Engine:
     """rapidocr with the page preparation around it. Loading takes a fraction of a second and ~100 MB:
     one per worker process, kept for the whole pass."""
 
-    def __init__(self, threads: int = 1):
+    def __init__(self, threads: int = 1, models_kept: Path | None = None):
         from rapidocr_onnxruntime import RapidOCR  # heavy (onnxruntime, OpenCV): only where OCR runs
 
         # rapidocr shrinks the page to 2000 px a side before anything, so recognition sees that page (a fifth
@@ -145,7 +145,7 @@ class Engine:
         # with the global ones, so per-model counts left every session on all the machine's cores.
         self._ocr = RapidOCR(max_side_len=2000, intra_op_num_threads=threads, inter_op_num_threads=1)
         for holder in (self._ocr.text_det.infer, self._ocr.text_cls.infer, self._ocr.text_rec.session):
-            holder.session = models.session_like(holder.session)
+            holder.session = models.session_like(holder.session, models_kept)
 
     def read(self, raster: Raster, number: int) -> Page:
         return self.reading(raster).page(number)
@@ -543,14 +543,14 @@ _engine: Engine | None = None
 _load_error = ""
 
 
-def _start_worker(threads: int, memory: int = 0) -> None:
+def _start_worker(threads: int, memory: int = 0, models_kept: Path | None = None) -> None:
     global _engine, _load_error  # noqa: PLW0603 - the pool's initializer: each worker keeps one engine
     if memory:
         # A page or photo that would take more (a decompression bomb past the pixel checks) meets
         # MemoryError here, in the worker: the page is a finding, the pass goes on.
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     try:
-        _engine = Engine(threads)
+        _engine = Engine(threads, models_kept)
     except Exception as exc:  # noqa: BLE001 - e.g. ImportError: libGL.so.1 on a minimal Debian without libgl1
         _load_error = f"{type(exc).__name__}: {exc}"
 
@@ -667,9 +667,10 @@ class OcrPool:
     workers, so one message's single scanned page does not leave the other worker idle."""
 
     def __init__(self, workers: int = 2, threads_per_worker: int = 1, page_timeout: float = PAGE_TIMEOUT,
-                 memory: int = 0, kept: Readings | None = None):
+                 memory: int = 0, kept: Readings | None = None, models: Path | None = None):
         self.workers = max(1, workers)
         self.kept = kept
+        self.models = models    # where the workers keep the rewritten models (models.py)
         self.memory = memory    # each worker's address space; 0: unlimited
         self.threads = max(1, threads_per_worker)
         self.page_timeout = page_timeout
@@ -767,7 +768,7 @@ class OcrPool:
                 # process can leave a lock held forever in the child.
                 self._executor = ProcessPoolExecutor(
                     self.workers, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_start_worker, initargs=(self.threads, self.memory))
+                    initializer=_start_worker, initargs=(self.threads, self.memory, self.models))
             return self._executor
 
     def _drop(self, kill: bool = False) -> None:

@@ -3,6 +3,8 @@ here, whose every fold is checked against onnxruntime running the original, and 
 models on real inputs."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -129,3 +131,32 @@ def test_rapidocrs_models_give_what_they_gave(name, shape):
         assert (got.argmax(-1) == want.argmax(-1)).all()
     assert sum(ops(faster).values()) < sum(ops(original).values())
     assert ops(faster)["Clip"] < ops(original)["Clip"] or not ops(original)["Clip"]
+
+
+def test_a_worker_keeps_the_rewritten_model_and_the_next_loads_it(tmp_path, monkeypatch):
+    session = onnxruntime.InferenceSession(str(MODELS / "ch_ppocr_mobile_v2.0_cls_infer.onnx"),
+                                           providers=["CPUExecutionProvider"])
+    x = rng.uniform(-1, 1, size=(2, 3, 48, 192)).astype(np.float32)
+    first = models.session_like(session, tmp_path)
+    kept = list(tmp_path.iterdir())
+    assert len(kept) == 1 and kept[0].name.startswith("ch_ppocr_mobile_v2.0_cls_infer-")
+
+    def no_rewrite(path):
+        raise AssertionError("rewritten again")
+    monkeypatch.setattr(models, "faster", no_rewrite)
+    second = models.session_like(session, tmp_path)
+    name = session.get_inputs()[0].name
+    np.testing.assert_array_equal(second.run(None, {name: x})[0], first.run(None, {name: x})[0])
+    monkeypatch.undo()
+
+    kept[0].write_bytes(b"half a model")     # damaged: made again, and kept again
+    third = models.session_like(session, tmp_path)
+    np.testing.assert_array_equal(third.run(None, {name: x})[0], first.run(None, {name: x})[0])
+    assert kept[0].read_bytes() != b"half a model"
+
+
+def test_the_read_package_does_not_import_onnx_until_a_model_is_rewritten():
+    # Importing onnx takes a second: every command and parsing child imports the read package.
+    out = subprocess.run([sys.executable, "-c", "import sys, pipeline.flow; print('onnx' in sys.modules)"],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
