@@ -203,10 +203,15 @@ def faster(path: Path) -> bytes:
     g = _Graph(_onnx().load(str(path)))
     for step in (_fold_after_convs, _hard_swishes, _fold_after_convs, _fold_before_convs):
         _drop(g, step(g))
-    unused = {init.name for init in g.model.graph.initializer} - {n for node in g.model.graph.node for n in node.input}
-    kept = [init for init in g.model.graph.initializer if init.name not in unused]
-    del g.model.graph.initializer[:]
-    g.model.graph.initializer.extend(kept)
+    # The weights the folds replaced: constants nothing reads any more.
+    graph = g.model.graph
+    read = {name for node in graph.node for name in node.input} | {out.name for out in graph.output}
+    nodes = [node for node in graph.node if node.op_type != "Constant" or node.output[0] in read]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    kept = [init for init in graph.initializer if init.name in read]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
     return g.model.SerializeToString()
 
 
