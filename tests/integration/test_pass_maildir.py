@@ -49,6 +49,7 @@ def environ(tmp_path) -> dict[str, str]:
 def first_pass(environ):
     deliver_samples(make_config(environ))
     proc = intake(environ, "poll", "--once")
+    print(proc.stdout, proc.stderr)     # shown beside the first test that fails: the pass's own account
     export = json.loads(intake(environ, "export", "--format", "json").stdout)
     return proc, export
 
