@@ -217,6 +217,22 @@ def test_receipt_letter_text_and_items():
     assert "{{" not in _all_xml(data) and "{%" not in _all_xml(data)
 
 
+def test_a_template_edited_while_running_renders_as_edited(tmp_path):
+    """Templates are compiled once per process (a round's letters are one template): an edit is new source."""
+    source = TEMPLATES / "receipt_letter.docx"
+    assert "已收到" in _body_text(_open_docx(receipt_letter_docx(LETTER, source)))
+    edited = tmp_path / "receipt_letter.docx"
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(edited, "w") as new:
+        for item in old.infolist():
+            data = old.read(item)
+            if item.filename == "word/document.xml":
+                data = data.replace("已收到".encode(), "已妥收".encode())
+            new.writestr(item, data)
+    text = _body_text(_open_docx(receipt_letter_docx(LETTER, edited)))
+    assert "已妥收" in text and "已收到" not in text
+    assert "已收到" in _body_text(_open_docx(receipt_letter_docx(LETTER, source)))
+
+
 LATE = dataclasses.replace(
     LETTER, received_at="2019年9月23日 08:05",
     items=(ReceiptItem("郓城乡村振兴人才培训学校", Track.RURAL.label, ("申请表（申请表.pdf）",), Status.REJECTED.label, ()),),
