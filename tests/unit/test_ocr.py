@@ -148,6 +148,26 @@ def test_a_box_read_as_the_character_kou_is_what_its_outline_shows_whatever_the_
     assert to_boxes([line], [], 0.5)[0].confidence >= GUESS
 
 
+def test_a_tick_box_another_line_holds_is_not_put_before_this_one():
+    # A row of options read as two lines, the ticked box ending the first: the second line's search to
+    # its left finds that box, which is the first line's.
+    import cv2
+    import numpy as np
+
+    from pipeline.read.ocr import restore_ticks
+
+    grey = np.full((60, 260), 255, np.uint8)
+    cv2.rectangle(grey, (100, 15), (126, 41), 0, 2)
+    cv2.line(grey, (105, 28), (111, 36), 0, 3)
+    cv2.line(grey, (111, 36), (122, 19), 0, 3)
+    first = Line("基地口", (10, 12, 128, 44), 0.95, (("基", 10.0, 50.0, 0.99), ("地", 52.0, 96.0, 0.99),
+                                                    ("口", 98.0, 128.0, 0.6)))
+    second = Line("专项", (130, 12, 220, 44), 0.99, (("专", 130.0, 174.0, 0.99), ("项", 176.0, 220.0, 0.99)))
+    assert restore_ticks(grey, second).text.startswith(TICKED)            # alone, it would take the box
+    assert restore_ticks(grey, second, [first.rect]).text == "专项"
+    assert restore_ticks(grey, first, [second.rect]).text == f"基地{TICKED}"
+
+
 def test_the_float32_detection_finds_the_boxes_rapidocr_finds(engine):
     # Engine._boxes is rapidocr's auto_text_det without its float64 copies of the page (a page whose
     # sides are multiples of 32, which neither resizes).
