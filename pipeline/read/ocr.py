@@ -130,8 +130,8 @@ class OcrUnavailable(Exception):
 
 
 class Engine:
-    """rapidocr with the page preparation around it. Loading takes a fraction of a second and ~100 MB:
-    one per worker process, kept for the whole pass."""
+    """rapidocr with the page preparation around it. Loading takes about half a second, and a worker holds
+    ~165 MB once loaded (the interpreter included): one per worker process, kept for the whole pass."""
 
     def __init__(self, threads: int = 1, models_kept: Path | None = None):
         from rapidocr_onnxruntime import RapidOCR  # heavy (onnxruntime, OpenCV): only where OCR runs
